@@ -1,0 +1,143 @@
+"""The pieces every service module uses: a parsed request, a reply, a route, paging and wire shapes.
+
+Service modules are thin: a route table (`ROUTES`) of `Route(method, pattern, operation, handler)` and a
+`Backend(world, region)` holding that service's state for one region. A handler takes the `Request` and
+returns a `Reply` or raises an `OciError`.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import oci
+
+from .errors import InvalidParameter
+
+_SERIALIZER = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
+_SERIALIZER.complex_type_mappings = {
+    **oci.dns.models.dns_type_mapping, **oci.vault.models.vault_type_mapping,
+    **oci.secrets.models.secrets_type_mapping, **oci.load_balancer.models.load_balancer_type_mapping,
+    **oci.certificates_management.models.certificates_management_type_mapping,
+    **oci.certificates.models.certificates_type_mapping, **oci.ons.models.ons_type_mapping,
+    **oci.loggingingestion.models.loggingingestion_type_mapping, **oci.identity.models.identity_type_mapping,
+    **oci.resource_search.models.resource_search_type_mapping,
+}
+
+
+def wire(model: Any) -> Any:
+    """Serialise an `oci` SDK model (or a list of them) to the camelCase JSON the SDK expects.
+
+    Building replies from the SDK's own model classes keeps the emulator's shapes honest: a field the
+    model does not know cannot be sent, and names come from the model's `attribute_map`.
+    """
+    return _SERIALIZER.sanitize_for_serialization(model)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]          # lower-case names
+    body: bytes
+    world: Any
+    region: str
+    params: dict[str, str] = field(default_factory=dict)
+    principal: str = ""
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def args(self, name: str) -> list[str]:
+        return self.query.get(name, [])
+
+    def int_arg(self, name: str, default: int | None = None) -> int | None:
+        value = self.arg(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidParameter(f"{name} must be an integer, got {value!r}") from None
+
+    def json(self) -> Any:
+        if not self.body:
+            return {}
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise InvalidParameter(f"Request body is not valid JSON: {exc}") from None
+
+    def backend(self, module) -> Any:
+        """The state of `module`'s service in this request's region."""
+        return self.world.backend(module, self.region)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None                 # JSON-able, bytes, or None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: str                     # "/20180115/zones/{zone}/records"; "{name+}" matches slashes too
+    operation: str                   # "dns.get_zone_records": fault and call-log key
+    handler: Callable[[Request], Reply]
+    regex: re.Pattern = field(init=False)
+
+    def __post_init__(self):
+        parts = re.split(r"(\{\w+\+?\})", self.pattern)
+        rx = ""
+        for part in parts:
+            if part.startswith("{"):
+                name = part.strip("{}+")
+                rx += f"(?P<{name}>.+)" if part.endswith("+}") else f"(?P<{name}>[^/]+)"
+            else:
+                rx += re.escape(part)
+        self.regex = re.compile(rx + "$")
+
+
+def page(req: Request, items: list, default_limit: int = 100, max_limit: int = 1000) -> tuple[list, dict]:
+    """OCI list paging: `limit` and an opaque `page` token in, `opc-next-page` out."""
+    limit = req.int_arg("limit", default_limit)
+    if limit is None or limit < 1 or limit > max_limit:
+        raise InvalidParameter(f"limit must be between 1 and {max_limit}")
+    token = req.arg("page")
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
+        except ValueError:
+            raise InvalidParameter(f"Invalid page token {token!r}") from None
+    chunk = items[start:start + limit]
+    headers = {}
+    if start + limit < len(items):
+        headers["opc-next-page"] = base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode()
+    return chunk, headers
+
+
+def sort_items(req: Request, items: list, fields: dict[str, Callable[[Any], Any]], default: str) -> list:
+    """Apply `sortBy` / `sortOrder` (ASC or DESC) with the given key functions."""
+    by = req.arg("sortBy", default)
+    if by not in fields:
+        raise InvalidParameter(f"sortBy must be one of {sorted(fields)}")
+    order = (req.arg("sortOrder") or "ASC").upper()
+    if order not in ("ASC", "DESC"):
+        raise InvalidParameter("sortOrder must be ASC or DESC")
+    return sorted(items, key=fields[by], reverse=order == "DESC")

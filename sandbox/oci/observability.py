@@ -1,0 +1,11 @@
+"""Placeholder: filled in by the observability service module."""
+ROUTES = []
+CONTROL_ROUTES = []
+
+
+class Backend:
+    def __init__(self, world, region):
+        self.world, self.region = world, region
+
+    def snapshot(self):
+        return {}

@@ -1,0 +1,64 @@
+"""The emulated tenancy: identity, compartments, regions, and one backend per (service, region)."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from .auth import Authenticator
+from .faults import Faults
+
+REALM = "oc1"
+HOME_REGION = "us-ashburn-1"
+REGIONS = ("us-ashburn-1", "eu-frankfurt-1", "ap-seoul-1")
+
+
+def ocid(kind: str, region: str | None = None) -> str:
+    """An OCID of the real shape: ocid1.<kind>.oc1.<region>.<60 base32-ish chars>."""
+    unique = "aaaaaaaa" + secrets.token_hex(26)
+    return f"ocid1.{kind}.{REALM}.{region or ''}.{unique}"
+
+
+class World:
+    """All emulated state. Backends are created on first use; `lock` serialises handlers."""
+
+    def __init__(self, regions: tuple[str, ...] = REGIONS, home_region: str = HOME_REGION):
+        self.lock = threading.RLock()
+        self.auth = Authenticator()
+        self.faults = Faults()
+        self.regions = list(regions)
+        self.home_region = home_region
+        self.tenancy_id = ocid("tenancy")
+        self.compartments: dict[str, dict] = {
+            self.tenancy_id: {"id": self.tenancy_id, "name": "sandbox", "parent": None}}
+        self.calls: list[dict] = []
+        self._backends: dict[tuple[str, str], object] = {}
+        self.options: dict[str, float] = {"work_request_delay": 0.3}
+
+    def add_compartment(self, name: str, parent: str | None = None) -> str:
+        cid = ocid("compartment")
+        self.compartments[cid] = {"id": cid, "name": name, "parent": parent or self.tenancy_id}
+        return cid
+
+    def check_compartment(self, compartment_id: str | None) -> str:
+        from .errors import NotAuthorizedOrNotFound
+        if compartment_id not in self.compartments:
+            raise NotAuthorizedOrNotFound(f"Authorization failed or requested resource not found: "
+                                          f"compartment {compartment_id!r}")
+        return compartment_id
+
+    def backend(self, module, region: str | None = None):
+        key = (module.__name__, region or self.home_region)
+        with self.lock:
+            if key not in self._backends:
+                self._backends[key] = module.Backend(self, key[1])
+            return self._backends[key]
+
+    def backends(self):
+        with self.lock:
+            return list(self._backends.items())
+
+    def record(self, operation: str, region: str, status: int, principal: str) -> None:
+        with self.lock:
+            self.calls.append({"operation": operation, "region": region, "status": status,
+                               "principal": principal, "time": time.time()})

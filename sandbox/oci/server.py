@@ -96,12 +96,13 @@ class _Handler(BaseHTTPRequestHandler):
                 path = "/" + rest
                 if region not in world.regions:
                     raise errors.NotAuthorizedOrNotFound(f"Region {region!r} is not subscribed")
+            if not control:  # OCI authenticates before it looks at the path
+                principal = world.auth.verify(self.command, self.path, headers, body)
             route, params = self.server.match(self.command, path, control)
             operation = route.operation
             req = Request(self.command, path, parse_qs(split.query, keep_blank_values=True), headers, body,
-                          world, region, params)
+                          world, region, params, principal)
             if not control:
-                req.principal = principal = world.auth.verify(self.command, self.path, headers, body)
                 latency, fault = world.faults.check(operation)
                 if latency:
                     time.sleep(latency)

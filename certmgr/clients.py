@@ -1,0 +1,79 @@
+"""One place that builds OCI clients: the signer (resource principal or config file), the endpoint
+override, retries and timeouts. Clients are created on first use and reused for the whole run."""
+from __future__ import annotations
+
+import functools
+import os
+
+import oci
+
+# Retry throttling and transient server errors, but give up well inside the function's time budget.
+RETRY = oci.retry.RetryStrategyBuilder(
+    max_attempts_check=True, max_attempts=5,
+    total_elapsed_time_check=True, total_elapsed_time_seconds=60,
+    service_error_check=True,
+).get_retry_strategy()
+TIMEOUT = (10, 60)  # connect, read (seconds)
+
+
+class Clients:
+    """OCI clients for one run.
+
+    `endpoint` replaces every service's host (used against the sandbox); a `{region}` in it is filled in
+    per region so one base URL can serve several emulated regions.
+    """
+
+    def __init__(self, *, resource_principal: bool, config_file: str | None = None,
+                 profile: str = "DEFAULT", endpoint: str | None = None, region: str | None = None):
+        self.endpoint = endpoint
+        if resource_principal:
+            self.signer = oci.auth.signers.get_resource_principals_signer()
+            self.config = {"region": region or self.signer.region}
+        else:
+            path = config_file or os.path.expanduser(oci.config.DEFAULT_LOCATION)
+            self.config = oci.config.from_file(path, profile)
+            if region:
+                self.config["region"] = region
+            self.signer = oci.signer.Signer.from_config(self.config)
+        self.region = self.config["region"]
+        self.tenancy_id = self.config.get("tenancy") or getattr(self.signer, "tenancy_id", None)
+
+    @classmethod
+    def from_config(cls, config) -> "Clients":
+        return cls(resource_principal=config.auth == "resource_principal", config_file=config.oci_config_file,
+                   profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region)
+
+    @functools.cache
+    def _client(self, cls, region: str | None):
+        region = region or self.region
+        kwargs = {"signer": self.signer, "retry_strategy": RETRY, "timeout": TIMEOUT}
+        if self.endpoint:
+            kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
+        return cls(dict(self.config, region=region), **kwargs)
+
+    def dns(self, region=None) -> oci.dns.DnsClient:
+        return self._client(oci.dns.DnsClient, region)
+
+    def vaults(self, region=None) -> oci.vault.VaultsClient:
+        return self._client(oci.vault.VaultsClient, region)
+
+    def secrets(self, region=None) -> oci.secrets.SecretsClient:
+        return self._client(oci.secrets.SecretsClient, region)
+
+    def load_balancer(self, region=None) -> oci.load_balancer.LoadBalancerClient:
+        return self._client(oci.load_balancer.LoadBalancerClient, region)
+
+    def certificates(self, region=None) -> oci.certificates.CertificatesClient:
+        return self._client(oci.certificates.CertificatesClient, region)
+
+    def identity(self, region=None) -> oci.identity.IdentityClient:
+        return self._client(oci.identity.IdentityClient, region)
+
+    def search(self, region=None) -> oci.resource_search.ResourceSearchClient:
+        return self._client(oci.resource_search.ResourceSearchClient, region)
+
+    def notifications(self, region=None) -> oci.ons.NotificationDataPlaneClient:
+        return self._client(oci.ons.NotificationDataPlaneClient, region)
+
+    def logging(self, region=None) -> oci.loggingingestion.LoggingClient:
+        return self._client(oci.loggingingestion.LoggingClient, region)

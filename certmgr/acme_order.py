@@ -1,0 +1,172 @@
+"""The ACME side of a renewal: account, one order for every name, DNS-01 answers, finalize that order.
+
+Built on certbot's `acme.ClientV2`. The order is created once and finalized once; TXT records are
+removed in a `finally` whatever happens between.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import josepy as jose
+from acme import challenges, client, errors as acme_errors, messages
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .dns01 import TxtRecord, challenge_name
+from .errors import AcmeError
+
+USER_AGENT = "certmgr (+acme-python)"
+
+
+@dataclass
+class Eab:
+    kid: str
+    hmac_key: str
+
+
+class _NewOrder(messages.NewOrder):
+    """NewOrder with ARI's `replaces` (RFC 9773): a renewal that names the certificate it replaces is
+    exempt from Let's Encrypt's rate limits."""
+    replaces: str | None = jose.field("replaces", omitempty=True)
+
+
+def _jwk(key) -> jose.JWK:
+    return jose.JWKEC(key=key) if isinstance(key, ec.EllipticCurvePrivateKey) else jose.JWKRSA(key=key)
+
+
+def _alg(key):
+    if isinstance(key, rsa.RSAPrivateKey):
+        return jose.RS256
+    return {256: jose.ES256, 384: jose.ES384}[key.curve.key_size]
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, messages.Error):
+        return f"{exc.typ}: {exc.detail}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class AcmeAccount:
+    """A registered ACME account at one directory (registered once, found again by its key)."""
+
+    def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
+                 eab: Eab | None = None, timeout: int = 30):
+        self.directory_url = directory_url
+        net = client.ClientNetwork(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
+                                   verify_ssl=ca_bundle or True, timeout=timeout)
+        try:
+            directory = client.ClientV2.get_directory(directory_url, net)
+        except Exception as exc:  # requests errors, bad JSON: all mean "cannot use this directory"
+            raise AcmeError(f"acme: cannot read the ACME directory {directory_url}: {_describe(exc)}",
+                            hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
+        self.client = client.ClientV2(directory, net)
+        self._register(email, eab)
+
+    def _register(self, email: str, eab: Eab | None) -> None:
+        binding = None
+        if eab:
+            binding = messages.ExternalAccountBinding.from_data(
+                account_public_key=self.client.net.key.public_key(), kid=eab.kid, hmac_key=eab.hmac_key,
+                directory=self.client.directory)
+        elif self.client.external_account_required():
+            raise AcmeError(f"acme: {self.directory_url} requires external account binding",
+                            hint="set CERTMGR_ACME_EAB_KID and CERTMGR_ACME_EAB_HMAC_KEY from your CA")
+        registration = messages.NewRegistration.from_data(email=email, terms_of_service_agreed=True,
+                                                          external_account_binding=binding)
+        try:
+            account = self.client.new_account(registration)
+        except acme_errors.ConflictError as exc:  # the key already has an account: use it
+            account = self.client.query_registration(messages.RegistrationResource(uri=exc.location))
+        except Exception as exc:
+            raise AcmeError(f"acme: account registration failed: {_describe(exc)}") from None
+        self.client.net.account = account
+
+    def renewal_window(self, cert_pem: bytes) -> tuple[dt.datetime, dt.datetime] | None:
+        """The CA's suggested renewal window (ARI), or None when the CA does not offer ARI."""
+        if "renewalInfo" not in self.client.directory:
+            return None
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        url = self.client.directory["renewalInfo"] + "/" + client._renewal_info_path_component(cert)
+        try:
+            info = messages.RenewalInfo.from_json(self.client.net.get(url, content_type="application/json").json())
+        except Exception:
+            return None  # ARI is advice: without it the renewal window from config decides
+        return info.suggested_window.start, info.suggested_window.end
+
+    def order(self, csr_pem: bytes, *, profile: str | None = None, replaces: str | None = None):
+        """`ClientV2.new_order` plus `replaces`."""
+        body = _NewOrder(identifiers=[messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=name)
+                                      for name in _csr_names(csr_pem)],
+                         profile=profile or None, replaces=replaces)
+        try:
+            response = self.client._post(self.client.directory["newOrder"], body)
+        except messages.Error as exc:
+            if replaces and "replace" in (exc.detail or ""):  # CA refused `replaces`: order without it
+                return self.order(csr_pem, profile=profile)
+            raise AcmeError(f"acme: new order refused: {_describe(exc)}") from None
+        order = messages.Order.from_json(response.json())
+        authzs = [self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+                  for url in order.authorizations]
+        return messages.OrderResource(body=order, uri=response.headers.get("Location"),
+                                      authorizations=authzs, csr_pem=csr_pem)
+
+    def issue(self, csr_pem: bytes, *, present: Callable[[list[TxtRecord]], None],
+              wait: Callable[[list[TxtRecord]], float], cleanup: Callable[[list[TxtRecord]], None],
+              deadline: float, profile: str | None = None, replaces: str | None = None,
+              timings: dict | None = None) -> str:
+        """Run one order to the end and return the full chain PEM.
+
+        `present` / `wait` / `cleanup` are the DNS side; `deadline` is a `time.monotonic()` value.
+        """
+        timings = timings if timings is not None else {}
+        started = time.monotonic()
+        order = self.order(csr_pem, profile=profile, replaces=replaces)
+        pending = []
+        for authz in order.authorizations:
+            if authz.body.status == messages.STATUS_VALID:
+                continue  # the CA reuses a recent validation for this name
+            chall = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.DNS01)), None)
+            if chall is None:
+                raise AcmeError(f"acme: the CA offers no dns-01 challenge for {authz.body.identifier.value}")
+            wildcard = "*." if authz.body.wildcard else ""
+            pending.append((chall, TxtRecord(challenge_name(wildcard + authz.body.identifier.value),
+                                             chall.chall.validation(self.client.net.key))))
+        records = [r for _, r in pending]
+        timings["acme_order"] = round(time.monotonic() - started, 3)
+        try:
+            if records:
+                t = time.monotonic()
+                present(records)
+                timings["dns_present"] = round(time.monotonic() - t, 3)
+                t = time.monotonic()
+                wait(records)
+                timings["dns_propagation"] = round(time.monotonic() - t, 3)
+            t = time.monotonic()
+            for chall, _ in pending:
+                self.client.answer_challenge(chall, chall.chall.response(self.client.net.key))
+            finalize_by = dt.datetime.now() + dt.timedelta(seconds=max(1.0, deadline - time.monotonic()))
+            try:
+                order = self.client.poll_and_finalize(order, finalize_by)
+            except acme_errors.ValidationError as exc:
+                problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
+                                     for a in exc.failed_authzrs for c in a.body.challenges if c.error)
+                raise AcmeError(f"acme: the CA rejected the DNS-01 challenge: {problems}",
+                                hint="check that the zone is delegated to OCI DNS and CAA allows the CA") from None
+            except acme_errors.TimeoutError:
+                raise AcmeError("acme: the order did not complete before the deadline") from None
+            except messages.Error as exc:
+                raise AcmeError(f"acme: finalizing the order failed: {_describe(exc)}") from None
+            timings["acme_validate_finalize"] = round(time.monotonic() - t, 3)
+        finally:
+            if records:
+                cleanup(records)
+        return order.fullchain_pem
+
+
+def _csr_names(csr_pem: bytes) -> list[str]:
+    csr = x509.load_pem_x509_csr(csr_pem)
+    san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return san.get_values_for_type(x509.DNSName)

@@ -1,0 +1,122 @@
+"""Deploying a certificate to OCI Load Balancer listeners without ever leaving one without a certificate.
+
+Each certificate gets a new, uniquely named LB certificate (never delete-then-recreate); each listener is
+switched with a full copy of its configuration (OCI's update is a PUT: a field not sent is dropped); every
+work request is waited for and a failed one is an error; only then are certmgr's old LB certificates that
+no listener uses deleted.
+"""
+from __future__ import annotations
+
+import time
+
+import oci
+
+from .errors import LoadBalancerError
+
+POLL_INTERVAL = 1.0
+
+
+def _copy(source, model_cls):
+    """A `model_cls` filled with every field of the same name from `source`."""
+    return model_cls(**{name: getattr(source, name, None) for name in model_cls().swagger_types})
+
+
+class LoadBalancer:
+    def __init__(self, client: oci.load_balancer.LoadBalancerClient, lb_id: str, *,
+                 work_request_timeout: float = 300, poll_interval: float = POLL_INTERVAL):
+        self.client, self.lb_id = client, lb_id
+        self.work_request_timeout, self.poll_interval = work_request_timeout, poll_interval
+
+    def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
+        return LoadBalancerError(f"lb: {what} on load balancer {self.lb_id} failed: "
+                                 f"{exc.status} {exc.code}: {exc.message}")
+
+    def get(self) -> oci.load_balancer.models.LoadBalancer:
+        try:
+            return self.client.get_load_balancer(self.lb_id).data
+        except oci.exceptions.ServiceError as exc:
+            raise LoadBalancerError(f"lb: cannot read load balancer {self.lb_id}: {exc.status} {exc.code}: "
+                                    f"{exc.message}", hint="check CERTMGR_LB_ID and the function's LB policy") from None
+
+    def certificates(self) -> dict[str, oci.load_balancer.models.Certificate]:
+        try:
+            return {c.certificate_name: c for c in self.client.list_certificates(self.lb_id).data}
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("listing certificates", exc) from None
+
+    def wait(self, work_request_id: str, what: str) -> None:
+        deadline = time.monotonic() + self.work_request_timeout
+        while True:
+            try:
+                wr = self.client.get_work_request(work_request_id).data
+            except oci.exceptions.ServiceError as exc:
+                raise self._fail(f"reading work request {work_request_id} ({what})", exc) from None
+            if wr.lifecycle_state == "SUCCEEDED":
+                return
+            if wr.lifecycle_state == "FAILED":
+                details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message
+                raise LoadBalancerError(f"lb: {what} failed (work request {work_request_id}): {details}")
+            if time.monotonic() > deadline:
+                raise LoadBalancerError(f"lb: {what} still {wr.lifecycle_state} after "
+                                        f"{self.work_request_timeout:.0f}s (work request {work_request_id})")
+            time.sleep(self.poll_interval)
+
+    def upload(self, name: str, cert_pem: str, chain_pem: str, key_pem: str) -> None:
+        details = oci.load_balancer.models.CreateCertificateDetails(
+            certificate_name=name, public_certificate=cert_pem, ca_certificate=chain_pem or None,
+            private_key=key_pem)
+        try:
+            response = self.client.create_certificate(details, self.lb_id)
+        except oci.exceptions.ServiceError as exc:
+            if exc.status == 409 and name in self.certificates():
+                return  # uploaded by an earlier, interrupted run: same name means same serial
+            raise self._fail(f"uploading certificate {name}", exc) from None
+        self.wait(response.headers["opc-work-request-id"], f"uploading certificate {name}")
+
+    def switch(self, listener: oci.load_balancer.models.Listener, certificate_name: str) -> None:
+        """Point `listener` at `certificate_name`, keeping every other field it has."""
+        details = _copy(listener, oci.load_balancer.models.UpdateListenerDetails)
+        ssl = _copy(listener.ssl_configuration, oci.load_balancer.models.SSLConfigurationDetails)
+        ssl.certificate_name, ssl.certificate_ids = certificate_name, None
+        details.ssl_configuration = ssl
+        if listener.connection_configuration is not None:
+            details.connection_configuration = _copy(listener.connection_configuration,
+                                                     oci.load_balancer.models.ConnectionConfiguration)
+        try:
+            response = self.client.update_listener(details, self.lb_id, listener.name)
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail(f"switching listener {listener.name}", exc) from None
+        self.wait(response.headers["opc-work-request-id"], f"switching listener {listener.name}")
+
+    def delete_unused(self, prefix: str, keep: str) -> list[str]:
+        """Delete certmgr's own LB certificates (named `prefix-...`) that no listener uses any more."""
+        lb = self.get()
+        in_use = {l.ssl_configuration.certificate_name for l in lb.listeners.values() if l.ssl_configuration}
+        deleted = []
+        for name in sorted(self.certificates()):
+            if name.startswith(prefix + "-") and name != keep and name not in in_use:
+                try:
+                    response = self.client.delete_certificate(self.lb_id, name)
+                except oci.exceptions.ServiceError as exc:
+                    raise self._fail(f"deleting unused certificate {name}", exc) from None
+                self.wait(response.headers["opc-work-request-id"], f"deleting certificate {name}")
+                deleted.append(name)
+        return deleted
+
+
+def select_listeners(lb: oci.load_balancer.models.LoadBalancer, names: tuple[str, ...]) -> list:
+    """The listeners to manage: those named, or every listener with an SSL configuration."""
+    listeners = lb.listeners or {}
+    if not names:
+        chosen = [l for l in listeners.values() if l.ssl_configuration is not None]
+        if not chosen:
+            raise LoadBalancerError(f"lb: load balancer {lb.id} has no listener with an SSL configuration",
+                                    hint="add an HTTPS listener, or name listeners in CERTMGR_LB_LISTENERS")
+        return sorted(chosen, key=lambda l: l.name)
+    missing = [n for n in names if n not in listeners]
+    plain = [n for n in names if n in listeners and listeners[n].ssl_configuration is None]
+    if missing or plain:
+        problems = ([f"no listener named {', '.join(missing)} (has: {', '.join(sorted(listeners))})"] if missing else []) + \
+                   ([f"listener {', '.join(plain)} has no SSL configuration"] if plain else [])
+        raise LoadBalancerError("lb: CERTMGR_LB_LISTENERS: " + "; ".join(problems))
+    return [listeners[n] for n in names]

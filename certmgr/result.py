@@ -1,0 +1,68 @@
+"""What a run did and why: one object that the Fn handler returns as JSON and the CLI prints."""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Result:
+    status: str = "ok"              # ok | failed | dry-run
+    action: str = "nothing"         # nothing | issue | deploy  (what the plan said)
+    reason: str = ""                # why, in one sentence
+    names: list[str] = field(default_factory=list)
+    serial: str | None = None
+    not_after: str | None = None
+    days_remaining: int | None = None
+    listeners: list[str] = field(default_factory=list)       # switched to the certificate this run
+    lb_certificate: str | None = None
+    deleted_lb_certificates: list[str] = field(default_factory=list)
+    stored_in_vault: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None        # what failed
+    state: str | None = None        # what was left behind, and what the next run will do
+
+    @contextlib.contextmanager
+    def timed(self, step: str):
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[step] = round(self.timings.get(step, 0.0) + time.monotonic() - start, 3)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def render(self) -> str:
+        """The human summary the CLI prints."""
+        verb = {"nothing": "nothing to do", "issue": "issue a new certificate",
+                "deploy": "deploy the stored certificate"}[self.action]
+        head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)"}[self.status]
+        lines = [f"{head}: {verb} - {self.reason}"]
+        if self.names:
+            lines.append(f"  names:     {', '.join(self.names)}")
+        if self.serial:
+            lines.append(f"  serial:    {self.serial}")
+        if self.not_after:
+            lines.append(f"  expires:   {self.not_after} ({self.days_remaining} days left)")
+        if self.stored_in_vault:
+            lines.append("  vault:     new certificate, chain and key stored")
+        if self.listeners:
+            lines.append(f"  listeners: {', '.join(self.listeners)} now serve {self.lb_certificate}")
+        if self.deleted_lb_certificates:
+            lines.append(f"  removed:   {', '.join(self.deleted_lb_certificates)}")
+        for warning in self.warnings:
+            lines.append(f"  warning:   {warning}")
+        if self.error:
+            lines.append(f"  error:     {self.error}")
+        if self.state:
+            lines.append(f"  state:     {self.state}")
+        if self.timings:
+            lines.append("  timings:   " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""certmgr's secrets in OCI Vault: read the current version, write a new one, create when missing.
+
+A certificate, its chain and its key live in three secrets. Every version written together carries the
+same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key by name
+and never pairs a certificate with a foreign key, whatever moment it reads at. The key and chain are
+written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
+promoted: a run that dies half-way leaves the previous CURRENT set intact and readable.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import oci
+
+from .errors import VaultError
+
+
+@dataclass
+class StoredCertificate:
+    cert_pem: bytes
+    chain_pem: bytes | None
+    key_pem: bytes | None
+    version_name: str | None
+    key_is_current: bool      # the key secret's CURRENT version is this certificate's key
+
+
+def version_name(serial_hex: str) -> str:
+    return f"serial-{serial_hex}"
+
+
+class VaultStore:
+    def __init__(self, vaults: oci.vault.VaultsClient, secrets: oci.secrets.SecretsClient, *, vault_id: str,
+                 key_id: str, compartment_id: str):
+        self.vaults, self.secrets = vaults, secrets
+        self.vault_id, self.key_id, self.compartment_id = vault_id, key_id, compartment_id
+        self._ids: dict[str, str] = {}
+
+    def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
+        return VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
+                          f"{exc.status} {exc.code}: {exc.message}",
+                          hint="check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
+
+    def secret_id(self, name: str) -> str | None:
+        if name not in self._ids:
+            try:
+                found = oci.pagination.list_call_get_all_results(
+                    self.vaults.list_secrets, self.compartment_id, name=name, vault_id=self.vault_id).data
+            except oci.exceptions.ServiceError as exc:
+                raise self._fail("looking up", name, exc) from None
+            live = [s for s in found if s.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")]
+            if not live:
+                return None
+            self._ids[name] = live[0].id
+        return self._ids[name]
+
+    def read(self, name: str, *, version: str | None = None) -> tuple[bytes, str | None] | None:
+        """(content, version name) of the CURRENT version, or of the version named `version`."""
+        secret_id = self.secret_id(name)
+        if secret_id is None:
+            return None
+        try:
+            bundle = (self.secrets.get_secret_bundle(secret_id, secret_version_name=version) if version
+                      else self.secrets.get_secret_bundle(secret_id, stage="CURRENT")).data
+        except oci.exceptions.ServiceError as exc:
+            if exc.status == 404 and version:
+                return None
+            raise self._fail("reading", name, exc) from None
+        return base64.b64decode(bundle.secret_bundle_content.content), bundle.version_name
+
+    def write(self, name: str, content: bytes, *, version: str | None = None, pending: bool = False) -> int:
+        """Store `content` as a new version (creating the secret when missing); return its number."""
+        secret_id = self.secret_id(name)
+        pending = pending and secret_id is not None  # a new secret's first version is CURRENT
+        body = oci.vault.models.Base64SecretContentDetails(
+            content_type="BASE64", content=base64.b64encode(content).decode(), name=version,
+            stage="PENDING" if pending else "CURRENT")
+        try:
+            if secret_id is None:
+                secret = self.vaults.create_secret(oci.vault.models.CreateSecretDetails(
+                    compartment_id=self.compartment_id, vault_id=self.vault_id, key_id=self.key_id,
+                    secret_name=name, secret_content=body,
+                    description="Managed by certmgr", freeform_tags={"managed-by": "certmgr"})).data
+                self._ids[name] = secret.id
+            else:
+                secret = self.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
+                    secret_content=body)).data
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("writing", name, exc) from None
+        return secret.current_version_number if not pending else self._latest_version(name)
+
+    def _latest_version(self, name: str) -> int:
+        versions = oci.pagination.list_call_get_all_results(self.vaults.list_secret_versions,
+                                                            self.secret_id(name)).data
+        return max(v.version_number for v in versions)
+
+    def promote(self, name: str, version_number: int) -> None:
+        try:
+            self.vaults.update_secret(self.secret_id(name), oci.vault.models.UpdateSecretDetails(
+                current_version_number=version_number))
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("promoting a version of", name, exc) from None
+
+
+class CertificateVault:
+    """The certificate set (certificate, chain, key) and the ACME account key, by role."""
+
+    def __init__(self, store: VaultStore, names: dict[str, str]):
+        self.store, self.names = store, names
+
+    def read_certificate(self) -> StoredCertificate | None:
+        found = self.store.read(self.names["certificate"])
+        if found is None:
+            return None
+        cert_pem, name = found
+        if name:
+            key = self.store.read(self.names["private_key"], version=name)
+            chain = self.store.read(self.names["chain"], version=name)
+            current_key = self.store.read(self.names["private_key"])
+            key_is_current = bool(current_key and key and current_key[1] == name)
+        else:  # stored by hand: the CURRENT versions are all there is
+            key = self.store.read(self.names["private_key"])
+            chain = self.store.read(self.names["chain"])
+            key_is_current = True
+        return StoredCertificate(cert_pem, chain[0] if chain else None, key[0] if key else None, name,
+                                 key_is_current)
+
+    def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
+        name = version_name(serial_hex)
+        key_version = self.store.write(self.names["private_key"], key_pem, version=name, pending=True)
+        chain_version = self.store.write(self.names["chain"], chain_pem, version=name, pending=True)
+        self.store.write(self.names["certificate"], cert_pem, version=name)
+        self.store.promote(self.names["private_key"], key_version)
+        self.store.promote(self.names["chain"], chain_version)
+
+    def promote_key(self, version: str) -> None:
+        """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""
+        for role in ("private_key", "chain"):
+            secret_id = self.store.secret_id(self.names[role])
+            versions = oci.pagination.list_call_get_all_results(self.store.vaults.list_secret_versions,
+                                                                secret_id).data
+            match = [v.version_number for v in versions if v.name == version]
+            if match:
+                self.store.promote(self.names[role], match[0])
+
+    def read_account_key(self) -> bytes | None:
+        found = self.store.read(self.names["account_key"])
+        return found[0] if found else None
+
+    def write_account_key(self, key_pem: bytes) -> None:
+        self.store.write(self.names["account_key"], key_pem)

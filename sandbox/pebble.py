@@ -49,6 +49,7 @@ def install(dest: Path = DEFAULT_DEST) -> Path:
     dest = Path(dest)
     cached = dest / "usr" / "bin" / "pebble"
     if os.access(cached, os.X_OK) and supports_ari(cached):
+        print(f"pebble: {cached} (already installed)")
         return cached
     try:
         version = _extract_trixie_package(dest)
@@ -56,7 +57,8 @@ def install(dest: Path = DEFAULT_DEST) -> Path:
         return cached
     except (OSError, subprocess.CalledProcessError) as error:
         print(f"pebble: could not fetch the trixie package ({_reason(error)})", file=sys.stderr)
-    system = _install_system_package() or shutil.which("pebble")
+    on_path = shutil.which("pebble")
+    system = on_path if on_path and supports_ari(Path(on_path)) else _install_system_package() or on_path
     if not system:
         raise RuntimeError("pebble: no way to install it (trixie download and `apt-get install pebble` "
                            "both failed, and none is on PATH)")

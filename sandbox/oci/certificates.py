@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 import oci
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID as SIG
 
 from .errors import (BY_STATUS, Conflict, IncorrectState, InternalServerError, InvalidParameter,
                      MissingParameter, NotAuthorizedOrNotFound, PreconditionFailed)
 from .http import Reply, Request, Route, now, page, wire
+from .world import ocid
 
 CM = oci.certificates_management.models
 CR = oci.certificates.models
@@ -39,6 +40,12 @@ SUBJECT_FIELDS = {
     NameOID.PSEUDONYM: "pseudonym", NameOID.SERIAL_NUMBER: "serial_number",
     NameOID.STATE_OR_PROVINCE_NAME: "state_or_province_name", NameOID.STREET_ADDRESS: "street",
     NameOID.SURNAME: "surname", NameOID.TITLE: "title", NameOID.USER_ID: "user_id",
+}
+CURVES = {"secp256r1": "ECDSA_P256", "secp384r1": "ECDSA_P384"}
+SIGNATURE_ALGORITHMS = {
+    SIG.RSA_WITH_SHA256: "SHA256_WITH_RSA", SIG.RSA_WITH_SHA384: "SHA384_WITH_RSA",
+    SIG.RSA_WITH_SHA512: "SHA512_WITH_RSA", SIG.ECDSA_WITH_SHA256: "SHA256_WITH_ECDSA",
+    SIG.ECDSA_WITH_SHA384: "SHA384_WITH_ECDSA", SIG.ECDSA_WITH_SHA512: "SHA512_WITH_ECDSA",
 }
 
 
@@ -71,21 +78,14 @@ class Material:
 def _key_algorithm(key) -> str:
     if isinstance(key, rsa.RSAPublicKey) and key.key_size in (2048, 4096):
         return f"RSA{key.key_size}"
-    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in ("secp256r1", "secp384r1"):
-        return {"secp256r1": "ECDSA_P256", "secp384r1": "ECDSA_P384"}[key.curve.name]
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in CURVES:
+        return CURVES[key.curve.name]
     raise InvalidParameter("Unsupported key algorithm: imported certificates must use RSA2048, RSA4096, "
                            "ECDSA_P256 or ECDSA_P384 keys")
 
 
 def _signature_algorithm(cert: x509.Certificate) -> str | None:
-    digest = cert.signature_hash_algorithm
-    family = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "ECDSA"}
-    issuer_kind = next((v for k, v in family.items() if "RSA" in cert.signature_algorithm_oid._name.upper()
-                        and v == "RSA" or "ECDSA" in cert.signature_algorithm_oid._name.upper()
-                        and v == "ECDSA"), None)
-    if not isinstance(digest, (hashes.SHA256, hashes.SHA384, hashes.SHA512)) or issuer_kind is None:
-        return None
-    return f"SHA{digest.digest_size * 8}_WITH_{issuer_kind}"
+    return SIGNATURE_ALGORITHMS.get(cert.signature_algorithm_oid)
 
 
 def _profile_type(cert: x509.Certificate) -> str | None:
@@ -142,15 +142,15 @@ class Version:
     time_created: dt.datetime
     stages: list[str]
 
-    def summary(self, certificate_id: str) -> dict:
-        """A management `CertificateVersionSummary` as JSON (the same fields as `CertificateVersion`)."""
-        return wire(CM.CertificateVersionSummary(
+    def model(self, certificate_id: str, cls=CM.CertificateVersionSummary):
+        """A management `CertificateVersionSummary` (or `CertificateVersion`: the same fields)."""
+        return cls(
             certificate_id=certificate_id, serial_number=self.material.serial, time_created=self.time_created,
             version_number=self.number, version_name=self.name, stages=list(self.stages),
             subject_alternative_names=_sans(self.material.cert),
             # Validity is passed as JSON: the retrieval API's model of the same name shadows this one.
             validity=wire(CM.Validity(time_of_validity_not_before=self.material.not_before,
-                                      time_of_validity_not_after=self.material.not_after))))
+                                      time_of_validity_not_after=self.material.not_after)))
 
 
 def _sans(cert: x509.Certificate) -> list:
@@ -174,19 +174,21 @@ class Certificate:
     defined_tags: dict
     versions: list[Version] = field(default_factory=list)
     state: str = "ACTIVE"
-    busy_until: dt.datetime | None = None   # CREATING / UPDATING until then
+    busy: str | None = None                 # CREATING / UPDATING, shown until busy_until
+    busy_until: dt.datetime | None = None
     time_of_deletion: dt.datetime | None = None
     etag: str = ""
     bundle_error: int | None = None         # control knob: status answered by get_certificate_bundle
 
     def lifecycle_state(self) -> str:
         if self.busy_until and now() < self.busy_until:
-            return "CREATING" if len(self.versions) == 1 and self.state == "ACTIVE" else "UPDATING"
+            return self.busy
         return self.state
 
-    def touch(self, delay: float) -> None:
+    def touch(self, busy: str | None = None, delay: float = 0.0) -> None:
+        """A change: new etag, and `busy` shown as the state for `delay` seconds."""
         self.etag = uuid.uuid4().hex
-        self.busy_until = now() + dt.timedelta(seconds=delay) if delay >= 0 else None
+        self.busy, self.busy_until = busy, now() + dt.timedelta(seconds=delay)
 
     def stage(self, stage: str) -> Version | None:
         return next((v for v in self.versions if stage in v.stages), None)
@@ -199,21 +201,21 @@ class Certificate:
                  if a.oid in SUBJECT_FIELDS}
         return CM.CertificateSubject(**attrs)
 
-    def _common(self) -> dict:
+    def _common(self, state: str | None) -> dict:
         cert = self.current().material.cert
         return dict(id=self.id, name=self.name, description=self.description, time_created=self.time_created,
-                    time_of_deletion=self.time_of_deletion, lifecycle_state=self.lifecycle_state(),
+                    time_of_deletion=self.time_of_deletion, lifecycle_state=state or self.lifecycle_state(),
                     compartment_id=self.compartment_id, subject=self._subject(), config_type="IMPORTED",
                     key_algorithm=_key_algorithm(cert.public_key()), signature_algorithm=_signature_algorithm(cert),
                     certificate_profile_type=_profile_type(cert), freeform_tags=self.freeform_tags,
                     defined_tags=self.defined_tags)
 
-    def model(self) -> dict:
-        return wire(CM.Certificate(current_version=self.current().summary(self.id), **self._common()))
+    def model(self, state: str | None = None) -> CM.Certificate:
+        """The `Certificate`; `state` overrides the lifecycle state (a mutation's reply shows the transition)."""
+        return CM.Certificate(current_version=self.current().model(self.id), **self._common(state))
 
-    def summary(self) -> dict:
-        return wire(CM.CertificateSummary(current_version_summary=self.current().summary(self.id),
-                                          **self._common()))
+    def summary(self) -> CM.CertificateSummary:
+        return CM.CertificateSummary(current_version_summary=self.current().model(self.id), **self._common(None))
 
 
 class Backend:
@@ -231,7 +233,7 @@ class Backend:
         with self.world.lock:
             cert = self.create(compartment_id, name, parse_material(
                 {"certificatePem": cert_pem, "certChainPem": chain_pem, "privateKeyPem": key_pem}))
-            cert.busy_until = None
+            cert.touch()
             return cert.id
 
     def break_bundle(self, certificate_id: str, status: int | None = 500) -> None:
@@ -265,11 +267,11 @@ class Backend:
         if any(c.name == name and c.compartment_id == compartment_id for c in self.certificates.values()):
             raise Conflict(f"A certificate named {name!r} already exists in compartment {compartment_id}")
         created = now()
-        cert = Certificate(id=self.world.ocid("certificate", self.region), name=name,
+        cert = Certificate(id=ocid("certificate", self.region), name=name,
                            compartment_id=compartment_id, description=description, time_created=created,
                            freeform_tags=freeform_tags or {}, defined_tags=defined_tags or {})
         cert.versions.append(Version(1, version_name, material, created, ["CURRENT", "LATEST"]))
-        cert.touch(self._delay())
+        cert.touch("CREATING", self.busy_seconds())
         self.certificates[cert.id] = cert
         return cert
 
@@ -283,6 +285,7 @@ class Backend:
         cert.versions.append(version)
         if stage == "PENDING":
             version.stages.insert(0, "PENDING")
+            _tidy(cert)
         else:
             self.make_current(cert, version)
 
@@ -298,10 +301,9 @@ class Backend:
             old.stages.append("PREVIOUS")
         _drop(target, "PENDING", "PREVIOUS", "DEPRECATED")
         target.stages.append("CURRENT")
-        for v in cert.versions:
-            v.stages = sorted(v.stages or ["DEPRECATED"], key=STAGE_ORDER.index)
+        _tidy(cert)
 
-    def _delay(self) -> float:
+    def busy_seconds(self) -> float:
         """Seconds a certificate shows CREATING / UPDATING after a change (option `certificate_delay`)."""
         return float(self.world.options.get("certificate_delay", 0.0))
 
@@ -316,6 +318,12 @@ class Backend:
 
 def _drop(version: Version, *stages: str | None) -> None:
     version.stages = [s for s in version.stages if s not in stages]
+
+
+def _tidy(cert: Certificate) -> None:
+    """A version left without a stage is DEPRECATED; stages are listed in OCI's order."""
+    for v in cert.versions:
+        v.stages = sorted(v.stages or ["DEPRECATED"], key=STAGE_ORDER.index)
 
 
 # -------------------------------------------------------------------------------------- management
@@ -336,8 +344,9 @@ def _mutable(cert: Certificate) -> None:
         raise IncorrectState(f"Certificate {cert.id} is {state}; it can only be changed while ACTIVE")
 
 
-def _with_etag(cert: Certificate, body: dict, status: int = 200) -> Reply:
-    return Reply(status, body, {"etag": cert.etag})
+def _with_etag(cert: Certificate, state: str | None = None) -> Reply:
+    """The certificate and its etag, as create / get / update answer."""
+    return Reply(200, wire(cert.model(state)), {"etag": cert.etag})
 
 
 def create_certificate(req: Request) -> Reply:
@@ -349,7 +358,7 @@ def create_certificate(req: Request) -> Reply:
         if seen_digest != digest:
             raise Conflict("The opc-retry-token was already used for a different request")
         cert = b.get(cert_id)
-        return _with_etag(cert, cert.model())
+        return _with_etag(cert)
     for name in ("name", "compartmentId", "certificateConfig"):
         if not body.get(name):
             raise MissingParameter(f"{name} is required")
@@ -361,12 +370,12 @@ def create_certificate(req: Request) -> Reply:
                     body.get("description"), body.get("freeformTags"), body.get("definedTags"))
     if token:
         b.retry_tokens[token] = (digest, cert.id)
-    return _with_etag(cert, cert.model())
+    return _with_etag(cert, "CREATING")
 
 
 def get_certificate(req: Request) -> Reply:
     cert = _backend(req).get(req.params["certificateId"])
-    return _with_etag(cert, cert.model())
+    return _with_etag(cert)
 
 
 def update_certificate(req: Request) -> Reply:
@@ -385,13 +394,15 @@ def update_certificate(req: Request) -> Reply:
             raise InvalidParameter("certificateConfig.stage must be CURRENT or PENDING")
         b.add_version(cert, parse_material(config), config.get("versionName"), stage)
     elif promote is not None:
-        b.make_current(cert, b.version(cert, int(promote)))
+        if not isinstance(promote, int):
+            raise InvalidParameter("currentVersionNumber must be an integer")
+        b.make_current(cert, b.version(cert, promote))
     for key, attr in (("description", "description"), ("freeformTags", "freeform_tags"),
                       ("definedTags", "defined_tags")):
         if body.get(key) is not None:
             setattr(cert, attr, body[key])
-    cert.touch(b._delay())
-    return _with_etag(cert, cert.model())
+    cert.touch("UPDATING", b.busy_seconds())
+    return _with_etag(cert, "UPDATING")
 
 
 def list_certificates(req: Request) -> Reply:
@@ -431,7 +442,7 @@ def list_certificate_versions(req: Request) -> Reply:
     number = req.int_arg("versionNumber")
     versions = [v for v in cert.versions if number in (None, v.number)]
     chunk, headers = page(req, _sorted_versions(req, versions))
-    return Reply(200, wire(CM.CertificateVersionCollection(items=[v.summary(cert.id) for v in chunk])), headers)
+    return Reply(200, wire(CM.CertificateVersionCollection(items=[v.model(cert.id) for v in chunk])), headers)
 
 
 def get_certificate_version(req: Request) -> Reply:
@@ -440,13 +451,7 @@ def get_certificate_version(req: Request) -> Reply:
     number = req.params["certificateVersionNumber"]
     if not number.isdigit():
         raise InvalidParameter(f"certificateVersionNumber must be a number, got {number!r}")
-    summary = b.version(cert, int(number)).summary(cert.id)
-    return Reply(200, wire(CM.CertificateVersion(**{k: summary.get(CM.CertificateVersion.attribute_map[k])
-                                                     for k in ("certificate_id", "serial_number",
-                                                               "version_number", "version_name", "stages")},
-                                                  time_created=cert.versions[int(number) - 1].time_created,
-                                                  subject_alternative_names=summary.get("subjectAlternativeNames"),
-                                                  validity=summary["validity"])))
+    return Reply(200, wire(b.version(cert, int(number)).model(cert.id, CM.CertificateVersion)))
 
 
 def schedule_certificate_deletion(req: Request) -> Reply:
@@ -460,7 +465,7 @@ def schedule_certificate_deletion(req: Request) -> Reply:
     except (AttributeError, ValueError):
         raise InvalidParameter(f"timeOfDeletion {when!r} is not an RFC 3339 time") from None
     cert.state = "PENDING_DELETION"
-    cert.touch(-1)
+    cert.touch()
     return Reply(200, None, {"etag": cert.etag})
 
 
@@ -470,7 +475,7 @@ def cancel_certificate_deletion(req: Request) -> Reply:
     if cert.state != "PENDING_DELETION":
         raise IncorrectState(f"Certificate {cert.id} is not pending deletion")
     cert.state, cert.time_of_deletion = "ACTIVE", None
-    cert.touch(-1)
+    cert.touch()
     return Reply(200, None, {"etag": cert.etag})
 
 
@@ -541,6 +546,7 @@ def _control_break(req: Request) -> Reply:
 
 
 CERT = f"{API}/certificates/{{certificateId}}"
+BUNDLE = f"{API}/certificateBundles/{{certificateId}}"
 ROUTES = [
     Route("POST", f"{API}/certificates", "certificates_management.create_certificate", create_certificate),
     Route("GET", f"{API}/certificates", "certificates_management.list_certificates", list_certificates),
@@ -554,9 +560,8 @@ ROUTES = [
           schedule_certificate_deletion),
     Route("POST", f"{CERT}/actions/cancelDeletion", "certificates_management.cancel_certificate_deletion",
           cancel_certificate_deletion),
-    Route("GET", f"{API}/certificateBundles/{{certificateId}}", "certificates.get_certificate_bundle",
-          get_certificate_bundle),
-    Route("GET", f"{API}/certificateBundles/{{certificateId}}/versions", "certificates.list_certificate_bundle_versions",
+    Route("GET", BUNDLE, "certificates.get_certificate_bundle", get_certificate_bundle),
+    Route("GET", f"{BUNDLE}/versions", "certificates.list_certificate_bundle_versions",
           list_certificate_bundle_versions),
 ]
 CONTROL_ROUTES = [

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
+import importlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,15 +19,13 @@ import oci
 
 from .errors import InvalidParameter
 
-_SERIALIZER = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
-_SERIALIZER.complex_type_mappings = {
-    **oci.dns.models.dns_type_mapping, **oci.vault.models.vault_type_mapping,
-    **oci.secrets.models.secrets_type_mapping, **oci.load_balancer.models.load_balancer_type_mapping,
-    **oci.certificates_management.models.certificates_management_type_mapping,
-    **oci.certificates.models.certificates_type_mapping, **oci.ons.models.ons_type_mapping,
-    **oci.loggingingestion.models.loggingingestion_type_mapping, **oci.identity.models.identity_type_mapping,
-    **oci.resource_search.models.resource_search_type_mapping,
-}
+@functools.cache
+def _serializer(models_package: str):
+    """A serializer knowing one SDK package's models (packages reuse names like `Certificate`)."""
+    models = importlib.import_module(models_package)
+    serializer = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
+    serializer.complex_type_mappings = next(v for k, v in vars(models).items() if k.endswith("_type_mapping"))
+    return serializer
 
 
 def wire(model: Any) -> Any:
@@ -34,7 +34,11 @@ def wire(model: Any) -> Any:
     Building replies from the SDK's own model classes keeps the emulator's shapes honest: a field the
     model does not know cannot be sent, and names come from the model's `attribute_map`.
     """
-    return _SERIALIZER.sanitize_for_serialization(model)
+    sample = model[0] if isinstance(model, (list, tuple)) and model else model
+    module = type(sample).__module__
+    if ".models" not in module:
+        return model
+    return _serializer(module.split(".models")[0] + ".models").sanitize_for_serialization(model)
 
 
 def now() -> dt.datetime:

@@ -1,0 +1,112 @@
+"""certmgr's errors: one flat tree, one class per component.
+
+Every error says what happened (the message, starting with the component: `dns: ...`), what it left
+behind (`state`, e.g. "Vault unchanged; LB still serves the previous certificate") and what to do
+next (`hint`). The run reports all three, so an operator reading one log line knows where things stand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+class CertmgrError(Exception):
+    """Base of certmgr's errors. `str(error)` is one line: message, then state and hint when known."""
+
+    component = "certmgr"
+
+    def __init__(self, message: str, *, state: str | None = None, hint: str | None = None):
+        prefix = f"{self.component}: "
+        self.message = message if message.startswith(prefix) else prefix + message
+        self.state = state
+        self.hint = hint
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.state:
+            parts.append(f"state: {self.state}")
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        """The error as the run's JSON result shows it."""
+        return {"error": type(self).__name__, "component": self.component, "message": self.message,
+                "state": self.state, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad environment variable: which, what is wrong with it, how to fix it."""
+
+    variable: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.problem}; {self.fix}"
+
+
+class ConfigError(CertmgrError):
+    """The environment is wrong. Lists every problem at once, so one redeploy fixes them all."""
+
+    component = "config"
+
+    def __init__(self, problems: list[Problem], *, notes: list[str] | tuple[str, ...] = ()):
+        self.problems = list(problems)
+        self.notes = tuple(notes)  # e.g. a misspelt variable that may explain a missing one
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        lines = "".join(f"\n  - {p}" for p in self.problems) + "".join(f"\n  note: {n}" for n in self.notes)
+        super().__init__(f"{count} in the environment:{lines}", state="nothing was changed",
+                         hint="fix the variables above in the function's configuration and run again")
+
+    def __str__(self) -> str:
+        return self.message  # each problem already says how to fix it
+
+    def to_dict(self) -> dict:
+        return dict(super().to_dict(), problems=[vars(p) for p in self.problems], notes=list(self.notes))
+
+
+class DnsError(CertmgrError):
+    component = "dns"
+
+
+class PropagationTimeout(DnsError):
+    """The TXT records did not show on every nameserver in time. A DnsError, so one except catches both.
+
+    `pending` names the records (or servers) still missing them."""
+
+    def __init__(self, message: str, *, pending: list[str] | tuple[str, ...] = (), state: str | None = None,
+                 hint: str | None = None):
+        self.pending = tuple(pending)
+        super().__init__(message, state=state, hint=hint)
+
+
+class VaultError(CertmgrError):
+    component = "vault"
+
+
+class LoadBalancerError(CertmgrError):
+    component = "lb"
+
+
+class AcmeError(CertmgrError):
+    """`retry_after` is set when the CA said when to come back (rate limits, Retry-After)."""
+
+    component = "acme"
+
+    def __init__(self, message: str, *, retry_after: dt.datetime | None = None, state: str | None = None,
+                 hint: str | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, state=state, hint=hint)
+
+
+class CertificateError(CertmgrError):
+    """A certificate, chain or key cannot be used. Never carries key material."""
+
+    component = "certificate"
+
+
+class NotifyError(CertmgrError):
+    component = "notify"

@@ -1,0 +1,175 @@
+"""Decide what a run does: nothing, issue a new certificate, or deploy the stored one to listeners.
+
+`plan(config, state, now)` is pure: everything it looks at is in its arguments, so every branch is tested
+with plain data. `observe` builds the State, `act` carries out the Plan.
+
+When to renew, without ARI: when the certificate is inside the renewal window (CERTMGR_RENEWAL_DAYS before
+expiry). A certificate that lives no longer than that window (a short-lived profile) would be due the
+moment it is issued, so for those certmgr renews when a third of the lifetime remains, or half of it when
+the lifetime is under ten days, as certbot and lego do: two more daily runs to retry in before expiry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .certs import CertInfo
+from .config import Config
+
+NOTHING, ISSUE, DEPLOY = "nothing", "issue", "deploy"
+SHORT_LIVED_FRACTION = 1 / 3           # of the lifetime left when a short-lived certificate is renewed
+VERY_SHORT_LIFETIME = dt.timedelta(days=10)
+VERY_SHORT_FRACTION = 1 / 2
+
+
+@dataclass(frozen=True)
+class ListenerState:
+    """One listener certmgr manages, and what it serves now."""
+
+    name: str
+    certificate_name: str | None = None   # the LB certificate its SSL configuration names
+    serial: str | None = None             # that certificate's serial (hex), when the LB lists it
+
+
+@dataclass(frozen=True)
+class State:
+    """What observe found. `listeners` are the ones certmgr manages (CERTMGR_LB_LISTENERS already applied)."""
+
+    certificate: CertInfo | None = None       # the leaf in Vault; None when absent or unreadable
+    certificate_problem: str | None = None    # why the stored certificate cannot be used, when it cannot
+    chain: tuple[CertInfo, ...] = ()          # the issuers stored with it, the leaf's issuer first
+    key_matches: bool | None = None           # the stored key is the certificate's own; None = no key stored
+    listeners: tuple[ListenerState, ...] = ()
+    ari_window: tuple[dt.datetime, dt.datetime] | None = None  # the CA's suggested renewal window (RFC 9773)
+    force: bool = False                       # renew whatever the certificate's state (--force)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do and why.
+
+    `triggers` names every reason to issue, as codes: force, missing, unusable, expired, expiring, ari,
+    names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (deploy).
+    `renew_at` is when the stored certificate becomes due, so a report can say when the next action is.
+    """
+
+    action: str
+    reason: str
+    triggers: tuple[str, ...] = ()
+    listeners_to_update: tuple[str, ...] = ()
+    lb_certificate_name: str | None = None
+    serial: str | None = None
+    not_after: dt.datetime | None = None
+    renew_at: dt.datetime | None = None
+
+
+def plan(config: Config, state: State, now: dt.datetime) -> Plan:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    listeners = tuple(listener.name for listener in state.listeners)
+    cert = state.certificate
+    if cert is None:
+        trigger, reason = (("unusable", f"the stored certificate cannot be used: {state.certificate_problem}")
+                           if state.certificate_problem else ("missing", "no certificate is stored in Vault"))
+        triggers, reasons = ([("force", "renewal was forced")] if state.force else []) + [(trigger, reason)], None
+        return Plan(ISSUE, _sentence(reason for _, reason in triggers), tuple(code for code, _ in triggers),
+                    listeners_to_update=listeners)
+
+    renew_at, fraction = renewal_time(cert, config.renewal_days)
+    if state.ari_window:
+        renew_at = min(renew_at, state.ari_window[0])
+    triggers = _triggers(config, state, cert, now, fraction)
+    common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at)
+    if triggers:
+        return Plan(ISSUE, _sentence(reason for _, reason in triggers), tuple(code for code, _ in triggers),
+                    listeners_to_update=listeners, **common)
+
+    lb_name = config.lb_certificate_name(cert.serial, cert.not_before)
+    stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
+    valid = f"valid until {_when(cert.not_after)} ({_span(cert.not_after - now)})"
+    if stale:
+        who = f"listener {stale[0]} does" if len(stale) == 1 else f"listeners {', '.join(stale)} do"
+        return Plan(DEPLOY, f"{who} not serve the stored certificate, {valid}", listeners_to_update=stale,
+                    lb_certificate_name=lb_name, **common)
+    served = {0: "no listener is managed", 1: "the 1 listener serves it"}.get(
+        len(listeners), f"all {len(listeners)} listeners serve it")
+    return Plan(NOTHING, f"{valid}, renewal due {_when(renew_at)}; {served}", lb_certificate_name=lb_name,
+                **common)
+
+
+def renewal_time(cert: CertInfo, renewal_days: int) -> tuple[dt.datetime, float | None]:
+    """When `cert` becomes due for renewal, and the lifetime fraction used (None: the renewal window was)."""
+    window = dt.timedelta(days=renewal_days)
+    if cert.lifetime > window:
+        return cert.not_after - window, None
+    fraction = VERY_SHORT_FRACTION if cert.lifetime < VERY_SHORT_LIFETIME else SHORT_LIVED_FRACTION
+    return cert.not_after - cert.lifetime * fraction, fraction
+
+
+def _triggers(config: Config, state: State, cert: CertInfo, now: dt.datetime,
+              fraction: float | None) -> list[tuple[str, str]]:
+    """Every reason to issue a new certificate, in order of weight, as (code, sentence)."""
+    found = []
+    if state.force:
+        found.append(("force", "renewal was forced"))
+    left = cert.not_after - now
+    renew_at, _ = renewal_time(cert, config.renewal_days)
+    if left <= dt.timedelta(0):
+        found.append(("expired", f"the certificate expired {_span(-left)} ago ({_when(cert.not_after)})"))
+    elif now >= renew_at and fraction is None:
+        found.append(("expiring", f"the certificate expires in {_span(left)} "
+                                  f"(renewal window {config.renewal_days} days)"))
+    elif now >= renew_at:
+        share = "half" if fraction == VERY_SHORT_FRACTION else "a third"
+        found.append(("expiring", f"the certificate expires in {_span(left)}, less than {share} of its "
+                                  f"{_span(cert.lifetime)} lifetime (a certificate shorter-lived than the "
+                                  f"{config.renewal_days}-day renewal window is renewed then)"))
+    if state.ari_window and now >= state.ari_window[0] and left > dt.timedelta(0):
+        found.append(("ari", f"the CA's suggested renewal window opened {_when(state.ari_window[0])}"))
+    missing = [n for n in config.domains if n not in cert.names]
+    extra = [n for n in cert.names if n not in config.domains]
+    if missing or extra:
+        diff = "; ".join(part for part in (missing and f"missing {', '.join(missing)}",
+                                           extra and f"not wanted {', '.join(extra)}") if part)
+        found.append(("names", f"its names differ from CERTMGR_DOMAIN ({diff})"))
+    if cert.key_type != config.key_type:
+        found.append(("key_type", f"its key is {cert.key_type or 'of another type'}, CERTMGR_KEY_TYPE asks for "
+                                  f"{config.key_type}"))
+    if state.key_matches is None:
+        found.append(("key", "no private key is stored for it"))
+    elif not state.key_matches:
+        found.append(("key", "the stored private key does not match it"))
+    if not state.chain:
+        found.append(("chain", "no issuer chain is stored for it"))
+    elif state.chain[0].subject != cert.issuer:
+        found.append(("chain", f"the stored chain does not belong to it (issued by {cert.issuer}, chain starts "
+                               f"with {state.chain[0].subject})"))
+    return found
+
+
+def _serves(listener: ListenerState, serial: str, lb_name: str) -> bool:
+    if listener.serial:
+        return _serial_number(listener.serial) == _serial_number(serial)
+    return listener.certificate_name == lb_name
+
+
+def _serial_number(text: str) -> int:
+    return int(text.replace(":", ""), 16)
+
+
+def _sentence(parts) -> str:
+    return "; ".join(parts)
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def _span(delta: dt.timedelta) -> str:
+    """A duration the way a person says it: the largest whole unit, rounded down."""
+    seconds = int(abs(delta).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"

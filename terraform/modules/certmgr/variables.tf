@@ -1,0 +1,365 @@
+# ---------------------------------------------------------------------------------------------------------
+# Where certmgr runs
+# ---------------------------------------------------------------------------------------------------------
+
+variable "tenancy_ocid" {
+  description = "Tenancy OCID: dynamic groups and policies live at the tenancy root."
+  type        = string
+  validation {
+    condition     = startswith(var.tenancy_ocid, "ocid1.tenancy.")
+    error_message = "tenancy_ocid must be a tenancy OCID (ocid1.tenancy....)."
+  }
+}
+
+variable "compartment_id" {
+  description = "Compartment for the functions, schedules, topic and logs, and for the Vault secrets certmgr creates."
+  type        = string
+  validation {
+    condition     = can(regex("^ocid1\\.(compartment|tenancy)\\.", var.compartment_id))
+    error_message = "compartment_id must be a compartment OCID (ocid1.compartment....)."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix for resource names and for the Vault secrets certmgr keeps ({prefix}-certificate, ...)."
+  type        = string
+  default     = "certmgr"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,24}$", var.name_prefix))
+    error_message = "name_prefix must be 1-25 lowercase letters, digits or '-', starting with a letter."
+  }
+}
+
+variable "subnet_id" {
+  description = "Subnet for the Function Application; it needs egress to the ACME server and the OCI APIs."
+  type        = string
+  validation {
+    condition     = startswith(var.subnet_id, "ocid1.subnet.")
+    error_message = "subnet_id must be a subnet OCID (ocid1.subnet....)."
+  }
+}
+
+variable "image" {
+  description = "certmgr image in OCIR, same region as the functions (e.g. iad.ocir.io/ns/certmgr:0.1.0)."
+  type        = string
+  validation {
+    condition     = can(regex("^[^\\s:/]+(:[0-9]+)?/[^\\s]+[:@][^\\s/]+$", var.image))
+    error_message = "image must be a registry path with a tag or digest, e.g. iad.ocir.io/ns/certmgr:0.1.0."
+  }
+}
+
+variable "function_memory_mb" {
+  description = "Memory of each function in MB."
+  type        = number
+  default     = 256
+  validation {
+    condition     = contains([128, 256, 512, 1024], var.function_memory_mb)
+    error_message = "function_memory_mb must be 128, 256, 512 or 1024."
+  }
+}
+
+variable "function_timeout_seconds" {
+  description = "Function timeout. A renewal with DNS propagation waits needs up to about 4 minutes."
+  type        = number
+  default     = 300
+  validation {
+    # 300 s is the most OCI allows for a synchronous invoke (`oci fn function invoke`).
+    condition     = var.function_timeout_seconds >= 30 && var.function_timeout_seconds <= 300 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
+    error_message = "function_timeout_seconds must be a whole number from 30 to 300."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# What the renewer manages
+# ---------------------------------------------------------------------------------------------------------
+
+variable "domain_names" {
+  description = "Names on the certificate, all in the DNS zone below; one ACME order covers them all (apex + wildcard is fine)."
+  type        = list(string)
+  validation {
+    condition     = length(var.domain_names) > 0 && alltrue([for d in var.domain_names : can(regex("^(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,63}$", d))])
+    error_message = "domain_names must list at least one lowercase DNS name (optionally *.name)."
+  }
+}
+
+variable "dns_zone_id" {
+  description = "OCID of the OCI DNS zone holding the names; the renewer may change records in this zone only."
+  type        = string
+  validation {
+    condition     = startswith(var.dns_zone_id, "ocid1.dns-zone.")
+    error_message = "dns_zone_id must be a DNS zone OCID (ocid1.dns-zone....)."
+  }
+}
+
+variable "dns_zone_compartment_id" {
+  description = "Compartment of the DNS zone, if not compartment_id."
+  type        = string
+  default     = null
+}
+
+variable "acme_contact_email" {
+  description = "Contact e-mail for the ACME account."
+  type        = string
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.acme_contact_email))
+    error_message = "acme_contact_email must be an e-mail address."
+  }
+}
+
+variable "acme_directory" {
+  description = "Let's Encrypt 'staging' or 'production', or the https URL of another ACME directory."
+  type        = string
+  default     = "staging"
+  validation {
+    condition     = contains(["staging", "production"], var.acme_directory) || startswith(var.acme_directory, "https://")
+    error_message = "acme_directory must be 'staging', 'production' or an https:// URL."
+  }
+}
+
+variable "renewal_days" {
+  description = "Renew when the certificate has fewer days left than this."
+  type        = number
+  default     = 30
+  validation {
+    # Below 7 leaves no room for a failed day; above 60 renews a 90-day certificate every month for nothing.
+    condition     = var.renewal_days >= 7 && var.renewal_days <= 60 && floor(var.renewal_days) == var.renewal_days
+    error_message = "renewal_days must be a whole number from 7 to 60."
+  }
+}
+
+variable "key_type" {
+  description = "Certificate key type (ec256, ec384, rsa2048, rsa3072, rsa4096); null keeps certmgr's default."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.key_type == null || contains(["ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"], coalesce(var.key_type, "ec256"))
+    error_message = "key_type must be one of ec256, ec384, rsa2048, rsa3072, rsa4096."
+  }
+}
+
+variable "load_balancer_id" {
+  description = "OCID of the Load Balancer whose HTTPS listeners serve the certificate."
+  type        = string
+  validation {
+    condition     = startswith(var.load_balancer_id, "ocid1.loadbalancer.")
+    error_message = "load_balancer_id must be a load balancer OCID (ocid1.loadbalancer....)."
+  }
+}
+
+variable "load_balancer_compartment_id" {
+  description = "Compartment of the Load Balancer, if not compartment_id. Load Balancer policies cannot name one LB, so a compartment of its own keeps the grant small."
+  type        = string
+  default     = null
+}
+
+variable "lb_listener_names" {
+  description = "Listeners to update; empty means every listener with an SSL configuration."
+  type        = list(string)
+  default     = []
+}
+
+variable "vault_id" {
+  description = "OCID of the Vault that stores the certificate, its key and the ACME account key."
+  type        = string
+  validation {
+    condition     = startswith(var.vault_id, "ocid1.vault.")
+    error_message = "vault_id must be a Vault OCID (ocid1.vault....)."
+  }
+}
+
+variable "vault_key_id" {
+  description = "OCID of the Vault master encryption key for new secrets."
+  type        = string
+  validation {
+    condition     = startswith(var.vault_key_id, "ocid1.key.")
+    error_message = "vault_key_id must be a key OCID (ocid1.key....)."
+  }
+}
+
+variable "vault_compartment_id" {
+  description = "Compartment of the Vault and its key, if not compartment_id."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------------------
+
+variable "schedule_recurrence_type" {
+  description = "How renew_recurrence and monitor_recurrence are written: ICAL (RFC 5545) or CRON."
+  type        = string
+  default     = "ICAL"
+  validation {
+    condition     = contains(["ICAL", "CRON"], var.schedule_recurrence_type)
+    error_message = "schedule_recurrence_type must be ICAL or CRON."
+  }
+}
+
+variable "renew_recurrence" {
+  description = "When the renewer runs. Daily is enough: it only renews inside the renewal window."
+  type        = string
+  default     = "FREQ=DAILY;INTERVAL=1"
+}
+
+variable "monitor_recurrence" {
+  description = "When the expiry monitor runs."
+  type        = string
+  default     = "FREQ=DAILY;INTERVAL=1"
+}
+
+variable "schedule_time_starts" {
+  description = "RFC 3339 time of the first scheduled run (sets the time of day of a daily schedule); null lets OCI choose."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Expiry monitor
+# ---------------------------------------------------------------------------------------------------------
+
+variable "enable_monitor" {
+  description = "Deploy the expiry monitor function (read-only permissions) and its schedule."
+  type        = bool
+  default     = true
+}
+
+variable "monitor_compartment_id" {
+  description = "Compartment (and its children) the monitor scans for certificates and load balancers; null scans the whole tenancy."
+  type        = string
+  default     = null
+}
+
+variable "monitor_warning_days" {
+  description = "Warn when a certificate has fewer days left than this."
+  type        = number
+  default     = 21
+  validation {
+    condition     = var.monitor_warning_days >= 1 && var.monitor_warning_days <= 365 && floor(var.monitor_warning_days) == var.monitor_warning_days
+    error_message = "monitor_warning_days must be a whole number from 1 to 365."
+  }
+}
+
+variable "monitor_critical_days" {
+  description = "Raise a critical alert when a certificate has fewer days left than this."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.monitor_critical_days >= 1 && var.monitor_critical_days <= 365 && floor(var.monitor_critical_days) == var.monitor_critical_days
+    error_message = "monitor_critical_days must be a whole number from 1 to 365."
+  }
+}
+
+variable "monitor_load_balancer_ids" {
+  description = "Load balancers whose certificates the monitor checks, besides load_balancer_id."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for id in var.monitor_load_balancer_ids : startswith(id, "ocid1.loadbalancer.")])
+    error_message = "monitor_load_balancer_ids must hold load balancer OCIDs."
+  }
+}
+
+variable "create_monitor_topic" {
+  description = "Create a Notifications topic for expiry alerts, with an e-mail subscription per monitor_topic_emails."
+  type        = bool
+  default     = false
+}
+
+variable "monitor_topic_emails" {
+  description = "E-mail addresses subscribed to the created topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "monitor_topic_id" {
+  description = "Existing Notifications topic in compartment_id for alerts, instead of creating one."
+  type        = string
+  default     = null
+}
+
+variable "monitor_smtp_host" {
+  description = "SMTP host for alert e-mail (e.g. smtp.email.us-ashburn-1.oci.oraclecloud.com); null disables e-mail."
+  type        = string
+  default     = null
+}
+
+variable "monitor_smtp_from" {
+  description = "Approved sender address for alert e-mail."
+  type        = string
+  default     = null
+}
+
+variable "monitor_smtp_to" {
+  description = "Recipients of alert e-mail."
+  type        = list(string)
+  default     = []
+}
+
+variable "monitor_smtp_username_secret_id" {
+  description = "OCID of the Vault secret holding the SMTP user name."
+  type        = string
+  default     = null
+}
+
+variable "monitor_smtp_password_secret_id" {
+  description = "OCID of the Vault secret holding the SMTP password."
+  type        = string
+  default     = null
+}
+
+variable "monitor_log_id" {
+  description = "Existing custom log in compartment_id for the monitor's findings, instead of creating one."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Logging, IAM, tags
+# ---------------------------------------------------------------------------------------------------------
+
+variable "enable_logging" {
+  description = "Create a log group with the functions' invocation log (and the monitor's custom log)."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Retention of the created logs."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([30, 60, 90, 120, 150, 180], var.log_retention_days)
+    error_message = "log_retention_days must be 30, 60, 90, 120, 150 or 180."
+  }
+}
+
+variable "create_dynamic_group" {
+  description = "Create one dynamic group per function. When false, name existing groups below."
+  type        = bool
+  default     = true
+}
+
+variable "existing_dynamic_group_name" {
+  description = "Existing dynamic group of the renewer function (when create_dynamic_group is false)."
+  type        = string
+  default     = null
+}
+
+variable "existing_monitor_dynamic_group_name" {
+  description = "Existing dynamic group of the monitor function (when create_dynamic_group is false)."
+  type        = string
+  default     = null
+}
+
+variable "create_policies" {
+  description = "Create the IAM policies (needs rights at the tenancy root); when false, an administrator adds the statements from the policy_statements output."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Freeform tags for every resource."
+  type        = map(string)
+  default     = {}
+}

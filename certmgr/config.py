@@ -369,7 +369,7 @@ def _nameserver(item: str) -> tuple[str, int]:
 
 
 def _nameservers(text: str) -> tuple[tuple[str, int], ...]:
-    return tuple(_nameserver(item) for item in _items(text))
+    return tuple(dict.fromkeys(_nameserver(item) for item in _items(text)))
 
 
 def _endpoint(text: str) -> str:
@@ -495,8 +495,9 @@ def _read(env: Mapping[str, str]) -> Config:
             mode = values["mode"]
         kind = text.split(".")[1] if var.kinds else None
         if kind and kind not in var.kinds:
-            warnings.append(f"{var.env}: {text} is the OCID of a {kind!r}, not of a {' or '.join(map(repr, var.kinds))};"
-                            f" check that it is {var.wants.split(' (')[0]}")
+            expected = " or ".join(map(repr, var.kinds))
+            warnings.append(f"{var.env}: {text} is the OCID of a {kind!r}, not of a {expected}; "
+                            f"check that it is {var.wants.split(' (')[0]}")
     _check_eab(env, problems)
     unknown = _unknown_variables(env)
     if problems:

@@ -64,25 +64,23 @@ class Plan:
 
 
 def plan(config: Config, state: State, now: dt.datetime) -> Plan:
+    """Issue if the stored certificate is missing, unusable or due; else deploy it where it is not served."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     listeners = tuple(listener.name for listener in state.listeners)
+    forced = [("force", "renewal was forced")] if state.force else []
     cert = state.certificate
     if cert is None:
-        trigger, reason = (("unusable", f"the stored certificate cannot be used: {state.certificate_problem}")
-                           if state.certificate_problem else ("missing", "no certificate is stored in Vault"))
-        triggers, reasons = ([("force", "renewal was forced")] if state.force else []) + [(trigger, reason)], None
-        return Plan(ISSUE, _sentence(reason for _, reason in triggers), tuple(code for code, _ in triggers),
-                    listeners_to_update=listeners)
+        absent = (("unusable", f"the stored certificate cannot be used: {state.certificate_problem}")
+                  if state.certificate_problem else ("missing", "no certificate is stored in Vault"))
+        return _issue(forced + [absent], listeners)
 
-    renew_at, fraction = renewal_time(cert, config.renewal_days)
-    if state.ari_window:
-        renew_at = min(renew_at, state.ari_window[0])
-    triggers = _triggers(config, state, cert, now, fraction)
+    due, fraction = renewal_time(cert, config.renewal_days)
+    renew_at = min(due, state.ari_window[0]) if state.ari_window else due
     common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at)
-    if triggers:
-        return Plan(ISSUE, _sentence(reason for _, reason in triggers), tuple(code for code, _ in triggers),
-                    listeners_to_update=listeners, **common)
+    found = forced + _triggers(config, state, cert, now, due, fraction)
+    if found:
+        return _issue(found, listeners, **common)
 
     lb_name = config.lb_certificate_name(cert.serial, cert.not_before)
     stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
@@ -106,24 +104,26 @@ def renewal_time(cert: CertInfo, renewal_days: int) -> tuple[dt.datetime, float 
     return cert.not_after - cert.lifetime * fraction, fraction
 
 
-def _triggers(config: Config, state: State, cert: CertInfo, now: dt.datetime,
+def _issue(found: list[tuple[str, str]], listeners: tuple[str, ...], **details) -> Plan:
+    return Plan(ISSUE, "; ".join(reason for _, reason in found), tuple(code for code, _ in found),
+                listeners_to_update=listeners, **details)
+
+
+def _triggers(config: Config, state: State, cert: CertInfo, now: dt.datetime, due: dt.datetime,
               fraction: float | None) -> list[tuple[str, str]]:
-    """Every reason to issue a new certificate, in order of weight, as (code, sentence)."""
+    """Every reason the stored certificate needs replacing, in order of weight, as (code, sentence)."""
     found = []
-    if state.force:
-        found.append(("force", "renewal was forced"))
     left = cert.not_after - now
-    renew_at, _ = renewal_time(cert, config.renewal_days)
     if left <= dt.timedelta(0):
         found.append(("expired", f"the certificate expired {_span(-left)} ago ({_when(cert.not_after)})"))
-    elif now >= renew_at and fraction is None:
+    elif now >= due and fraction is None:
         found.append(("expiring", f"the certificate expires in {_span(left)} "
                                   f"(renewal window {config.renewal_days} days)"))
-    elif now >= renew_at:
+    elif now >= due:
         share = "half" if fraction == VERY_SHORT_FRACTION else "a third"
-        found.append(("expiring", f"the certificate expires in {_span(left)}, less than {share} of its "
-                                  f"{_span(cert.lifetime)} lifetime (a certificate shorter-lived than the "
-                                  f"{config.renewal_days}-day renewal window is renewed then)"))
+        found.append(("expiring", f"the certificate expires in {_span(left)}, less than {share} of its lifetime "
+                                  f"of {_span(cert.lifetime)} (too short for the {config.renewal_days}-day "
+                                  f"renewal window)"))
     if state.ari_window and now >= state.ari_window[0] and left > dt.timedelta(0):
         found.append(("ari", f"the CA's suggested renewal window opened {_when(state.ari_window[0])}"))
     missing = [n for n in config.domains if n not in cert.names]
@@ -155,10 +155,6 @@ def _serves(listener: ListenerState, serial: str, lb_name: str) -> bool:
 
 def _serial_number(text: str) -> int:
     return int(text.replace(":", ""), 16)
-
-
-def _sentence(parts) -> str:
-    return "; ".join(parts)
 
 
 def _when(moment: dt.datetime) -> str:

@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
-from urllib.parse import unquote
 
 import dns.exception
 import dns.name
@@ -256,14 +255,14 @@ class Backend:
     # --- API state ----------------------------------------------------------------------------------
 
     def zone(self, name_or_id: str, compartment_id: str | None = None) -> Zone:
-        key = unquote(name_or_id)
+        key = name_or_id
         zone = self.zones.get(key) or next((z for z in self.zones.values() if z.name == normalise_name(key)), None)
         if zone is None or (compartment_id and compartment_id != zone.compartment_id):
             raise NotAuthorizedOrNotFound(NOT_FOUND)
         return zone
 
     def domain(self, zone: Zone, domain: str, where: str = "domain") -> str:
-        name = normalise_name(unquote(domain or ""))
+        name = normalise_name(domain or "")
         if not name:
             raise InvalidParameter(f"{where} is required")
         try:
@@ -325,9 +324,11 @@ class Backend:
 
     # --- PATCH and PUT ------------------------------------------------------------------------------
 
-    def patch(self, zone: Zone, items: list[dict], domain: str | None = None, rtype: str | None = None,
+    def patch(self, zone: Zone | str, items: list[dict], domain: str | None = None, rtype: str | None = None,
               headers: dict | None = None) -> None:
         """Apply RecordOperations (wire-format dicts) in order; any failure leaves the zone untouched."""
+        zone = self.zone(zone) if isinstance(zone, str) else zone
+
         def build(records: list[Rec]) -> list[Rec]:
             for i, item in enumerate(items):
                 records = self._apply(zone, records, item, f"items[{i}]", domain, rtype)
@@ -371,9 +372,11 @@ class Backend:
             return records
         return [r for r in records if r not in existing] + [Rec(domain, rtype, rdata, ttl)]
 
-    def replace(self, zone: Zone, items: list[dict], domain: str | None = None, rtype: str | None = None,
-                headers: dict | None = None) -> None:
+    def replace_records(self, zone: Zone | str, items: list[dict], domain: str | None = None,
+                        rtype: str | None = None, headers: dict | None = None) -> None:
         """PUT: the scope (zone, domain or RRSet) holds exactly `items`; protected records stay."""
+        zone = self.zone(zone) if isinstance(zone, str) else zone
+
         def in_scope(rec: Rec) -> bool:
             return domain in (None, rec.domain) and rtype in (None, rec.rtype)
 
@@ -431,7 +434,7 @@ def _scope(req: Request, zone: Zone) -> tuple[str | None, str | None]:
     domain = req.params.get("domain")
     rtype = req.params.get("rtype")
     return (_backend(req).domain(zone, domain) if domain else None,
-            parse_rtype(unquote(rtype), "rtype") if rtype else None)
+            parse_rtype(rtype, "rtype") if rtype else None)
 
 
 def _in_scope(records: list[Rec], domain: str | None, rtype: str | None) -> list[Rec]:
@@ -569,7 +572,7 @@ def patch_records(req: Request) -> Reply:
 
 
 def update_records(req: Request) -> Reply:
-    return _mutate(req, "replace")
+    return _mutate(req, "replace_records")
 
 
 def _control_add_zone(req: Request) -> Reply:

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from ..tls_listeners import ListenerServer, TlsConfig
 from .errors import (Conflict, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError,
                      PreconditionFailed)
-from .http import Reply, Request, Route, now, page
+from .http import Reply, Request, Route, now, page, wire
 from .world import ocid
 
 API = "/20170115"
@@ -61,32 +61,23 @@ CIPHER_SUITES = {  # the predefined suites; `oci-customized-ssl-cipher-suite` is
 ACCEPTED, IN_PROGRESS, SUCCEEDED, FAILED = "ACCEPTED", "IN_PROGRESS", "SUCCEEDED", "FAILED"
 
 
-def _model_codec() -> oci.base_client.BaseClient:
-    """The SDK's own (de)serialiser, bound to this service's models only.
-
-    `http.wire` merges every service's type names, and `Certificate`, `CreateCertificateDetails`,
-    `WorkRequest` and `WorkRequestError` are also defined by other services, so it rejects ours.
-    """
-    codec = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
-    codec.complex_type_mappings = M.load_balancer_type_mapping
-    codec.type_mappings = oci.base_client.merge_type_mappings(codec.primitive_type_map, M.load_balancer_type_mapping)
-    codec.skip_deserialization, codec._allow_control_chars = False, None
-    codec.logger = logging.getLogger(__name__)
-    return codec
+def _model_reader() -> oci.base_client.BaseClient:
+    """The SDK's own deserialiser, bound to this service's models (their names clash with other services')."""
+    reader = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
+    reader.type_mappings = oci.base_client.merge_type_mappings(reader.primitive_type_map,
+                                                               M.load_balancer_type_mapping)
+    reader.skip_deserialization, reader._allow_control_chars = False, None
+    reader.logger = logging.getLogger(__name__)
+    return reader
 
 
-_CODEC = _model_codec()
-
-
-def wire(model):
-    """Like `http.wire`, for load balancer models (see `_model_codec`)."""
-    return _CODEC.sanitize_for_serialization(model)
+_READER = _model_reader()
 
 
 def parse(data, type_name: str):
     """Read request JSON into the SDK model the operation takes: unknown keys dropped, types checked."""
     try:
-        model = _CODEC.deserialize_response_data(json.dumps(data).encode(), type_name)
+        model = _READER.deserialize_response_data(json.dumps(data).encode(), type_name)
         wire(model)  # raises TypeError for a value of the wrong type
     except Exception as exc:  # noqa: BLE001 - any malformed body is the caller's error
         raise InvalidParameter(f"Invalid {type_name}: {exc}") from None
@@ -349,14 +340,14 @@ class LoadBalancer:
         return hashlib.sha256(f"{self.id}/{self.version}".encode()).hexdigest()[:32]
 
     def projected(self) -> LbState:
-        """The state once every queued work request has run (those bound to fail are left out)."""
+        """The state once every queued work request has run, as the service expects it at admission
+        (an injected failure is not foreseen: it strikes when its turn comes)."""
         state = self.state.copy()
         for wr in self.pending:
-            if not wr.forced_failure:
-                try:
-                    wr.change(state)
-                except OciError:
-                    pass
+            try:
+                wr.change(state)
+            except OciError:
+                pass
         return state
 
     def model(self) -> M.LoadBalancer:
@@ -480,12 +471,12 @@ class Backend:
                 self._advance(lb)
                 lbs.append({
                     "id": lb.id, "displayName": lb.display_name, "compartmentId": lb.compartment_id,
-                    "etag": lb.etag, "listeners": wire(dict(lb.state.listeners)),
+                    "etag": lb.etag, "listeners": {n: wire(x) for n, x in lb.state.listeners.items()},
                     "listenerAddresses": {n: s.address for (i, n), s in self.servers.items() if i == lb.id},
                     "certificates": [c.summary() for c in lb.state.certificates.values()],
                     "pendingWorkRequests": [wr.id for wr in lb.pending]})
-            return {"loadBalancers": lbs,
-                    "workRequests": [wr.summary() for wr in sorted(self.work_requests.values(), key=lambda w: w.seq)]}
+            work_requests = sorted(self.work_requests.values(), key=lambda wr: wr.seq)
+            return {"loadBalancers": lbs, "workRequests": [wr.summary() for wr in work_requests]}
 
     # -- lookups and the work request queue ------------------------------------------------------
 
@@ -606,7 +597,8 @@ def list_load_balancers(req: Request) -> Reply:
            if lb.compartment_id == compartment_id and req.arg("displayName") in (None, lb.display_name)
            and req.arg("lifecycleState") in (None, "ACTIVE")]
     sort_by = req.arg("sortBy", "TIMECREATED")
-    keys = {"TIMECREATED": (lambda lb: lb.time_created, "DESC"), "DISPLAYNAME": (lambda lb: lb.display_name, "ASC")}
+    keys = {"TIMECREATED": (lambda lb: lb.time_created, "DESC"),
+            "DISPLAYNAME": (lambda lb: lb.display_name, "ASC")}
     if sort_by not in keys:
         raise InvalidParameter(f"sortBy must be one of {sorted(keys)}")
     key, default_order = keys[sort_by]

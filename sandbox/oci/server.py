@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import certificates, dns, errors, loadbalancer, observability, vault
 from .faults import Fault
@@ -169,7 +169,7 @@ class OciServer(ThreadingHTTPServer):
             if found:
                 path_matched = True
                 if route.method == method:
-                    return route, found.groupdict()
+                    return route, {k: unquote(v) for k, v in found.groupdict().items()}
         if path_matched:
             raise errors.OciError(f"Method {method} not allowed on {path}")
         raise errors.NotAuthorizedOrNotFound(f"Not found: {method} {path}")

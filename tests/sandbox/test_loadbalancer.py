@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sandbox.oci import loadbalancer
+from sandbox.oci.world import World
 
 M = oci.load_balancer.models
 HOST = "app.example.test"
@@ -79,8 +80,9 @@ def lb_id(sandbox, backend, issue):
                                          "header": "Strict-Transport-Security", "value": "max-age=31536000"}]},
         path_route_sets={"paths": [{"path": "/", "pathMatchType": {"matchType": "PREFIX_MATCH"},
                                     "backendSetName": "app"}]},
-        routing_policies={"route-app": [{"name": "all", "condition": "any(http.request.url.path sw '/')",
-                                         "actions": [{"name": "FORWARD_TO_BACKENDSET", "backendSetName": "app"}]}]},
+        routing_policies={"route-app": [{
+            "name": "all", "condition": "any(http.request.url.path sw '/')",
+            "actions": [{"name": "FORWARD_TO_BACKENDSET", "backendSetName": "app"}]}]},
         listeners={"https": HTTPS_LISTENER,
                    "http": {"defaultBackendSetName": "app", "port": 80, "protocol": "HTTP"}})
     yield lb
@@ -393,7 +395,8 @@ def test_failed_work_request_leaves_listener_and_tls_unchanged(sandbox, client, 
                                    "https").headers["opc-work-request-id"]
     wr = wait(client, wr_id)
     assert wr.lifecycle_state == "FAILED"
-    assert [(e.error_code, e.message) for e in wr.error_details] == [("INTERNAL_ERROR", "backend fleet update failed")]
+    assert [(e.error_code, e.message) for e in wr.error_details] == \
+        [("INTERNAL_ERROR", "backend fleet update failed")]
     assert client.get_load_balancer(lb_id).data.listeners["https"] == before
     assert served_certificate(address).serial_number == old
     wr_id = client.update_listener(update_details(before, certificate_name="renewed"), lb_id,
@@ -431,9 +434,11 @@ def test_work_requests_list_pages(client, lb_id, issue):
     assert len(every) == 3 and every[0].id == first.data[0].id
 
 
-def test_snapshot_shows_listeners_certificates_and_work_requests(client, backend, lb_id, issue):
+def test_state_shows_listeners_certificates_and_work_requests(sandbox, client, backend, lb_id, issue):
     wait(client, create_certificate(client, lb_id, "snap", bundle := issue()))
-    lb = next(lb for lb in backend.snapshot()["loadBalancers"] if lb["id"] == lb_id)
+    state = requests.get(f"{sandbox.endpoint}/_control/state").json()
+    lbs = state["regions"][sandbox.world.home_region]["loadbalancer"]["loadBalancers"]
+    lb = next(lb for lb in lbs if lb["id"] == lb_id)
     assert lb["listeners"]["https"]["sslConfiguration"]["certificateName"] == "bootstrap"
     snap = next(c for c in lb["certificates"] if c["name"] == "snap")
     assert int(snap["serial"], 16) == serial(bundle["publicCertificate"]) and snap["notAfter"]
@@ -441,13 +446,28 @@ def test_snapshot_shows_listeners_certificates_and_work_requests(client, backend
     assert lb["listenerAddresses"]["https"] == backend.listener_address(lb_id, "https")
 
 
+def test_close_stops_the_listener_servers(issue):
+    world = World()
+    backend = world.backend(loadbalancer)
+    listener = {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
+                "sslConfiguration": {"certificateName": "bootstrap"}}
+    lb = backend.add_load_balancer(world.tenancy_id, "closing", certificates={"bootstrap": issue()},
+                                   listeners={"https": listener})
+    address = backend.listener_address(lb, "https")
+    assert served_certificate(address)
+    backend.close()
+    host, port = address.rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5)
+
+
 # --- the OCI CLI ---------------------------------------------------------------------------------
 
 def test_oci_cli_creates_and_deletes_a_certificate(sandbox, client, lb_id, issue, tmp_path: Path):
     bundle = issue()
     files = {}
-    for key, flag in (("publicCertificate", "--public-certificate-file"), ("caCertificate", "--ca-certificate-file"),
-                      ("privateKey", "--private-key-file")):
+    for key, flag in (("publicCertificate", "--public-certificate-file"),
+                      ("caCertificate", "--ca-certificate-file"), ("privateKey", "--private-key-file")):
         path = tmp_path / f"{key}.pem"
         path.write_text(bundle[key])
         files[flag] = str(path)

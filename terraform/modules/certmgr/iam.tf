@@ -46,7 +46,7 @@ locals {
 
   # A schedule acts as its own principal: it may invoke its function and nothing else.
   scheduler_statements = flatten([
-    for key, schedule in oci_resource_scheduler_schedule.this : [
+    for schedule in oci_resource_scheduler_schedule.this : [
       for grant in ["read fn-function", "use fn-invocation"] :
       "Allow any-user to ${grant} in compartment id ${var.compartment_id} where all {request.principal.type = 'resourceschedule', request.principal.id = '${schedule.id}'}"
     ]

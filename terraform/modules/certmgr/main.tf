@@ -19,8 +19,8 @@ locals {
   monitor_scope = var.monitor_compartment_id == null ? "tenancy" : "compartment id ${var.monitor_compartment_id}"
 
   # Environment of the functions (Fn passes config as environment variables). Settings both modes read
-  # sit on the application; each function adds its own. Empty settings are left out so that certmgr
-  # sees "not set" rather than "".
+  # sit on the application; each function adds its own. Unset settings are left out, so certmgr applies
+  # its defaults and the console shows only what was chosen.
   common_settings = {
     CERTMGR_COMPARTMENT_ID = var.compartment_id
     CERTMGR_NAME_PREFIX    = var.name_prefix
@@ -31,12 +31,15 @@ locals {
     CERTMGR_DNS_ZONE_ID    = var.dns_zone_id
     CERTMGR_ACME_EMAIL     = var.acme_contact_email
     CERTMGR_ACME_DIRECTORY = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
+    CERTMGR_ACME_PROFILE   = var.acme_profile
     CERTMGR_RENEWAL_DAYS   = tostring(var.renewal_days)
     CERTMGR_KEY_TYPE       = var.key_type
     CERTMGR_LB_ID          = var.load_balancer_id
     CERTMGR_LB_LISTENERS   = join(",", var.lb_listener_names)
     CERTMGR_VAULT_ID       = var.vault_id
     CERTMGR_VAULT_KEY_ID   = var.vault_key_id
+    # Always set: certmgr's own default (300 s) would use up the whole function timeout.
+    CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
   }
   monitor_settings = {
     CERTMGR_MODE                         = "monitor"
@@ -91,6 +94,13 @@ resource "oci_functions_function" "renewer" {
   timeout_in_seconds = var.function_timeout_seconds
   config             = local.renewer_config
   freeform_tags      = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.dns_propagation_timeout_seconds + 60 <= var.function_timeout_seconds
+      error_message = "dns_propagation_timeout_seconds must leave at least 60 s of function_timeout_seconds for ACME and the LB."
+    }
+  }
 }
 
 resource "oci_functions_function" "monitor" {

@@ -128,12 +128,33 @@ variable "renewal_days" {
 }
 
 variable "key_type" {
-  description = "Certificate key type (ec256, ec384, rsa2048, rsa3072, rsa4096); null keeps certmgr's default."
+  description = "Certificate key type: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096; null keeps certmgr's default (ecdsa-p256)."
   type        = string
   default     = null
   validation {
-    condition     = var.key_type == null || contains(["ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"], coalesce(var.key_type, "ec256"))
-    error_message = "key_type must be one of ec256, ec384, rsa2048, rsa3072, rsa4096."
+    condition     = var.key_type == null || contains(["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"], coalesce(var.key_type, "ecdsa-p256"))
+    error_message = "key_type must be one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096."
+  }
+}
+
+variable "acme_profile" {
+  description = "ACME certificate profile the CA offers (Let's Encrypt: classic, tlsserver, shortlived); null for the CA's default."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.acme_profile == null || can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", coalesce(var.acme_profile, "x")))
+    error_message = "acme_profile must be a profile name (letters, digits, '.', '_', '-')."
+  }
+}
+
+variable "dns_propagation_timeout_seconds" {
+  description = "How long the renewer waits for the TXT records to reach the zone's nameservers."
+  type        = number
+  default     = 120
+  validation {
+    # The whole run must fit the function timeout, with time left for ACME validation and the LB.
+    condition     = var.dns_propagation_timeout_seconds >= 10 && var.dns_propagation_timeout_seconds <= 240 && floor(var.dns_propagation_timeout_seconds) == var.dns_propagation_timeout_seconds
+    error_message = "dns_propagation_timeout_seconds must be a whole number from 10 to 240."
   }
 }
 

@@ -1,0 +1,289 @@
+"""plan(config, state, now): every branch, and the edges of the renewal window, with plain data."""
+import dataclasses
+import datetime as dt
+
+import pytest
+import trustme
+from cryptography import x509
+
+from certmgr import certs
+from certmgr.certs import CertInfo
+from certmgr.config import Config
+from certmgr.plan import DEPLOY, ISSUE, NOTHING, ListenerState, State, plan, renewal_time
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+DAY = dt.timedelta(days=1)
+ENV = {
+    "CERTMGR_DOMAIN": "example.com,*.example.com",
+    "CERTMGR_DNS_ZONE_ID": "ocid1.dns-zone.oc1..aaaaaaaazone",
+    "CERTMGR_ACME_EMAIL": "admin@example.com",
+    "CERTMGR_LB_ID": "ocid1.loadbalancer.oc1.iad.aaaaaaaalb",
+    "CERTMGR_VAULT_ID": "ocid1.vault.oc1.iad.aaaaaaaavault",
+    "CERTMGR_VAULT_KEY_ID": "ocid1.key.oc1.iad.aaaaaaaakey",
+    "CERTMGR_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaacomp",
+}
+CONFIG = Config.from_env(ENV)
+SERIAL = "04a1b2c3d4e5f6071829"
+ISSUER = CertInfo(names=(), subject="CN=R10,O=Let's Encrypt,C=US", issuer="CN=ISRG Root X1,O=ISRG,C=US",
+                  serial="aa", not_before=NOW - 400 * DAY, not_after=NOW + 400 * DAY, key_type="rsa-2048",
+                  fingerprint="00" * 32)
+
+
+def leaf(*, left=60 * DAY, lifetime=90 * DAY, **changes) -> CertInfo:
+    """A leaf for CONFIG that expires `left` after NOW."""
+    not_after = NOW + left
+    base = CertInfo(names=CONFIG.domains, subject="CN=example.com", issuer=ISSUER.subject, serial=SERIAL,
+                    not_before=not_after - lifetime, not_after=not_after, key_type="ecdsa-p256",
+                    fingerprint="ff" * 32)
+    return dataclasses.replace(base, **changes)
+
+
+def serving(*names, serial=SERIAL):
+    return tuple(ListenerState(name, certificate_name="whatever", serial=serial) for name in names)
+
+
+def state(cert="default", **changes) -> State:
+    """A healthy state: stored certificate, its key and chain, both listeners serving it."""
+    healthy = dict(certificate=leaf() if cert == "default" else cert, chain=(ISSUER,), key_matches=True,
+                   listeners=serving("https", "https-alt"))
+    return State(**{**healthy, **changes})
+
+
+def test_healthy_certificate_needs_nothing():
+    result = plan(CONFIG, state(), NOW)
+    assert result.action == NOTHING and result.triggers == () and result.listeners_to_update == ()
+    assert result.reason == ("valid until 2026-03-16 12:00 UTC (60 days), renewal due 2026-02-14 12:00 UTC; "
+                             "all 2 listeners serve it")
+    assert result.serial == SERIAL and result.not_after == NOW + 60 * DAY
+    assert result.renew_at == NOW + 30 * DAY
+    assert result.lb_certificate_name == CONFIG.lb_certificate_name(SERIAL, leaf().not_before)
+
+
+@pytest.mark.parametrize("listeners, phrase", [
+    (serving("https"), "the 1 listener serves it"),
+    ((), "no listener is managed"),
+])
+def test_nothing_counts_listeners(listeners, phrase):
+    assert plan(CONFIG, state(listeners=listeners), NOW).reason.endswith(phrase)
+
+
+def test_no_certificate_issues_for_every_listener():
+    result = plan(CONFIG, state(cert=None), NOW)
+    assert (result.action, result.triggers) == (ISSUE, ("missing",))
+    assert result.reason == "no certificate is stored in Vault"
+    assert result.listeners_to_update == ("https", "https-alt")
+    assert result.serial is None and result.renew_at is None
+
+
+def test_unusable_certificate_issues_and_says_why():
+    result = plan(CONFIG, state(cert=None, certificate_problem="certificate chain is not PEM"), NOW)
+    assert (result.action, result.triggers) == (ISSUE, ("unusable",))
+    assert result.reason == "the stored certificate cannot be used: certificate chain is not PEM"
+
+
+@pytest.mark.parametrize("left, action", [
+    (30 * DAY + dt.timedelta(seconds=1), NOTHING),
+    (30 * DAY, ISSUE),
+    (12 * DAY, ISSUE),
+    (dt.timedelta(seconds=1), ISSUE),
+])
+def test_renewal_window_edges(left, action):
+    result = plan(CONFIG, state(cert=leaf(left=left)), NOW)
+    assert result.action == action
+    if action == ISSUE:
+        assert result.triggers == ("expiring",)
+        assert result.reason.endswith("(renewal window 30 days)")
+
+
+def test_expiring_reason_reads_well():
+    result = plan(CONFIG, state(cert=leaf(left=12 * DAY + dt.timedelta(hours=5))), NOW)
+    assert result.reason == "the certificate expires in 12 days (renewal window 30 days)"
+    assert plan(CONFIG, state(cert=leaf(left=dt.timedelta(hours=5))), NOW).reason.startswith(
+        "the certificate expires in 5 hours")
+
+
+@pytest.mark.parametrize("days", [7, 14, 60])
+def test_window_follows_config(days):
+    config = dataclasses.replace(CONFIG, renewal_days=days)
+    assert plan(config, state(cert=leaf(left=days * DAY)), NOW).action == ISSUE
+    assert plan(config, state(cert=leaf(left=days * DAY + dt.timedelta(minutes=1))), NOW).action == NOTHING
+
+
+@pytest.mark.parametrize("left, expected", [
+    (dt.timedelta(0), "the certificate expired less than a minute ago (2026-01-15 12:00 UTC)"),
+    (-2 * DAY, "the certificate expired 2 days ago (2026-01-13 12:00 UTC)"),
+    (-DAY, "the certificate expired 1 day ago (2026-01-14 12:00 UTC)"),
+])
+def test_expired(left, expected):
+    result = plan(CONFIG, state(cert=leaf(left=left)), NOW)
+    assert (result.action, result.triggers, result.reason) == (ISSUE, ("expired",), expected)
+
+
+SHORT = dt.timedelta(hours=160)  # Let's Encrypt's shortlived profile
+
+
+@pytest.mark.parametrize("lifetime, window, due_before_expiry", [
+    (90 * DAY, 30, 30 * DAY),                 # the window fits: use it
+    (45 * DAY, 30, 30 * DAY),
+    (90 * DAY, 60, 60 * DAY),
+    (45 * DAY, 60, 15 * DAY),                 # window longer than the lifetime: a third of it
+    (30 * DAY, 30, 10 * DAY),                 # window as long as the lifetime: a third
+    (SHORT, 7, SHORT / 2),                    # under ten days: half
+    (SHORT, 30, SHORT / 2),
+])
+def test_renewal_time(lifetime, window, due_before_expiry):
+    cert = leaf(lifetime=lifetime)
+    due, _ = renewal_time(cert, window)
+    assert cert.not_after - due == due_before_expiry
+
+
+@pytest.mark.parametrize("left, action", [
+    (SHORT / 2 + dt.timedelta(seconds=1), NOTHING),
+    (SHORT / 2, ISSUE),
+    (DAY, ISSUE),
+])
+def test_short_lived_certificate_renews_at_half_its_lifetime(left, action):
+    result = plan(CONFIG, state(cert=leaf(left=left, lifetime=SHORT)), NOW)
+    assert result.action == action
+    if action == ISSUE:
+        assert result.triggers == ("expiring",)
+        assert "less than half of its lifetime of 6 days (too short for the 30-day renewal window)" in result.reason
+
+
+def test_short_lived_reason():
+    result = plan(CONFIG, state(cert=leaf(left=SHORT / 2, lifetime=SHORT)), NOW)
+    assert result.reason == ("the certificate expires in 3 days, less than half of its lifetime of 6 days "
+                             "(too short for the 30-day renewal window)")
+
+
+def test_short_lived_third_for_longer_lifetimes():
+    config = dataclasses.replace(CONFIG, renewal_days=60)
+    assert plan(config, state(cert=leaf(left=15 * DAY + dt.timedelta(seconds=1), lifetime=45 * DAY)),
+                NOW).action == NOTHING
+    result = plan(config, state(cert=leaf(left=15 * DAY, lifetime=45 * DAY)), NOW)
+    assert result.action == ISSUE and "less than a third of its lifetime of 45 days" in result.reason
+
+
+@pytest.mark.parametrize("names, detail", [
+    (("example.com",), "missing *.example.com"),
+    (("example.com", "*.example.com", "old.example.com"), "not wanted old.example.com"),
+    (("www.example.com",), "missing example.com, *.example.com; not wanted www.example.com"),
+])
+def test_names_differ(names, detail):
+    result = plan(CONFIG, state(cert=leaf(names=names)), NOW)
+    assert (result.action, result.triggers) == (ISSUE, ("names",))
+    assert result.reason == f"its names differ from CERTMGR_DOMAIN ({detail})"
+
+
+def test_name_order_does_not_matter():
+    assert plan(CONFIG, state(cert=leaf(names=("*.example.com", "example.com"))), NOW).action == NOTHING
+
+
+@pytest.mark.parametrize("key_type, expected", [
+    ("rsa-2048", "its key is rsa-2048, CERTMGR_KEY_TYPE asks for ecdsa-p256"),
+    (None, "its key is of another type, CERTMGR_KEY_TYPE asks for ecdsa-p256"),
+])
+def test_key_type_differs(key_type, expected):
+    result = plan(CONFIG, state(cert=leaf(key_type=key_type)), NOW)
+    assert (result.action, result.triggers, result.reason) == (ISSUE, ("key_type",), expected)
+
+
+@pytest.mark.parametrize("matches, expected", [
+    (False, "the stored private key does not match it"),
+    (None, "no private key is stored for it"),
+])
+def test_key_problem(matches, expected):
+    result = plan(CONFIG, dataclasses.replace(state(), key_matches=matches), NOW)
+    assert (result.action, result.triggers, result.reason) == (ISSUE, ("key",), expected)
+
+
+def test_chain_missing_or_foreign():
+    result = plan(CONFIG, dataclasses.replace(state(), chain=()), NOW)
+    assert (result.action, result.triggers, result.reason) == (ISSUE, ("chain",), "no issuer chain is stored for it")
+    other = dataclasses.replace(ISSUER, subject="CN=E7,O=Let's Encrypt,C=US")
+    result = plan(CONFIG, dataclasses.replace(state(), chain=(other,)), NOW)
+    assert result.triggers == ("chain",)
+    assert "issued by CN=R10" in result.reason and "chain starts with CN=E7" in result.reason
+
+
+def test_ari_window_open_triggers_renewal():
+    result = plan(CONFIG, state(ari_window=(NOW - DAY, NOW + DAY)), NOW)
+    assert (result.action, result.triggers) == (ISSUE, ("ari",))
+    assert result.reason == "the CA's suggested renewal window opened 2026-01-14 12:00 UTC"
+    assert plan(CONFIG, state(ari_window=(NOW, NOW + DAY)), NOW).action == ISSUE
+
+
+def test_ari_window_ahead_moves_renew_at_only():
+    result = plan(CONFIG, state(ari_window=(NOW + 5 * DAY, NOW + 6 * DAY)), NOW)
+    assert result.action == NOTHING and result.renew_at == NOW + 5 * DAY
+    later = plan(CONFIG, state(ari_window=(NOW + 40 * DAY, NOW + 41 * DAY)), NOW)
+    assert later.renew_at == NOW + 30 * DAY  # our own window is earlier
+
+
+def test_force_comes_first():
+    result = plan(CONFIG, state(force=True), NOW)
+    assert (result.action, result.triggers, result.reason) == (ISSUE, ("force",), "renewal was forced")
+    assert result.listeners_to_update == ("https", "https-alt")
+    assert plan(CONFIG, state(cert=None, force=True), NOW).triggers == ("force", "missing")
+
+
+def test_every_trigger_is_named():
+    cert = leaf(left=3 * DAY, names=("example.com",), key_type="rsa-2048")
+    result = plan(CONFIG, State(certificate=cert, chain=(), key_matches=False, force=True,
+                                ari_window=(NOW - DAY, NOW)), NOW)
+    assert result.triggers == ("force", "expiring", "ari", "names", "key_type", "key", "chain")
+    assert result.reason.count("; ") == 6
+
+
+def test_deploy_when_a_listener_serves_something_else():
+    listeners = serving("https") + serving("https-alt", serial="0badc0de")
+    result = plan(CONFIG, state(listeners=listeners), NOW)
+    assert (result.action, result.listeners_to_update) == (DEPLOY, ("https-alt",))
+    assert result.reason == ("listener https-alt does not serve the stored certificate, "
+                             "valid until 2026-03-16 12:00 UTC (60 days)")
+    assert result.lb_certificate_name == CONFIG.lb_certificate_name(SERIAL, leaf().not_before)
+
+
+def test_deploy_names_every_stale_listener():
+    listeners = (ListenerState("a"), ListenerState("b", "tmi-old-20250101"), *serving("c"))
+    result = plan(CONFIG, state(listeners=listeners), NOW)
+    assert (result.action, result.listeners_to_update) == (DEPLOY, ("a", "b"))
+    assert result.reason.startswith("listeners a, b do not serve the stored certificate")
+
+
+def test_listener_known_by_certificate_name_or_serial_spelling():
+    name = CONFIG.lb_certificate_name(SERIAL, leaf().not_before)
+    listeners = (ListenerState("by-name", certificate_name=name),
+                 ListenerState("by-serial", serial="04:A1:B2:C3:D4:E5:F6:07:18:29"))
+    assert plan(CONFIG, state(listeners=listeners), NOW).action == NOTHING
+
+
+def test_renewal_beats_deploy():
+    result = plan(CONFIG, state(cert=leaf(left=DAY), listeners=(ListenerState("https"),)), NOW)
+    assert (result.action, result.listeners_to_update) == (ISSUE, ("https",))
+
+
+def test_now_must_be_aware():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plan(CONFIG, state(), NOW.replace(tzinfo=None))
+
+
+def test_same_inputs_same_plan():
+    assert plan(CONFIG, state(), NOW) == plan(CONFIG, state(), NOW)
+
+
+def test_plan_over_real_certificates():
+    """CertInfo from certs.info() lines up with what plan compares: names, issuer/subject, key type."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("example.com", "*.example.com", key_type=trustme.KeyType.ECDSA)
+    leaf_cert = x509.load_pem_x509_certificate(issued.cert_chain_pems[0].bytes())
+    info = certs.info(leaf_cert)
+    key_ok = certs.key_matches(leaf_cert, issued.private_key_pem.bytes())
+    chain = (certs.info(x509.load_pem_x509_certificate(ca.cert_pem.bytes())),)
+    name = CONFIG.lb_certificate_name(info.serial, info.not_before)
+    observed = State(certificate=info, chain=chain, key_matches=key_ok, listeners=(ListenerState("https", name),))
+    now = info.not_before + dt.timedelta(days=1)
+    result = plan(CONFIG, observed, now)
+    assert result.action == NOTHING, result.reason
+    assert plan(CONFIG, observed, info.not_after - dt.timedelta(days=29)).triggers == ("expiring",)

@@ -1,0 +1,313 @@
+"""Static checks of terraform/: nothing here can plan against OCI, so the tests read the HCL and hold it to
+what certmgr needs: declared variables, the environment certmgr reads, policies scoped to the zone, vault
+and key, a schedule on each function, a timeout OCI accepts, and an example that fills every input.
+
+Variable validations are run for real by the terraform binary when it is installed (a configuration of
+variables only needs no provider and no network)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import hcl2
+import pytest
+from hcl2.utils import SerializationOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM = ROOT / "terraform"
+MODULE = TERRAFORM / "modules" / "certmgr"
+EXAMPLE = TERRAFORM / "examples" / "basic"
+
+# The environment certmgr reads, by where the module sets it. Adding a key means adding it to certmgr.
+COMMON_KEYS = {"CERTMGR_COMPARTMENT_ID", "CERTMGR_NAME_PREFIX"}
+RENEWER_KEYS = {
+    "CERTMGR_MODE", "CERTMGR_DOMAIN", "CERTMGR_DNS_ZONE_ID", "CERTMGR_ACME_EMAIL", "CERTMGR_ACME_DIRECTORY",
+    "CERTMGR_ACME_PROFILE", "CERTMGR_RENEWAL_DAYS", "CERTMGR_KEY_TYPE", "CERTMGR_LB_ID", "CERTMGR_LB_LISTENERS",
+    "CERTMGR_VAULT_ID", "CERTMGR_VAULT_KEY_ID", "CERTMGR_PROPAGATION_TIMEOUT",
+}
+MONITOR_KEYS = {
+    "CERTMGR_MODE", "CERTMGR_MONITOR_WARNING_DAYS", "CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_LB_IDS",
+    "CERTMGR_MONITOR_TOPIC_ID", "CERTMGR_MONITOR_LOG_ID", "CERTMGR_MONITOR_SMTP_HOST", "CERTMGR_MONITOR_SMTP_FROM",
+    "CERTMGR_MONITOR_SMTP_TO", "CERTMGR_MONITOR_SMTP_USERNAME_SECRET", "CERTMGR_MONITOR_SMTP_PASSWORD_SECRET",
+}
+OCI_MAX_SYNC_TIMEOUT = 300
+
+PARSE = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
+TF_ENV = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+
+
+def load(directory: Path) -> dict[str, list]:
+    """Every top-level block of a directory's .tf files, merged by block type."""
+    merged: dict[str, list] = {}
+    for path in sorted(directory.glob("*.tf")):
+        with path.open() as f:
+            for kind, items in hcl2.load(f, serialization_options=PARSE).items():
+                merged.setdefault(kind, []).extend(items)
+    return merged
+
+
+def named(config: dict, kind: str) -> dict[str, dict]:
+    """Blocks with one label (variable, output, module) by name."""
+    return {name: body for item in config.get(kind, []) for name, body in item.items()}
+
+
+def resources(config: dict) -> dict[str, dict]:
+    """Resources by "type.name"."""
+    return {f"{rtype}.{name}": body for item in config.get("resource", [])
+            for rtype, by_name in item.items() for name, body in by_name.items()}
+
+
+def local_values(config: dict) -> dict:
+    return {k: v for item in config.get("locals", []) for k, v in item.items()}
+
+
+def text(directory: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted(directory.glob("*.tf")))
+
+
+def statements(expr) -> list[str]:
+    """Policy statements from a list of strings or from a concat(...) expression that holds them."""
+    joined = "\n".join(expr) if isinstance(expr, list) else expr
+    return re.findall(r"Allow [^\"\n]+", joined)
+
+
+@pytest.fixture(scope="module")
+def module():
+    return load(MODULE)
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load(EXAMPLE)
+
+
+@pytest.mark.parametrize("path", sorted(TERRAFORM.rglob("*.tf")), ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_every_file_parses(path):
+    with path.open() as f:
+        assert hcl2.load(f, serialization_options=PARSE)
+
+
+@pytest.mark.parametrize("directory", [MODULE, EXAMPLE], ids=["module", "example"])
+def test_variables_and_locals_used_are_declared_and_declared_are_used(directory):
+    config, source = load(directory), text(directory)
+    declared = set(named(config, "variable"))
+    used = set(re.findall(r"\bvar\.([a-z_][a-z0-9_]*)", source))
+    assert used - declared == set(), "used but not declared"
+    assert declared - used == set(), "declared but never used"
+    defined = set(local_values(config))
+    assert set(re.findall(r"\blocal\.([a-z_][a-z0-9_]*)", source)) - defined == set()
+
+
+def test_function_environment_is_what_certmgr_reads(module):
+    values = local_values(module)
+    assert set(values["common_settings"]) == COMMON_KEYS
+    assert set(values["renewer_settings"]) == RENEWER_KEYS
+    assert set(values["monitor_settings"]) == MONITOR_KEYS
+    assert values["renewer_settings"]["CERTMGR_MODE"] == "renew"
+    assert values["monitor_settings"]["CERTMGR_MODE"] == "monitor"
+    # No CERTMGR_* name anywhere else in the module that certmgr would not know.
+    assert set(re.findall(r"CERTMGR_[A-Z0-9_]+", text(MODULE))) <= COMMON_KEYS | RENEWER_KEYS | MONITOR_KEYS
+
+
+def test_functions_and_application_get_their_own_settings(module):
+    res = resources(module)
+    assert res["oci_functions_application.this"]["config"] == "${local.common_config}"
+    assert res["oci_functions_function.renewer"]["config"] == "${local.renewer_config}"
+    assert res["oci_functions_function.monitor"]["config"] == "${local.monitor_config}"
+
+
+def test_certmgr_reads_every_key():
+    """Every key the module sets appears in certmgr's code (monitor keys once the monitor exists)."""
+    source = "\n".join(p.read_text() for p in (ROOT / "certmgr").glob("*.py"))
+    unread = {k for k in COMMON_KEYS | RENEWER_KEYS | MONITOR_KEYS
+              if k not in source and k.removeprefix("CERTMGR_MONITOR_") not in source}
+    assert {k for k in unread if not k.startswith("CERTMGR_MONITOR_")} == set()
+    if unread and not (ROOT / "certmgr" / "monitor.py").exists():
+        pytest.skip("certmgr/monitor.py is not written yet")
+    assert unread == set()
+
+
+def test_module_accepts_what_certmgr_accepts(module):
+    """The module's choices and ranges are certmgr's own, so terraform rejects what certmgr would."""
+    config, certs = pytest.importorskip("certmgr.config"), pytest.importorskip("certmgr.certs")
+    assert local_values(module)["acme_directories"] == config.ACME_DIRECTORIES
+    variables = named(module, "variable")
+    [key_types] = re.findall(r"contains\(\[([^]]+)\]", variables["key_type"]["validation"][0]["condition"])
+    assert re.findall(r'"([^"]+)"', key_types) == list(certs.KEY_TYPES)
+    low, high = config.RENEWAL_DAYS_RANGE
+    assert f">= {low}" in variables["renewal_days"]["validation"][0]["condition"]
+    assert f"<= {high}" in variables["renewal_days"]["validation"][0]["condition"]
+    assert variables["renewal_days"]["default"] == config.DEFAULT_RENEWAL_DAYS
+
+
+@pytest.mark.parametrize("name", ["renewal_days", "function_memory_mb", "function_timeout_seconds",
+                                  "acme_directory", "domain_names", "key_type", "schedule_recurrence_type"])
+def test_variable_has_validation(module, name):
+    assert named(module, "variable")[name].get("validation"), f"{name} has no validation block"
+
+
+def test_timeout_fits_a_synchronous_invoke(module):
+    variables = named(module, "variable")
+    assert variables["function_timeout_seconds"]["default"] == OCI_MAX_SYNC_TIMEOUT
+    res = resources(module)
+    for function in ("oci_functions_function.renewer", "oci_functions_function.monitor"):
+        assert res[function]["timeout_in_seconds"] == "${var.function_timeout_seconds}"
+
+
+def test_each_function_has_a_daily_schedule(module):
+    functions = local_values(module)["functions"]
+    assert functions["renew"]["function_id"] == "${oci_functions_function.renewer.id}"
+    assert "oci_functions_function.monitor" in functions["monitor"]["function_id"]
+    schedule = resources(module)["oci_resource_scheduler_schedule.this"]
+    assert schedule["for_each"] == "${local.schedules}"
+    assert schedule["action"] == "START_RESOURCE"
+    assert schedule["resources"] == [{"id": "${each.value.function_id}"}]
+    variables = named(module, "variable")
+    assert variables["schedule_recurrence_type"]["default"] == "ICAL"
+    assert variables["renew_recurrence"]["default"] == variables["monitor_recurrence"]["default"] == "FREQ=DAILY;INTERVAL=1"
+
+
+def test_provider_is_recent_enough_for_function_schedules(module):
+    [oci] = [p["oci"] for block in module["terraform"] for p in block["required_providers"]]
+    assert oci == {"source": "oracle/oci", "version": ">= 6.37.0"}
+
+
+def test_each_dynamic_group_matches_one_function(module):
+    res = resources(module)
+    for group, function in (("renewer", "renewer.id"), ("monitor", "monitor[0].id")):
+        rule = res[f"oci_identity_dynamic_group.{group}"]["matching_rule"]
+        assert "resource.type = 'fnfunc'" in rule and f"oci_functions_function.{function}" in rule
+
+
+def test_renewer_grants_are_scoped_to_its_zone_vault_and_key(module):
+    grants = statements(local_values(module)["renewer_statements"])
+    by_resource = {re.search(r" to (?:\w+ )?([\w{}, -]+?) in ", g).group(1): g for g in grants}
+    zone = "target.dns-zone.id = '${var.dns_zone_id}'"
+    assert zone in by_resource["dns-zones"] and zone in by_resource["dns-records"]
+    own_secrets = "target.vault.id = '${var.vault_id}', target.secret.name = /${var.name_prefix}-*/"
+    assert own_secrets in by_resource["secret-family"] and own_secrets in by_resource["secrets"]
+    assert "target.key.id = '${var.vault_key_id}'" in by_resource["keys"]
+    assert "target.vault.id = '${var.vault_id}'" in by_resource["vaults"]
+    for grant in grants:
+        assert " in tenancy" not in grant, grant
+        assert not re.search(r"to manage (load-balancers|secret-family|all-resources)", grant), grant
+        assert "LOAD_BALANCER_MOVE" not in grant and "LOAD_BALANCER_DELETE" not in grant
+
+
+def test_monitor_grants_are_read_only_except_its_alerts(module):
+    grants = statements(local_values(module)["monitor_statements"])
+    verbs = {re.search(r" to (\w+) ([\w-]+)", g).groups() for g in grants}
+    writes = {(verb, what) for verb, what in verbs if verb not in ("inspect", "read")}
+    assert writes == {("use", "ons-topics"), ("use", "log-content")}
+    assert "request.permission = 'ONS_TOPIC_PUBLISH'" in next(g for g in grants if "ons-topics" in g)
+    assert "read secret-bundles in tenancy where any {${join" in local_values(module)["monitor_statements"]
+    assert "target.secret.id = '${id}'" in local_values(module)["monitor_statements"]
+
+
+def test_schedules_may_only_invoke(module):
+    expr = local_values(module)["scheduler_statements"]
+    assert "request.principal.type = 'resourceschedule'" in expr and "request.principal.id = '${schedule.id}'" in expr
+    assert re.findall(r'"(read fn-function|use fn-invocation|[a-z]+ [\w-]+)"', expr) == ["read fn-function", "use fn-invocation"]
+
+
+def test_example_passes_every_required_module_variable(module, example):
+    variables = named(module, "variable")
+    required = {name for name, body in variables.items() if "default" not in body}
+    [call] = named(example, "module").values()
+    arguments = set(call) - {"source"}
+    assert required - arguments == set(), "required but not passed"
+    assert arguments - set(variables) == set(), "passed but not a module variable"
+
+
+def test_tfvars_example_sets_every_required_example_variable(example):
+    with (EXAMPLE / "terraform.tfvars.example").open() as f:
+        values = hcl2.load(f, serialization_options=PARSE)
+    variables = named(example, "variable")
+    required = {name for name, body in variables.items() if "default" not in body}
+    assert required <= set(values) <= set(variables)
+
+
+# ------------------------------------------------------------------------------------------------------
+# With the terraform binary: formatting, and the module's variable validations evaluated for real.
+# ------------------------------------------------------------------------------------------------------
+
+needs_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+
+VALID_INPUTS = {
+    "tenancy_ocid": "ocid1.tenancy.oc1..aaaa", "compartment_id": "ocid1.compartment.oc1..aaaa",
+    "subnet_id": "ocid1.subnet.oc1.iad.aaaa", "image": "iad.ocir.io/ns/certmgr:0.1.0",
+    "domain_names": ["example.com", "*.example.com"], "dns_zone_id": "ocid1.dns-zone.oc1..aaaa",
+    "acme_contact_email": "admin@example.com", "load_balancer_id": "ocid1.loadbalancer.oc1.iad.aaaa",
+    "vault_id": "ocid1.vault.oc1.iad.aaaa", "vault_key_id": "ocid1.key.oc1.iad.aaaa",
+}
+
+
+def plan_variables(tmp_path: Path, inputs: dict) -> subprocess.CompletedProcess:
+    """`terraform plan` of the module's variables alone: runs every validation, needs no provider."""
+    shutil.copy(MODULE / "variables.tf", tmp_path)
+    (tmp_path / "inputs.tfvars.json").write_text(json.dumps(inputs))
+    return subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var-file=inputs.tfvars.json"],
+                          cwd=tmp_path, env=TF_ENV, capture_output=True, text=True, timeout=60)
+
+
+@needs_terraform
+def test_terraform_fmt_is_clean():
+    run = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
+                         env=TF_ENV, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout
+
+
+@needs_terraform
+@pytest.mark.parametrize("override, accepted", [
+    ({}, True),
+    ({"renewal_days": 7}, True), ({"renewal_days": 60}, True),
+    ({"renewal_days": 6}, False), ({"renewal_days": 61}, False), ({"renewal_days": 30.5}, False),
+    ({"function_memory_mb": 1024}, True), ({"function_memory_mb": 300}, False),
+    ({"function_timeout_seconds": 300}, True), ({"function_timeout_seconds": 301}, False),
+    ({"function_timeout_seconds": 29}, False),
+    ({"acme_directory": "production"}, True), ({"acme_directory": "https://acme.example/directory"}, True),
+    ({"acme_directory": "prod"}, False), ({"acme_directory": "http://acme.example/directory"}, False),
+    ({"key_type": "ecdsa-p384"}, True), ({"key_type": "rsa-1024"}, False),
+    ({"acme_profile": "tlsserver"}, True), ({"acme_profile": "two words"}, False),
+    ({"dns_propagation_timeout_seconds": 240}, True), ({"dns_propagation_timeout_seconds": 241}, False),
+    ({"domain_names": []}, False), ({"domain_names": ["Example.com"]}, False),
+    ({"image": "certmgr"}, False), ({"log_retention_days": 45}, False),
+], ids=lambda v: json.dumps(v) if isinstance(v, dict) else str(v))
+def test_variable_validation(tmp_path, override, accepted):
+    run = plan_variables(tmp_path, {**VALID_INPUTS, **override})
+    assert (run.returncode == 0) == accepted, run.stdout + run.stderr
+    if not accepted:
+        assert "Invalid value for variable" in run.stdout + run.stderr
+
+
+@needs_terraform
+def test_example_values_pass_module_validation(tmp_path, example):
+    """The placeholders in terraform.tfvars.example, passed through the example, satisfy the module."""
+    with (EXAMPLE / "terraform.tfvars.example").open() as f:
+        values = hcl2.load(f, serialization_options=PARSE)
+    [call] = named(example, "module").values()
+    passed = {arg: values[m.group(1)] for arg, expr in call.items()
+              if (m := re.fullmatch(r"\$\{var\.(\w+)\}", str(expr))) and m.group(1) in values}
+    run = plan_variables(tmp_path, passed)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def checkov() -> str | None:
+    """checkov on PATH or next to this interpreter (a venv that is not activated)."""
+    beside = Path(sys.executable).parent / "checkov"
+    return shutil.which("checkov") or (str(beside) if beside.exists() else None)
+
+
+@pytest.mark.skipif(checkov() is None, reason="checkov is not installed (optional: pip install checkov)")
+def test_checkov_finds_nothing():
+    run = subprocess.run([checkov(), "-d", str(TERRAFORM), "--framework", "terraform", "--skip-download",
+                          "--output", "json", "--quiet"], capture_output=True, text=True, timeout=300)
+    report = json.loads(run.stdout)
+    for result in report if isinstance(report, list) else [report]:
+        summary = result["summary"]
+        assert summary["failed"] == 0 and summary["parsing_errors"] == 0, run.stdout

@@ -13,7 +13,8 @@ import oci
 
 from .errors import LoadBalancerError
 
-POLL_INTERVAL = 1.0
+POLL_INTERVAL = 0.25     # first poll of a work request; doubles up to MAX_POLL_INTERVAL
+MAX_POLL_INTERVAL = 5.0
 
 
 def _copy(source, model_cls):
@@ -46,6 +47,7 @@ class LoadBalancer:
 
     def wait(self, work_request_id: str, what: str) -> None:
         deadline = time.monotonic() + self.work_request_timeout
+        interval = self.poll_interval
         while True:
             try:
                 wr = self.client.get_work_request(work_request_id).data
@@ -59,7 +61,8 @@ class LoadBalancer:
             if time.monotonic() > deadline:
                 raise LoadBalancerError(f"lb: {what} still {wr.lifecycle_state} after "
                                         f"{self.work_request_timeout:.0f}s (work request {work_request_id})")
-            time.sleep(self.poll_interval)
+            time.sleep(interval)
+            interval = min(interval * 2, MAX_POLL_INTERVAL)
 
     def upload(self, name: str, cert_pem: str, chain_pem: str, key_pem: str) -> None:
         details = oci.load_balancer.models.CreateCertificateDetails(

@@ -152,7 +152,9 @@ class Sandbox:
                             SANDBOX_OCI_ENDPOINT=self.endpoint, SANDBOX_CONTROL=f"{self.endpoint}/_control",
                             CERTMGR_DNS_NAMESERVERS=self.dns_server.address, SANDBOX_DNS=self.dns_server.address)
             if self.with_pebble:
-                self.pebble = Pebble(dns_server=self.dns_server.address, workdir=self.workdir / "pebble").start()
+                # No authorization reuse: every order answers its challenges, as the tests expect.
+                self.pebble = Pebble(dns_server=self.dns_server.address, workdir=self.workdir / "pebble",
+                                     env={"PEBBLE_AUTHZREUSE": "0"}).start()
                 self.env.update(CERTMGR_ACME_DIRECTORY=self.pebble.directory_url,
                                 CERTMGR_ACME_CA_BUNDLE=str(self.pebble.ca_bundle),
                                 SANDBOX_ACME_ROOT=str(self.pebble.root_pem))

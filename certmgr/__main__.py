@@ -1,0 +1,52 @@
+"""certmgr's command line: the same runs as the Fn function, from a shell.
+
+    python -m certmgr run [--force] [--dry-run] [--json]   renew if needed, store, deploy
+    python -m certmgr plan [--force] [--json]              what a run would do, changing nothing
+    python -m certmgr status [--json]                      what is stored and served now
+    python -m certmgr monitor [--json]                     expiry digest of every certificate
+
+Configuration comes from CERTMGR_* environment variables (see README). Exit codes: 0 done, 1 the run
+failed, 2 the configuration is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from .config import Config
+from .errors import ConfigError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m certmgr", description="Keep TLS certificates alive on OCI.")
+    parser.add_argument("command", choices=("run", "plan", "status", "monitor"))
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--force", action="store_true", help="renew now, whatever the certificate's state")
+    parser.add_argument("--dry-run", action="store_true", help="observe and plan, change nothing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.command == "monitor":
+        from .monitor import run as monitor
+        result = monitor(config, os.environ)
+    elif args.command == "status":
+        from .status import status
+        result = status(config)
+    else:
+        from .renew import run
+        result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan")
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
+    return 1 if getattr(result, "status", "ok") == "failed" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,3 +36,8 @@ output "policy_statements" {
     scheduler = local.scheduler_statements
   }
 }
+
+output "log_search_scope" {
+  description = "Where the functions' output is searchable: LOG_SCOPE for `make fn-logs-certmgr`"
+  value       = var.enable_logging ? "${var.compartment_id}/${oci_logging_log_group.this[0].id}/${oci_logging_log.invocations[0].id}" : null
+}

@@ -1,0 +1,59 @@
+"""`python -m certmgr status`: what Vault holds and what each managed listener serves, and the plan."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from .clients import Clients
+from .config import Config
+from .errors import CertmgrError
+from .observe import observe
+from .plan import plan
+from .renew import Services
+
+
+@dataclass
+class Status:
+    status: str = "ok"
+    certificate: dict | None = None
+    listeners: list[dict] = field(default_factory=list)
+    plan: str = ""
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def render(self) -> str:
+        if self.error:
+            return f"FAILED: {self.error}"
+        cert = self.certificate
+        lines = ["vault:     " + (f"{', '.join(cert['names'])} serial {cert['serial']}, expires {cert['not_after']} "
+                                  f"({cert['days_remaining']} days)" if cert else "no certificate stored")]
+        for listener in self.listeners:
+            mark = "serves it" if listener["serves_stored"] else "serves something else"
+            lines.append(f"listener:  {listener['name']}: {listener['certificate_name']} ({mark})")
+        lines.append(f"plan:      {self.plan}")
+        lines += [f"warning:   {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def status(config: Config, *, now: dt.datetime | None = None, clients: Clients | None = None) -> Status:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        services = Services(config, clients or Clients.from_config(config))
+        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb)
+    except CertmgrError as exc:
+        return Status(status="failed", error=exc.message)
+    state = observed.state
+    decided = plan(config, state, now)
+    cert = state.certificate
+    report = Status(plan=f"{decided.action}: {decided.reason}", warnings=observed.warnings)
+    if cert:
+        report.certificate = {"names": list(cert.names), "serial": cert.serial, "issuer": cert.issuer,
+                              "not_after": cert.not_after.isoformat(), "days_remaining": (cert.not_after - now).days,
+                              "key_matches": state.key_matches}
+    report.listeners = [{"name": l.name, "certificate_name": l.certificate_name, "serial": l.serial,
+                         "serves_stored": bool(cert and l.serial and int(l.serial, 16) == int(cert.serial, 16))}
+                        for l in state.listeners]
+    return report

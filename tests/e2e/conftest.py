@@ -1,0 +1,233 @@
+"""End-to-end fixtures: a tenant slice of the session sandbox, and ways to look at it from outside certmgr.
+
+Every e2e module gets its own compartment, vault, zone and load balancer, so runs of one module never see
+another's certificates, and a module can be rerun in the same session. Everything here observes through
+the `oci` SDK, the sandbox's control API, DNS queries and TLS handshakes, never through certmgr's code.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import socket
+import ssl
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import oci
+import pytest
+from cryptography import x509
+from cryptography.x509.verification import PolicyBuilder, Store
+
+from sandbox.oci import dns as dns_service
+from sandbox.oci import loadbalancer, vault
+from sandbox.stack import self_signed
+
+MUTATING_VERBS = ("create_", "update_", "patch_", "delete_", "schedule_", "cancel_", "change_")
+LB_DONE = ("SUCCEEDED", "FAILED")
+
+
+def is_mutating(operation: str) -> bool:
+    """`lb.update_listener` -> True; `vault.list_secrets` -> False."""
+    return operation.rpartition(".")[2].startswith(MUTATING_VERBS)
+
+
+def load_pems(text: str | bytes) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(text.encode() if isinstance(text, str) else text)
+
+
+def verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate], root_pem: str,
+                 hostname: str) -> None:
+    """Raise unless `leaf` chains through `intermediates` to the root in `root_pem` and covers `hostname`."""
+    store = Store(load_pems(Path(root_pem).read_bytes()))
+    verifier = (PolicyBuilder().store(store).time(dt.datetime.now(dt.timezone.utc))
+                .build_server_verifier(x509.DNSName(hostname)))
+    verifier.verify(leaf, intermediates)
+
+
+def tls_handshake(address: str, hostname: str, root_pem: str) -> x509.Certificate:
+    """The leaf a listener presents to a client that trusts only `root_pem` and checks `hostname`."""
+    host, port = address.rsplit(":", 1)
+    context = ssl.create_default_context(cafile=root_pem)
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=hostname) as tls:
+            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def serial_hex(cert: x509.Certificate) -> str:
+    return format(cert.serial_number, "x")
+
+
+def same_serial(a: str, b: str) -> bool:
+    """Serials compare as numbers: certmgr and `cryptography` may differ in case, padding and colons."""
+    return int(a.replace(":", ""), 16) == int(b.replace(":", ""), 16)
+
+
+def txt_answers(nameserver: str, name: str) -> list[str]:
+    """TXT values the sandbox's authoritative server gives for `name` right now."""
+    host, port = nameserver.rsplit(":", 1)
+    reply = dns.query.udp(dns.message.make_query(name, dns.rdatatype.TXT), host, port=int(port), timeout=3)
+    return [b"".join(r.strings).decode() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.TXT
+            for r in rrset]
+
+
+@dataclass
+class Tenant:
+    """One isolated slice of the sandbox: its env for certmgr, and SDK clients to check what certmgr did."""
+
+    sandbox: object
+    zone: str
+    zone_id: str
+    compartment_id: str
+    vault_id: str
+    lb_id: str
+    prefix: str
+    env: dict
+
+    def _client(self, cls):
+        return cls(self.sandbox.oci_config, service_endpoint=self.sandbox.endpoint)
+
+    @property
+    def lb(self) -> oci.load_balancer.LoadBalancerClient:
+        return self._client(oci.load_balancer.LoadBalancerClient)
+
+    @property
+    def dns(self) -> oci.dns.DnsClient:
+        return self._client(oci.dns.DnsClient)
+
+    @property
+    def vaults(self) -> oci.vault.VaultsClient:
+        return self._client(oci.vault.VaultsClient)
+
+    @property
+    def secrets(self) -> oci.secrets.SecretsClient:
+        return self._client(oci.secrets.SecretsClient)
+
+    @property
+    def https_address(self) -> str:
+        return self.env["SANDBOX_LB_HTTPS"]
+
+    @property
+    def acme_root(self) -> str:
+        return self.env["SANDBOX_ACME_ROOT"]
+
+    # -- control API -------------------------------------------------------------------------------
+
+    def control(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.env["SANDBOX_CONTROL"] + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            raw = reply.read()
+        return json.loads(raw) if raw else None
+
+    def calls(self) -> list[dict]:
+        return self.control("GET", "/calls")
+
+    def secret_versions(self) -> dict[str, int]:
+        """Version count per secret name in this tenant's vault."""
+        state = self.control("GET", "/state")["regions"][self.sandbox.world.home_region]["vault"]
+        return {s["name"]: len(s["versions"]) for s in state["secrets"] if s["vaultId"] == self.vault_id}
+
+    def work_requests(self) -> list[dict]:
+        """This load balancer's work requests, oldest first."""
+        state = self.control("GET", "/state")["regions"][self.sandbox.world.home_region]["loadbalancer"]
+        return [wr for wr in state["workRequests"] if wr["loadBalancerId"] == self.lb_id]
+
+    # -- Vault, LB, DNS through the SDK -------------------------------------------------------------
+
+    def secret(self, role: str) -> bytes:
+        """CURRENT content of `{prefix}-{role}`."""
+        bundle = self.secrets.get_secret_bundle_by_name(f"{self.prefix}-{role}", self.vault_id).data
+        return base64.b64decode(bundle.secret_bundle_content.content)
+
+    def load_balancer(self) -> oci.load_balancer.models.LoadBalancer:
+        return self.lb.get_load_balancer(self.lb_id).data
+
+    def wait_work_request(self, work_request_id: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.lb.get_work_request(work_request_id).data.lifecycle_state
+            if state in LB_DONE or time.monotonic() > deadline:
+                return state
+            time.sleep(0.1)
+
+    def challenge_records(self) -> list:
+        """Every `_acme-challenge` record left in the zone."""
+        items = oci.pagination.list_call_get_all_results(self.dns.get_zone_records, self.zone_id,
+                                                         domain_contains="_acme-challenge").data.items
+        return [r for r in items if r.domain.startswith("_acme-challenge.")]
+
+    def served(self, hostname: str | None = None) -> x509.Certificate:
+        """The leaf the https listener presents, verified against the ACME root for `hostname`."""
+        return tls_handshake(self.https_address, hostname or f"www.{self.zone}", self.acme_root)
+
+    def served_unverified(self) -> x509.Certificate:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        host, port = self.https_address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=self.zone) as tls:
+                return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def _free_zone(backend, label: str) -> str:
+    """`<label>.test`, or `<label>-<n>.test` when a module is run again in the same session."""
+    taken = {z.name for z in backend.zones.values()}
+    name, n = f"{label}.test", 1
+    while name in taken:
+        n += 1
+        name = f"{label}-{n}.test"
+    return name
+
+
+def new_tenant(sandbox, label: str) -> Tenant:
+    """A compartment, vault, zone and load balancer of its own, shaped like the seeded tenancy."""
+    world = sandbox.world
+    compartment = world.add_compartment(label)
+    dns_backend = sandbox.backend(dns_service)
+    zone = _free_zone(dns_backend, label)
+    zone_id = dns_backend.add_zone(zone, compartment)
+    vault_id, key_id = sandbox.backend(vault).add_vault(compartment, f"{label}-vault")
+    cert_pem, key_pem = self_signed(zone)
+    lbs = sandbox.backend(loadbalancer)
+    lb_id = lbs.add_load_balancer(
+        compartment, f"{label}-lb",
+        certificates={"bootstrap": {"publicCertificate": cert_pem, "privateKey": key_pem}},
+        hostnames={"app-host": zone},
+        rule_sets={"hsts": [{"action": "ADD_HTTP_RESPONSE_HEADER", "header": "Strict-Transport-Security",
+                             "value": "max-age=31536000"}]},
+        listeners={
+            "https": {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
+                      "hostnameNames": ["app-host"], "ruleSetNames": ["hsts"],
+                      "connectionConfiguration": {"idleTimeout": 120},
+                      "sslConfiguration": {"certificateName": "bootstrap", "verifyPeerCertificate": False,
+                                           "protocols": ["TLSv1.2", "TLSv1.3"],
+                                           "cipherSuiteName": "oci-default-ssl-cipher-suite-v1",
+                                           "serverOrderPreference": "ENABLED"}},
+            "http": {"defaultBackendSetName": "app", "port": 80, "protocol": "HTTP"},
+        })
+    env = {k: v for k, v in sandbox.env.items() if not k.startswith("CERTMGR_MONITOR_")}
+    env.update(CERTMGR_DOMAIN=f"{zone},*.{zone}", CERTMGR_DNS_ZONE_ID=zone_id, CERTMGR_LB_ID=lb_id,
+               CERTMGR_VAULT_ID=vault_id, CERTMGR_VAULT_KEY_ID=key_id, CERTMGR_COMPARTMENT_ID=compartment,
+               CERTMGR_NAME_PREFIX=label, CERTMGR_ACME_EMAIL=f"admin@{zone}",
+               SANDBOX_LB_HTTPS=lbs.listener_address(lb_id, "https"))
+    return Tenant(sandbox, zone, zone_id, compartment, vault_id, lb_id, label, env)
+
+
+@pytest.fixture(scope="module")
+def make_tenant(sandbox):
+    """Factory for tenant slices; their load balancers (and listener servers) go away with the module."""
+    made: list[Tenant] = []
+
+    def make(label: str) -> Tenant:
+        made.append(new_tenant(sandbox, label))
+        return made[-1]
+    yield make
+    for tenant in made:
+        sandbox.backend(loadbalancer).remove_load_balancer(tenant.lb_id)

@@ -76,6 +76,15 @@ def txt_answers(nameserver: str, name: str) -> list[str]:
             for r in rrset]
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """What a run could leave behind, counted: secret versions by name, LB work requests, OCI calls."""
+
+    secret_versions: dict
+    work_requests: int
+    calls: int
+
+
 @dataclass
 class Tenant:
     """One isolated slice of the sandbox: its env for certmgr, and SDK clients to check what certmgr did."""
@@ -127,7 +136,14 @@ class Tenant:
         return json.loads(raw) if raw else None
 
     def calls(self) -> list[dict]:
+        """Every OCI call the sandbox has served, oldest first: operation, region, status, principal."""
         return self.control("GET", "/calls")
+
+    def footprint(self) -> "Footprint":
+        return Footprint(self.secret_versions(), len(self.work_requests()), len(self.calls()))
+
+    def calls_since(self, before: "Footprint") -> list[dict]:
+        return self.calls()[before.calls:]
 
     def secret_versions(self) -> dict[str, int]:
         """Version count per secret name in this tenant's vault."""

@@ -17,10 +17,10 @@ import dns.query
 import dns.rdatatype
 import oci
 
+from .config import DNS_PORT
 from .errors import DnsError, PropagationTimeout
 
 TXT_TTL = 60
-DNS_PORT = 53
 
 
 @dataclass(frozen=True)
@@ -64,20 +64,6 @@ class OciDns:
 
     def cleanup(self, records: list[TxtRecord]) -> None:
         self._patch(records, "REMOVE")
-
-    def remaining(self, records: list[TxtRecord]) -> list[TxtRecord]:
-        """Which of `records` the zone still holds (for checks after cleanup)."""
-        found = []
-        for name in sorted({r.name for r in records}):
-            items = self.client.get_zone_records(self.zone_id, domain=name, rtype="TXT").data.items
-            values = {i.rdata.strip('"') for i in items}
-            found += [r for r in records if r.name == name and r.value in values]
-        return found
-
-
-def parse_nameserver(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    return (host or text), int(port or DNS_PORT)
 
 
 def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:

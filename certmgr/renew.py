@@ -47,6 +47,15 @@ class _Run:
     def __init__(self, config: Config, services: Services, result: Result, deadline: float):
         self.config, self.services, self.result, self.deadline = config, services, result, deadline
         self.stored_new = False
+        self.txt_in_zone: list = []  # TXT records this run added and has not yet removed
+
+    def present(self, records) -> None:
+        self.txt_in_zone = list(records)
+        self.services.dns.present(records)
+
+    def cleanup(self, records) -> None:
+        self.services.dns.cleanup(records)
+        self.txt_in_zone = []
 
     def account_key(self):
         """The ACME account key from Vault; a new one is stored *before* it is registered, so a failure
@@ -73,7 +82,7 @@ class _Run:
             replaces = cert_id(observed.stored.cert_pem)
         log.info("ordering a certificate for %s", ", ".join(config.domains))
         fullchain = account.issue(
-            csr, present=self.services.dns.present, cleanup=self.services.dns.cleanup,
+            csr, present=self.present, cleanup=self.cleanup,
             wait=lambda records: wait_for_propagation(records, servers, timeout=config.propagation_timeout),
             deadline=self.deadline, profile=config.acme_profile, replaces=replaces, timings=result.timings)
         chain = certs.parse_chain(fullchain, what="the certificate chain the CA returned")
@@ -108,6 +117,10 @@ class _Run:
         if self.stored_new:
             return (f"new certificate stored in Vault; listeners {', '.join(pending)} still serve the previous "
                     "one; the next run will deploy it")
+        if self.txt_in_zone:
+            left = ", ".join(sorted({r.name for r in self.txt_in_zone}))
+            return (f"Vault and the load balancer are unchanged; TXT records this run added at {left} could not "
+                    "be removed: remove those values (only them) from the zone")
         if planned.action == ISSUE:
             return "Vault and the load balancer are unchanged; TXT records added by this run were removed"
         return f"Vault unchanged; listeners {', '.join(pending)} still serve their previous certificate; " \

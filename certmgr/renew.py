@@ -15,6 +15,7 @@ from .clients import Clients
 from .config import Config
 from .dns01 import OciDns, wait_for_propagation, zone_nameservers
 from .errors import CertificateError, CertmgrError
+from .lock import LockBusy, RunLock
 from .lb import LoadBalancer
 from .observe import Observed, observe
 from .plan import ISSUE, NOTHING, Plan, plan
@@ -58,22 +59,26 @@ class _Run:
         self.txt_in_zone = []
 
     def account_key(self):
-        """The ACME account key from Vault; a new one is stored *before* it is registered, so a failure
-        after registration can never orphan an account."""
+        """(key, store): the ACME account key from Vault, or a new one and the function that stores it.
+        A new key is stored once the CA's directory answered (an unreachable CA leaves Vault untouched)
+        and *before* it is registered, so a failure after registration can never orphan an account."""
         pem = self.services.vault.read_account_key()
         if pem is not None:
-            return certs.load_private_key(pem, what="the ACME account key in Vault")
+            return certs.load_private_key(pem, what="the ACME account key in Vault"), None
         key = certs.generate_key("ecdsa-p256")
-        self.services.vault.write_account_key(certs.key_to_pem(key).encode())
-        log.info("created a new ACME account key in Vault")
-        return key
+
+        def store() -> None:
+            self.services.vault.write_account_key(certs.key_to_pem(key).encode())
+            log.info("created a new ACME account key in Vault")
+        return key, store
 
     def issue(self, observed: Observed):
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
-            account = AcmeAccount(config.acme_directory, self.account_key(), email=config.acme_email,
-                                  ca_bundle=config.acme_ca_bundle, eab=eab)
+            account_key, store_key = self.account_key()
+            account = AcmeAccount(config.acme_directory, account_key, email=config.acme_email,
+                                  ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key)
         key = certs.generate_key(config.key_type)
         csr = certs.make_csr(key, config.domains)
         servers = list(config.dns_nameservers) or zone_nameservers(observed.zone)
@@ -113,6 +118,21 @@ class _Run:
         with result.timed("lb_cleanup"):
             result.deleted_lb_certificates = lb.delete_unused(self.config.name_prefix, keep=name)
 
+    def act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
+        result = self.result
+        if planned.action == ISSUE:
+            leaf, chain, key = self.issue(observed)
+            result.serial, result.not_after = leaf.serial, leaf.not_after.isoformat()
+            result.days_remaining = _days_left(leaf.not_after, now)
+            pems = certs.cert_to_pem(chain[0]), certs.chain_to_pem(chain[1:]), certs.key_to_pem(key)
+        else:
+            stored = observed.stored
+            leaf = certs.info(certs.parse_chain(stored.cert_pem)[0])
+            pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
+            if not stored.key_is_current and stored.version_name:
+                self.services.vault.promote_key(stored.version_name)  # finish an interrupted Vault write
+        self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
+
     def left_behind(self, planned: Plan, pending: list[str]) -> str:
         if self.stored_new:
             return (f"new certificate stored in Vault; listeners {', '.join(pending)} still serve the previous "
@@ -127,61 +147,56 @@ class _Run:
                "the next run will deploy again"
 
 
+def _decide(config: Config, services: Services, result: Result, now: dt.datetime,
+            force: bool) -> tuple[Observed, Plan]:
+    with result.timed("observe"):
+        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb, force=force)
+    result.warnings += [w for w in observed.warnings if w not in result.warnings]
+    planned = plan(config, observed.state, now)
+    result.action, result.reason = planned.action, planned.reason
+    if planned.serial:
+        result.serial, result.not_after = planned.serial, planned.not_after.isoformat()
+        result.days_remaining = _days_left(planned.not_after, now)
+    log.info("plan: %s - %s", planned.action, planned.reason)
+    return observed, planned
+
+
 def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.datetime | None = None,
         clients: Clients | None = None) -> Result:
     """Observe, plan and (unless dry run) act. Never raises for operational failures: see Result.status."""
     started = time.monotonic()
     result = Result(names=list(config.domains), warnings=list(config.warnings))
     now = now or dt.datetime.now(dt.timezone.utc)
-    planned = None
-    runner = None
+    planned = runner = None
     try:
-        with result.timed("observe"):
-            clients = clients or Clients.from_config(config)
-            services = Services(config, clients)
-            observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb, force=force)
-        result.warnings += observed.warnings
-        planned = plan(config, observed.state, now)
-        result.action, result.reason = planned.action, planned.reason
-        if planned.serial:
-            result.serial, result.not_after = planned.serial, planned.not_after.isoformat()
-            result.days_remaining = _days_left(planned.not_after, now)
-        log.info("plan: %s - %s", planned.action, planned.reason)
+        services = Services(config, clients or Clients.from_config(config))
+        observed, planned = _decide(config, services, result, now, force)
         if dry_run or config.dry_run:
             result.status = "dry-run"
             return result
         if planned.action == NOTHING:
             return result
-        runner = _Run(config, services, result, started + RUN_BUDGET)
-        if planned.action == ISSUE:
-            leaf, chain, key = runner.issue(observed)
-            result.serial, result.not_after = leaf.serial, leaf.not_after.isoformat()
-            result.days_remaining = _days_left(leaf.not_after, now)
-            cert_pem, chain_pem, key_pem = (certs.cert_to_pem(chain[0]), certs.chain_to_pem(chain[1:]),
-                                            certs.key_to_pem(key))
-        else:
-            stored = observed.stored
-            chain = certs.parse_chain(stored.cert_pem + b"\n" + (stored.chain_pem or b""))
-            leaf = certs.info(chain[0])
-            cert_pem, chain_pem, key_pem = (stored.cert_pem.decode(), (stored.chain_pem or b"").decode(),
-                                            stored.key_pem.decode())
-            if not stored.key_is_current and stored.version_name:
-                services.vault.promote_key(stored.version_name)
-        listeners = [observed.listeners[n] for n in planned.listeners_to_update]
-        runner.deploy(leaf, cert_pem, chain_pem, key_pem, listeners)
-    except CertmgrError as exc:
-        result.status, result.error = "failed", exc.message
+        with RunLock(services.vault.store, f"{config.name_prefix}-lock"):
+            # Another run may have acted between the first look and the lock: look again, under it.
+            observed, planned = _decide(config, services, result, now, force)
+            if planned.action != NOTHING:
+                runner = _Run(config, services, result, started + RUN_BUDGET)
+                runner.act(observed, planned, now)
+    except LockBusy as exc:
+        result.status, result.reason = "skipped", exc.message
+        log.warning("%s", exc.message)
+    except Exception as exc:  # CertmgrError, or a bug / an API reply nobody expected: report, never crash
+        known = isinstance(exc, CertmgrError)
+        if not known:
+            log.exception("run failed unexpectedly")
+        result.status = "failed"
+        result.error = exc.message if known else f"unexpected {type(exc).__name__}: {exc}"
         pending = [n for n in (planned.listeners_to_update if planned else ()) if n not in result.listeners]
-        result.state = exc.state or (runner.left_behind(planned, pending) if runner else
-                                     "nothing was changed")
-        if exc.hint:
+        result.state = (known and exc.state) or (runner.left_behind(planned, pending) if runner
+                                                 else "nothing was changed")
+        if known and exc.hint:
             result.warnings.append(f"hint: {exc.hint}")
-        log.error("run failed: %s", exc.message)
-    except Exception as exc:  # a bug or an API reply nobody expected: still report, never crash the run
-        log.exception("run failed unexpectedly")
-        result.status, result.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
-        pending = [n for n in (planned.listeners_to_update if planned else ()) if n not in result.listeners]
-        result.state = runner.left_behind(planned, pending) if runner else "nothing was changed"
+        log.error("run failed: %s", result.error)
     finally:
         result.timings["total"] = round(time.monotonic() - started, 3)
     return result

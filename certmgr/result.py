@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Result:
-    status: str = "ok"              # ok | failed | dry-run
+    status: str = "ok"              # ok | failed | dry-run | skipped (another run holds the lock)
     action: str = "nothing"         # nothing | issue | deploy  (what the plan said)
     reason: str = ""                # why, in one sentence
     names: list[str] = field(default_factory=list)
@@ -43,7 +43,7 @@ class Result:
         """The human summary the CLI prints."""
         verb = {"nothing": "nothing to do", "issue": "issue a new certificate",
                 "deploy": "deploy the stored certificate"}[self.action]
-        head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)"}[self.status]
+        head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED"}[self.status]
         lines = [f"{head}: {verb} - {self.reason}"]
         if self.names:
             lines.append(f"  names:     {', '.join(self.names)}")

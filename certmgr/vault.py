@@ -37,9 +37,11 @@ class VaultStore:
         self._ids: dict[str, str] = {}
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
-        return VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
-                          f"{exc.status} {exc.code}: {exc.message}",
-                          hint="check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
+        error = VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
+                           f"{exc.status} {exc.code}: {exc.message}",
+                           hint="check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
+        error.status = exc.status
+        return error
 
     def secret_id(self, name: str) -> str | None:
         if name not in self._ids:

@@ -1,0 +1,61 @@
+"""The run lock in Vault: one holder at a time, expiry takes over, a racing second run is refused."""
+import threading
+import time
+
+import oci
+import pytest
+
+from certmgr.lock import LockBusy, RunLock
+from certmgr.vault import VaultStore
+from sandbox.oci import vault as vault_module
+
+
+@pytest.fixture
+def store(sandbox):
+    vault_id, key_id = sandbox.backend(vault_module).add_vault(sandbox.ids["compartment"], "lock-vault")
+    kwargs = {"service_endpoint": sandbox.endpoint}
+    return VaultStore(oci.vault.VaultsClient(sandbox.oci_config, **kwargs),
+                      oci.secrets.SecretsClient(sandbox.oci_config, **kwargs),
+                      vault_id=vault_id, key_id=key_id, compartment_id=sandbox.ids["compartment"])
+
+
+def test_one_holder_at_a_time(store):
+    first, second = RunLock(store, "t-lock"), RunLock(store, "t-lock")
+    with first:
+        with pytest.raises(LockBusy) as busy:
+            second.acquire()
+        assert first.holder in busy.value.message
+    second.acquire()  # released: free again
+    second.release()
+
+
+def test_expired_lease_is_taken_over(store):
+    crashed = RunLock(store, "t-lock-expiry", seconds=1)
+    crashed.acquire()  # never released: the run "crashed"
+    later = RunLock(store, "t-lock-expiry", clock=lambda: time.time() + 5)
+    later.acquire()
+    later.release()
+
+
+def test_racing_runs_exactly_one_wins(store):
+    setup = RunLock(store, "t-lock-race")
+    setup.acquire()
+    setup.release()
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def contend():
+        lock = RunLock(VaultStore(store.vaults, store.secrets, vault_id=store.vault_id, key_id=store.key_id,
+                                  compartment_id=store.compartment_id), "t-lock-race")
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcomes.append("won")
+        except LockBusy:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=contend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("won") == 1, outcomes

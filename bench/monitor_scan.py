@@ -1,0 +1,132 @@
+"""Benchmark: the monitor's scan of 5 000 certificates in 3 regions against a per-call-cost baseline.
+
+Every OCI call gets 20 ms of added latency (a fault on "*"), roughly a call to a nearby OCI region. Measured
+in one run, on one fresh sandbox:
+  (a) certmgr's monitor run (scan + classify; no channels configured, so nothing else is timed)
+  (b) the seed's approach: one by one, a new CertificatesClient per certificate and its get_certificate_bundle.
+(b) is timed on a sample and extrapolated linearly: at 5 000 certificates it would take minutes.
+
+    python -m bench.monitor_scan [--certificates 5000] [--sample 300]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import oci  # noqa: E402
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+from certmgr import monitor  # noqa: E402
+from certmgr.config import Config  # noqa: E402
+from sandbox.oci import certificates  # noqa: E402
+from sandbox.oci.faults import Fault  # noqa: E402
+from sandbox.stack import Sandbox  # noqa: E402
+
+LATENCY = 0.02       # seconds added to every API call
+DISTINCT_PAIRS = 40  # certificates generated; reused under different names to keep seeding fast
+TARGET = 30.0        # seconds the monitor scan may take at 5 000 certificates
+MONITOR_VARS = ("CERTMGR_OCI_ENDPOINT", "OCI_CONFIG_FILE")  # the scan alone: no channels, no Vault
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_pairs(count: int) -> tuple[str, list[tuple[str, str]]]:
+    """(CA PEM, [(leaf PEM, key PEM)]) with expiry dates spread from 7 days ago to 400 days ahead."""
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("Bench CA")).issuer_name(_name("Bench CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(days=500)).not_valid_after(now + dt.timedelta(days=1000))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    pairs = []
+    for i in range(count):
+        key = ec.generate_private_key(ec.SECP256R1())
+        not_after = now + dt.timedelta(days=-7 + i * 410 // count)  # -7, 3, 13, 23, 34, ...
+        leaf = (x509.CertificateBuilder().subject_name(_name(f"bench{i}.example.com")).issuer_name(ca.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(not_after - dt.timedelta(days=90)).not_valid_after(not_after)
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"bench{i}.example.com")]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pairs.append((leaf.public_bytes(serialization.Encoding.PEM).decode(),
+                      key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()).decode()))
+    return ca.public_bytes(serialization.Encoding.PEM).decode(), pairs
+
+
+def seed(box: Sandbox, total: int) -> list[tuple[str, str]]:
+    """`total` certificates over every region and 5 compartments; returns (region, certificate id)."""
+    chain, pairs = make_pairs(DISTINCT_PAIRS)
+    compartments = [box.world.add_compartment(f"bench-{i}") for i in range(5)]
+    regions = box.world.regions
+    seeded = []
+    for i in range(total):
+        region = regions[i % len(regions)]
+        cert_pem, key_pem = pairs[i % len(pairs)]
+        backend = box.world.backend(certificates, region)
+        seeded.append((region, backend.import_certificate(compartments[i % len(compartments)], f"bench-{i:05d}",
+                                                          cert_pem, chain, key_pem)))
+    return seeded
+
+
+def time_monitor(box: Sandbox) -> tuple[float, monitor.MonitorResult]:
+    env = {name: box.env[name] for name in MONITOR_VARS} | {"CERTMGR_MODE": "monitor"}
+    start = time.monotonic()
+    result = monitor.run(Config.from_env(env), env)
+    return time.monotonic() - start, result
+
+
+def time_baseline(box: Sandbox, sample: list[tuple[str, str]]) -> float:
+    """The seed's loop: a new client for every certificate, one call at a time."""
+    start = time.monotonic()
+    for region, certificate_id in sample:
+        client = oci.certificates.CertificatesClient(box.oci_config, service_endpoint=box.region_endpoint(region))
+        client.get_certificate_bundle(certificate_id).data.validity.time_of_validity_not_after
+    return time.monotonic() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--certificates", type=int, default=5000)
+    parser.add_argument("--sample", type=int, default=300, help="certificates the baseline is timed on")
+    args = parser.parse_args(argv)
+    with Sandbox(pebble=False) as box:
+        start = time.monotonic()
+        seeded = seed(box, args.certificates)
+        print(f"seeded {len(seeded)} certificates in {len(box.world.regions)} regions in "
+              f"{time.monotonic() - start:.1f} s; every API call now has {LATENCY * 1000:.0f} ms added latency")
+        box.world.faults.add(Fault(operation="*", latency=LATENCY))
+
+        scan_seconds, result = time_monitor(box)
+        checked = len(result.items)
+        print(f"monitor: {checked} certificates, status {result.status}, "
+              + ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
+              + f"; timings {result.timings}")
+        if result.status != "ok" or result.counts["UNKNOWN"]:
+            print(result.render()[:3000], file=sys.stderr)
+
+        sample = seeded[::max(1, len(seeded) // args.sample)][:args.sample]
+        sample_seconds = time_baseline(box, sample)
+        baseline = sample_seconds / len(sample) * len(seeded)
+        print(f"baseline: {len(sample)} certificates in {sample_seconds:.1f} s "
+              f"({sample_seconds / len(sample) * 1000:.1f} ms each); extrapolated linearly to {len(seeded)}")
+    print(f"monitor scan: {checked} certs in {scan_seconds:.1f} s; baseline (sequential, new client per cert): "
+          f"{baseline:.1f} s (extrapolated from {len(sample)}); speedup {baseline / scan_seconds:.1f} x")
+    ok = checked >= args.certificates and scan_seconds <= TARGET * args.certificates / 5000
+    if not ok:
+        print(f"target missed: {TARGET:.0f} s for 5000 certificates", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         print(f"== bench {name} ==", flush=True)
         run = importlib.import_module(benches[name]).main
-        status = max(status, (run(options) if options else run()) or 0)
+        status = max(status, run(options) or 0)
     return status
 
 

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 
-from .config import Config
+from .app import config_for
 from .errors import ConfigError
 
 
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        config = Config.from_env(os.environ)
+        config = config_for(os.environ, "monitor" if args.command == "monitor" else "renew")
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -9,15 +9,22 @@ from .errors import ConfigError
 ACTIONS = ("renew", "plan", "monitor")
 
 
+def config_for(env: Mapping[str, str], action: str | None) -> Config:
+    """The Config for `action`: an explicit action overrides CERTMGR_MODE, which decides what is required."""
+    if action is None:
+        return Config.from_env(env)
+    return Config.from_env({**env, "CERTMGR_MODE": "monitor" if action == "monitor" else "renew"})
+
+
 def execute(env: Mapping[str, str], *, action: str | None = None, force: bool = False,
             dry_run: bool = False) -> tuple[dict, bool]:
+    if action is not None and action not in ACTIONS:
+        return {"status": "failed", "error": f"request: unknown action {action!r}; use one of {ACTIONS}"}, False
     try:
-        config = Config.from_env(env)
+        config = config_for(env, action)
     except ConfigError as exc:
         return {"status": "failed", "error": str(exc), "state": "nothing was read or changed"}, False
     action = action or config.mode
-    if action not in ACTIONS:
-        return {"status": "failed", "error": f"request: unknown action {action!r}; use one of {ACTIONS}"}, False
     if action == "monitor":
         from .monitor import run as monitor
         result = monitor(config, env)

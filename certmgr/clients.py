@@ -7,6 +7,8 @@ import os
 
 import oci
 
+from .errors import ConfigError, Problem
+
 # Retry throttling and transient server errors, but give up well inside the function's time budget.
 RETRY = oci.retry.RetryStrategyBuilder(
     max_attempts_check=True, max_attempts=5,
@@ -14,6 +16,10 @@ RETRY = oci.retry.RetryStrategyBuilder(
     service_error_check=True,
 ).get_retry_strategy()
 TIMEOUT = (10, 60)  # connect, read (seconds)
+# The SDK's default circuit breaker is one per process, shared by every client: ten DNS errors would fail
+# the Vault and LB calls (and the TXT clean-up) with CircuitBreakerError for 30 s, in this run and in the
+# next invocations of a hot function. RETRY already bounds what a run spends on a failing service.
+NO_CIRCUIT_BREAKER = oci.circuit_breaker.NoCircuitBreakerStrategy()
 
 
 class Clients:
@@ -27,14 +33,25 @@ class Clients:
                  profile: str = "DEFAULT", endpoint: str | None = None, region: str | None = None):
         self.endpoint = endpoint
         if resource_principal:
-            self.signer = oci.auth.signers.get_resource_principals_signer()
+            try:
+                self.signer = oci.auth.signers.get_resource_principals_signer()
+            except Exception as exc:  # the SDK raises several kinds; all mean "this is no function's identity"
+                raise ConfigError([Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"the resource principal cannot be "
+                                           f"loaded: {type(exc).__name__}: {exc}", "run as an OCI Function, or "
+                                           "unset it to use an OCI config file")]) from None
             self.config = {"region": region or self.signer.region}
         else:
             path = config_file or os.path.expanduser(oci.config.DEFAULT_LOCATION)
-            self.config = oci.config.from_file(path, profile)
-            if region:
-                self.config["region"] = region
-            self.signer = oci.signer.Signer.from_config(self.config)
+            try:
+                self.config = oci.config.from_file(path, profile)
+                if region:
+                    self.config["region"] = region
+                self.signer = oci.signer.Signer.from_config(self.config)
+            except (oci.exceptions.ClientError, OSError, ValueError) as exc:
+                raise ConfigError([Problem("OCI_CONFIG_FILE", f"{path} (profile {profile}) cannot be used: "
+                                           f"{type(exc).__name__}: {str(exc).split(', please')[0]}",
+                                           "point OCI_CONFIG_FILE at a valid OCI CLI config file (`oci setup "
+                                           "config`), or set CERTMGR_OCI_PROFILE")]) from None
         self.region = self.config["region"]
         self.tenancy_id = self.config.get("tenancy") or getattr(self.signer, "tenancy_id", None)
 
@@ -46,7 +63,8 @@ class Clients:
     @functools.cache
     def _client(self, cls, region: str | None):
         region = region or self.region
-        kwargs = {"signer": self.signer, "retry_strategy": RETRY, "timeout": TIMEOUT}
+        kwargs = {"signer": self.signer, "retry_strategy": RETRY, "timeout": TIMEOUT,
+                  "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
         if self.endpoint:
             kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
         return cls(dict(self.config, region=region), **kwargs)

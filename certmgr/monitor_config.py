@@ -1,0 +1,204 @@
+"""CERTMGR_MONITOR_* environment -> MonitorConfig: the expiry monitor's own settings.
+
+Read apart from `Config` because the monitor is a second function with its own configuration; checked the
+same way (every problem at once, each naming the variable and the fix, credentials never quoted).
+
+A channel is on when its settings are given: e-mail when any CERTMGR_MONITOR_SMTP_* variable is set (then
+FROM, TO and both credential secrets are required), Notifications with TOPIC_ID, Logging with LOG_ID.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .config import MONITOR_PREFIX, _bool, _ca_bundle, _email, _int_in, _Invalid, _items, _ocid
+from .errors import ConfigError, Problem
+
+DEFAULT_WARNING_DAYS = 30
+DEFAULT_CRITICAL_DAYS = 7
+DEFAULT_REALERT_DAYS = 7
+DEFAULT_SMTP_PORT = 587
+DEFAULT_CONCURRENCY = 16
+SMTP_HOST_TEMPLATE = "smtp.email.{region}.oci.oraclecloud.com"  # OCI Email Delivery's submission endpoint
+_SMTP_REQUIRED = ("FROM", "TO", "USERNAME_SECRET", "PASSWORD_SECRET")
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The monitor's settings, validated. Build it with `MonitorConfig.from_env()`.
+
+      warning_days / critical_days  int   a certificate with at most this many days left is WARNING / CRITICAL
+      realert_days        int             an unchanged WARNING is repeated after this many days (0: every run)
+      always_send         bool            send the digest even when everything is OK
+      lb_ids              tuple[str]      load balancers whose certificates are checked too
+      smtp_host           str | None      None = OCI Email Delivery of the run's region (see smtp_host_for)
+      smtp_port           int
+      smtp_from           str | None      an approved sender; None = no e-mail
+      smtp_to             tuple[str]
+      smtp_username_secret / smtp_password_secret  str | None   Vault secret OCIDs of the SMTP credentials
+      smtp_ca_bundle      str | None      PEM file trusted for STARTTLS instead of the system store
+      topic_id            str | None      Notifications topic for the digest
+      log_id              str | None      Logging custom log for one entry per certificate
+      concurrency         int             API calls in flight at once
+      warnings            tuple[str]      things to report that do not stop the run
+    """
+
+    warning_days: int = DEFAULT_WARNING_DAYS
+    critical_days: int = DEFAULT_CRITICAL_DAYS
+    realert_days: int = DEFAULT_REALERT_DAYS
+    always_send: bool = False
+    lb_ids: tuple[str, ...] = ()
+    smtp_host: str | None = None
+    smtp_port: int = DEFAULT_SMTP_PORT
+    smtp_from: str | None = None
+    smtp_to: tuple[str, ...] = ()
+    smtp_username_secret: str | None = None
+    smtp_password_secret: str | None = None
+    smtp_ca_bundle: str | None = None
+    topic_id: str | None = None
+    log_id: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "MonitorConfig":
+        return _read(env)
+
+    @property
+    def email(self) -> bool:
+        return self.smtp_from is not None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(name for name, on in (("email", self.email), ("notifications", self.topic_id),
+                                           ("logging", self.log_id)) if on)
+
+    def smtp_host_for(self, region: str) -> str:
+        return self.smtp_host or SMTP_HOST_TEMPLATE.format(region=region)
+
+
+def _ocids(text: str) -> tuple[str, ...]:
+    ids = _items(text)
+    bad = [item for item in ids if not _looks_like_ocid(item)]
+    if bad:
+        raise _Invalid(f"{', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not OCIDs")
+    return tuple(dict.fromkeys(ids))
+
+
+def _looks_like_ocid(text: str) -> bool:
+    try:
+        _ocid(text)
+    except _Invalid:
+        return False
+    return True
+
+
+def _emails(text: str) -> tuple[str, ...]:
+    addresses, problems = [], []
+    for item in _items(text):
+        try:
+            addresses.append(_email(item))
+        except _Invalid as exc:
+            problems.append(exc.problem)
+    if problems:
+        raise _Invalid("; ".join(problems))
+    if not addresses:
+        raise _Invalid("lists no address")
+    return tuple(dict.fromkeys(addresses))
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise _Invalid(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
+def _host(text: str) -> str:
+    if any(c.isspace() or c in "/:@" for c in text):
+        raise _Invalid(f"{text!r} is not a host name (give the port in CERTMGR_MONITOR_SMTP_PORT)")
+    return text
+
+
+# variable suffix -> (field, parser, what a good value is, default)
+_VARS = {
+    "WARNING_DAYS": ("warning_days", _int_in(1, 365, "days"),
+                     f"a whole number of days, 1 to 365 (default {DEFAULT_WARNING_DAYS})", DEFAULT_WARNING_DAYS),
+    "CRITICAL_DAYS": ("critical_days", _int_in(0, 364, "days"),
+                      f"a whole number of days, 0 to 364, lower than the warning days (default "
+                      f"{DEFAULT_CRITICAL_DAYS})", DEFAULT_CRITICAL_DAYS),
+    "REALERT_DAYS": ("realert_days", _int_in(0, 365, "days"),
+                     f"a whole number of days, 0 to 365; 0 repeats every run (default {DEFAULT_REALERT_DAYS})",
+                     DEFAULT_REALERT_DAYS),
+    "ALWAYS_SEND": ("always_send", _bool, "true or false (default false)", False),
+    "LB_IDS": ("lb_ids", _ocids, "load balancer OCIDs, comma-separated", ()),
+    "SMTP_HOST": ("smtp_host", _host, "the SMTP host name (default smtp.email.<region>.oci.oraclecloud.com)",
+                  None),
+    "SMTP_PORT": ("smtp_port", _port, f"a port number (default {DEFAULT_SMTP_PORT})",
+                  DEFAULT_SMTP_PORT),
+    "SMTP_FROM": ("smtp_from", _email, "an approved sender of OCI Email Delivery, e.g. certmgr@example.com",
+                  None),
+    "SMTP_TO": ("smtp_to", _emails, "the recipients' e-mail addresses, comma-separated", ()),
+    "SMTP_USERNAME_SECRET": ("smtp_username_secret", _ocid,
+                             "the OCID of the Vault secret holding the SMTP user name", None),
+    "SMTP_PASSWORD_SECRET": ("smtp_password_secret", _ocid,
+                             "the OCID of the Vault secret holding the SMTP password", None),
+    "SMTP_CA_BUNDLE": ("smtp_ca_bundle", _ca_bundle,
+                       "the path of a PEM file with the CA that signs the SMTP server's certificate", None),
+    "TOPIC_ID": ("topic_id", _ocid, "the OCID of a Notifications topic (ocid1.onstopic.oc1.<region>.<id>)", None),
+    "LOG_ID": ("log_id", _ocid, "the OCID of a Logging custom log (ocid1.log.oc1.<region>.<id>)", None),
+    "CONCURRENCY": ("concurrency", _int_in(1, 64, "calls"),
+                    f"a whole number of API calls in flight, 1 to 64 (default {DEFAULT_CONCURRENCY})",
+                    DEFAULT_CONCURRENCY),
+}
+
+
+def _read(env: Mapping[str, str]) -> MonitorConfig:
+    values, problems, given = {}, [], set()
+    for suffix, (field, parse, wants, default) in _VARS.items():
+        name = MONITOR_PREFIX + suffix
+        text = (env.get(name) or "").strip()
+        values[field] = default
+        if not text:
+            continue
+        given.add(suffix)
+        try:
+            values[field] = parse(text)
+        except _Invalid as exc:
+            problems.append(Problem(name, exc.problem, exc.fix or f"set it to {wants}"))
+    thresholds = {MONITOR_PREFIX + "WARNING_DAYS", MONITOR_PREFIX + "CRITICAL_DAYS"}
+    if {"WARNING_DAYS", "CRITICAL_DAYS"} & given and not any(p.variable in thresholds for p in problems):
+        if values["critical_days"] >= values["warning_days"]:
+            problems.append(Problem(
+                MONITOR_PREFIX + "CRITICAL_DAYS",
+                f"{values['critical_days']} is not lower than CERTMGR_MONITOR_WARNING_DAYS "
+                f"({values['warning_days']})", "make the critical threshold lower than the warning threshold"))
+    smtp_given = {s for s in given if s.startswith("SMTP_")}
+    if smtp_given:
+        for suffix in _SMTP_REQUIRED:
+            if "SMTP_" + suffix not in given:
+                problems.append(Problem(
+                    MONITOR_PREFIX + "SMTP_" + suffix,
+                    f"is not set, but {', '.join(MONITOR_PREFIX + s for s in sorted(smtp_given))} "
+                    f"{'is' if len(smtp_given) == 1 else 'are'}",
+                    f"set it to {_VARS['SMTP_' + suffix][2]}, or unset every CERTMGR_MONITOR_SMTP_* variable "
+                    f"to send no e-mail"))
+    notes = _unknown_variables(env)
+    if problems:
+        raise ConfigError(problems, notes=notes)
+    warnings = list(notes)
+    if not (smtp_given or values["topic_id"] or values["log_id"]):
+        warnings.append("no notification channel is configured (CERTMGR_MONITOR_SMTP_*, _TOPIC_ID, _LOG_ID): "
+                        "the run's result is the only report")
+    return MonitorConfig(**values, warnings=tuple(warnings))
+
+
+def _unknown_variables(env: Mapping[str, str]) -> list[str]:
+    known = [MONITOR_PREFIX + suffix for suffix in _VARS]
+    notes = []
+    for name in sorted(env):
+        if name.startswith(MONITOR_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            notes.append(f"{name} is not a monitor setting and is ignored"
+                         + (f"; did you mean {close[0]}?" if close else ""))
+    return notes

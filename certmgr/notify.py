@@ -1,0 +1,232 @@
+"""Delivering the monitor's findings: one digest by e-mail and Notifications, one log entry per certificate.
+
+Each channel either delivers or raises NotifyError saying what failed and what to check; the monitor tries
+every channel whatever the others did. SMTP credentials are read from Vault when the mail is sent, live in
+two local variables, and are scrubbed from every message that could carry them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import smtplib
+import ssl
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+import oci
+
+from .errors import NotifyError
+
+if TYPE_CHECKING:
+    from .monitor import Item
+
+TOPIC_MESSAGE_LIMIT = 64 * 1024  # bytes of title + body Notifications accepts in one message
+LOG_BATCH = 500                  # entries per put_logs call: small requests, far below the 10 MB limit
+LOG_SOURCE, LOG_TYPE = "certmgr-monitor", "certmgr.monitor.certificate"
+SMTP_TIMEOUT = 30                # seconds per SMTP operation
+LABELS = {"UNKNOWN": "COULD NOT CHECK"}
+# What an OCI call raises when it fails: the service's answer, or no answer at all (the SDK wraps both).
+API_ERRORS = (oci.exceptions.ServiceError, oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)
+
+
+@dataclass(frozen=True)
+class Digest:
+    title: str
+    text: str
+
+
+def _summary(counts: dict[str, int]) -> str:
+    parts = [f"{counts[s]} {LABELS.get(s, s).lower() if s == 'UNKNOWN' else s}"
+             for s in ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN") if counts.get(s)]
+    return ", ".join(parts)
+
+
+def _block(item: "Item") -> str:
+    label = LABELS.get(item.severity, item.severity)
+    where = f"region {item.region}"
+    if item.compartment_id:
+        where += f", compartment {item.compartment or item.compartment_id}"
+        if item.compartment:
+            where += f" ({item.compartment_id})"
+    lines = [f"{label:<9} {item.name}  {item.when()}", f"          {where}", f"          id {item.id}"]
+    if item.issuer or item.serial:
+        lines.append(f"          issuer {item.issuer or '?'}, serial {item.serial or '?'}")
+    if item.detail:
+        lines.append(f"          {item.detail}")
+    if item.reason:
+        lines.append(f"          reason: {item.reason}")
+    return "\n".join(lines)
+
+
+def digest(items: Sequence["Item"], *, counts: dict[str, int], held_back: int, checked_at: dt.datetime,
+           realert_days: int) -> Digest:
+    """The one message of a run: `items` (already worst first) in full, then what was left out and why."""
+    total = sum(counts.values())
+    summary = _summary(counts)
+    title = f"certmgr: {summary}" if summary else f"certmgr: all {total} certificates OK"
+    head = [f"Certificate expiry digest, {checked_at:%Y-%m-%d %H:%M} UTC: {total} certificates checked"
+            + (f"; {summary}" if summary else "") + f"; {counts.get('OK', 0)} OK."]
+    if held_back:
+        head.append(f"{held_back} more WARNING certificate{'s were' if held_back != 1 else ' was'} reported in "
+                    f"the last {realert_days} days and {'are' if held_back != 1 else 'is'} not repeated here.")
+    body = "\n".join(head) + "\n\n" + "\n\n".join(_block(item) for item in items)
+    return Digest(title, body.rstrip() + "\n")
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` cut at an item boundary to `limit` bytes, saying how many items were left out."""
+    if len(text.encode()) <= limit:
+        return text
+    blocks = text.split("\n\n")
+    kept, size = [], 0
+    for block in blocks:
+        size += len(block.encode()) + 2
+        if size > limit - 200:
+            break
+        kept.append(block)
+    left = len(blocks) - len(kept)
+    return "\n\n".join(kept) + f"\n\n... and {left} more, not shown: the message limit is {limit // 1024} KB. " \
+                                "The e-mail digest and the log have every certificate.\n"
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class EmailChannel:
+    """SMTP submission with STARTTLS and AUTH, as OCI Email Delivery requires."""
+
+    name = "email"
+
+    def __init__(self, *, host: str, port: int, sender: str, recipients: Sequence[str],
+                 credentials: Callable[[], tuple[str, str]], ca_bundle: str | None = None):
+        self.host, self.port, self.sender, self.recipients = host, port, sender, tuple(recipients)
+        self.credentials, self.ca_bundle = credentials, ca_bundle
+
+    def message(self, digest: Digest) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = digest.title
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.recipients)
+        msg["Date"] = email.utils.formatdate(usegmt=True)
+        msg["Message-ID"] = email.utils.make_msgid(domain=self.sender.rpartition("@")[2])
+        msg.set_content(digest.text)
+        return msg
+
+    def send(self, digest: Digest) -> None:
+        username, password = self.credentials()
+        server = f"{self.host}:{self.port}"
+        try:
+            self._deliver(self.message(digest), username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise self._fail(f"{server} refused the SMTP credentials ({_reply(exc)})", password,
+                             "check the user name and password secrets: they must hold an SMTP credential "
+                             "of a user allowed to send through Email Delivery") from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise self._fail(f"{server} refused the sender {self.sender} ({_reply(exc)})", password,
+                             "make CERTMGR_MONITOR_SMTP_FROM an approved sender in Email Delivery") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = ", ".join(f"{rcpt} ({code} {text.decode(errors='replace')})"
+                                for rcpt, (code, text) in exc.recipients.items())
+            raise self._fail(f"{server} refused the recipients {refused}", password,
+                             "check CERTMGR_MONITOR_SMTP_TO") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise self._fail(f"{server} does not offer {exc}", password,
+                             "use Email Delivery's SMTP endpoint on port 587, which requires STARTTLS") from None
+        except ssl.SSLError as exc:
+            raise self._fail(f"TLS with {server} failed ({exc.reason or exc})", password,
+                             "check CERTMGR_MONITOR_SMTP_HOST; for a private CA set "
+                             "CERTMGR_MONITOR_SMTP_CA_BUNDLE") from None
+        except smtplib.SMTPException as exc:
+            raise self._fail(f"sending through {server} failed ({_reply(exc)})", password) from None
+        except OSError as exc:  # refused, unreachable, unknown host, timed out
+            raise self._fail(f"cannot reach SMTP server {server} ({exc.strerror or exc})", password,
+                             "check CERTMGR_MONITOR_SMTP_HOST / _PORT and that the function's subnet may "
+                             "connect out to it") from None
+
+    def _deliver(self, msg: EmailMessage, username: str, password: str) -> None:
+        context = ssl.create_default_context(cafile=self.ca_bundle)
+        with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT) as smtp:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                raise smtplib.SMTPNotSupportedError("STARTTLS")
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            smtp.login(username, password)
+            smtp.send_message(msg, from_addr=self.sender, to_addrs=list(self.recipients))
+
+    @staticmethod
+    def _fail(message: str, password: str, hint: str | None = None) -> NotifyError:
+        return NotifyError(_scrub(f"e-mail: {message}", [password]), state="no e-mail was sent", hint=hint)
+
+
+def _reply(exc: smtplib.SMTPException) -> str:
+    code, text = getattr(exc, "smtp_code", None), getattr(exc, "smtp_error", None)
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return f"{code} {text}" if code else str(exc)
+
+
+def _service_error(what: str, exc: Exception, hint: str) -> NotifyError:
+    if isinstance(exc, oci.exceptions.ServiceError):
+        detail = f"{exc.status} {exc.code}: {exc.message}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    return NotifyError(f"{what} failed: {detail}", hint=hint)
+
+
+class TopicChannel:
+    """The digest as one OCI Notifications message; subscriptions fan it out (e-mail, Slack, PagerDuty...)."""
+
+    name = "notifications"
+
+    def __init__(self, client: oci.ons.NotificationDataPlaneClient, topic_id: str):
+        self.client, self.topic_id = client, topic_id
+
+    def send(self, digest: Digest) -> None:
+        title = digest.title[:255]
+        body = _fit(digest.text, TOPIC_MESSAGE_LIMIT - len(title.encode()))
+        try:
+            self.client.publish_message(self.topic_id, oci.ons.models.MessageDetails(title=title, body=body),
+                                        message_type="RAW_TEXT")
+        except API_ERRORS as exc:
+            raise _service_error(f"notifications: publishing to topic {self.topic_id}", exc,
+                                 "check CERTMGR_MONITOR_TOPIC_ID and that the function may 'use ons-topics'") \
+                from None
+
+
+class LogChannel:
+    """One OCI Logging entry per certificate and run, whatever its severity: the complete record."""
+
+    name = "logging"
+
+    def __init__(self, client: oci.loggingingestion.LoggingClient, log_id: str):
+        self.client, self.log_id = client, log_id
+
+    def send(self, items: Sequence["Item"], at: dt.datetime) -> int:
+        """Push every item; returns the number of entries written."""
+        models = oci.loggingingestion.models
+        written = 0
+        for start in range(0, len(items), LOG_BATCH):
+            chunk = items[start:start + LOG_BATCH]
+            entries = [models.LogEntry(data=json.dumps(item.to_log()), id=str(uuid.uuid4()), time=at)
+                       for item in chunk]
+            batch = models.LogEntryBatch(entries=entries, source=LOG_SOURCE, type=LOG_TYPE,
+                                         subject="certificate expiry", defaultlogentrytime=at)
+            try:
+                self.client.put_logs(self.log_id, models.PutLogsDetails(specversion="1.0",
+                                                                        log_entry_batches=[batch]))
+            except API_ERRORS as exc:
+                raise _service_error(f"logging: writing to log {self.log_id} ({written} of {len(items)} "
+                                     f"entries written)", exc,
+                                     "check CERTMGR_MONITOR_LOG_ID and that the function may 'use log-content'") \
+                    from None
+            written += len(chunk)
+        return written

@@ -5,6 +5,7 @@ removed in a `finally` whatever happens between.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class AcmeAccount:
     """A registered ACME account at one directory (registered once, found again by its key)."""
 
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
-                 eab: Eab | None = None, timeout: int = 30):
+                 eab: Eab | None = None, timeout: int = 30, store_key: Callable[[], None] | None = None):
         self.directory_url = directory_url
         net = client.ClientNetwork(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
                                    verify_ssl=ca_bundle or True, timeout=timeout)
@@ -63,6 +64,8 @@ class AcmeAccount:
             raise AcmeError(f"acme: cannot read the ACME directory {directory_url}: {_describe(exc)}",
                             hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
         self.client = client.ClientV2(directory, net)
+        if store_key:  # a new key: keep it before the CA ties an account to it
+            store_key()
         self._register(email, eab)
 
     def _register(self, email: str, eab: Eab | None) -> None:
@@ -92,9 +95,18 @@ class AcmeAccount:
         try:
             response = self.client._post(self.client.directory["newOrder"], body)
         except messages.Error as exc:
-            if replaces and "replace" in (exc.detail or ""):  # CA refused `replaces`: order without it
+            if replaces:
+                # `replaces` only buys rate-limit relief, so a CA that cannot honour it (Pebble, for one,
+                # indexes a just-issued certificate late: "could not find an order for the given
+                # certificate") must not block the renewal: order again without it.
                 return self.order(csr_pem, profile=profile)
             raise AcmeError(f"acme: new order refused: {_describe(exc)}") from None
+        except acme_errors.ConflictError:
+            # 409 alreadyReplaced (RFC 9773): an earlier order replaced this certificate, but its certificate
+            # never reached Vault. Without this, every later run would be refused the same way.
+            if replaces:
+                return self.order(csr_pem, profile=profile)
+            raise AcmeError("acme: new order refused: 409 Conflict") from None
         order = messages.Order.from_json(response.json())
         authzs = [self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
                   for url in order.authorizations]
@@ -148,9 +160,13 @@ class AcmeAccount:
             except messages.Error as exc:
                 raise AcmeError(f"acme: finalizing the order failed: {_describe(exc)}") from None
             timings["acme_validate_finalize"] = round(time.monotonic() - t, 3)
-        finally:
-            if records:
-                cleanup(records)
+        except BaseException:
+            if records:  # the first failure is the one to report; the caller's cleanup knows what is left
+                with contextlib.suppress(Exception):
+                    cleanup(records)
+            raise
+        if records:
+            cleanup(records)
         return order.fullchain_pem
 
 

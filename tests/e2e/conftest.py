@@ -1,8 +1,9 @@
 """End-to-end fixtures: a tenant slice of the session sandbox, and ways to look at it from outside certmgr.
 
-Every e2e module gets its own compartment, vault, zone and load balancer, so runs of one module never see
-another's certificates, and a module can be rerun in the same session. Everything here observes through
-the `oci` SDK, the sandbox's control API, DNS queries and TLS handshakes, never through certmgr's code.
+Every e2e module gets its own compartment, vault, zone and load balancer (`make_tenant`), so one module's
+runs never meet another's certificates, and a module can run again in the same session. A `Tenant` looks
+at the result only through the `oci` SDK, the sandbox's control API, DNS queries and TLS handshakes,
+never through certmgr's own code.
 """
 from __future__ import annotations
 
@@ -32,50 +33,6 @@ MUTATING_VERBS = ("create_", "update_", "patch_", "delete_", "schedule_", "cance
 LB_DONE = ("SUCCEEDED", "FAILED")
 
 
-def is_mutating(operation: str) -> bool:
-    """`lb.update_listener` -> True; `vault.list_secrets` -> False."""
-    return operation.rpartition(".")[2].startswith(MUTATING_VERBS)
-
-
-def load_pems(text: str | bytes) -> list[x509.Certificate]:
-    return x509.load_pem_x509_certificates(text.encode() if isinstance(text, str) else text)
-
-
-def verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate], root_pem: str,
-                 hostname: str) -> None:
-    """Raise unless `leaf` chains through `intermediates` to the root in `root_pem` and covers `hostname`."""
-    store = Store(load_pems(Path(root_pem).read_bytes()))
-    verifier = (PolicyBuilder().store(store).time(dt.datetime.now(dt.timezone.utc))
-                .build_server_verifier(x509.DNSName(hostname)))
-    verifier.verify(leaf, intermediates)
-
-
-def tls_handshake(address: str, hostname: str, root_pem: str) -> x509.Certificate:
-    """The leaf a listener presents to a client that trusts only `root_pem` and checks `hostname`."""
-    host, port = address.rsplit(":", 1)
-    context = ssl.create_default_context(cafile=root_pem)
-    with socket.create_connection((host, int(port)), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=hostname) as tls:
-            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-
-
-def serial_hex(cert: x509.Certificate) -> str:
-    return format(cert.serial_number, "x")
-
-
-def same_serial(a: str, b: str) -> bool:
-    """Serials compare as numbers: certmgr and `cryptography` may differ in case, padding and colons."""
-    return int(a.replace(":", ""), 16) == int(b.replace(":", ""), 16)
-
-
-def txt_answers(nameserver: str, name: str) -> list[str]:
-    """TXT values the sandbox's authoritative server gives for `name` right now."""
-    host, port = nameserver.rsplit(":", 1)
-    reply = dns.query.udp(dns.message.make_query(name, dns.rdatatype.TXT), host, port=int(port), timeout=3)
-    return [b"".join(r.strings).decode() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.TXT
-            for r in rrset]
-
-
 @dataclass(frozen=True)
 class Footprint:
     """What a run could leave behind, counted: secret versions by name, LB work requests, OCI calls."""
@@ -87,7 +44,7 @@ class Footprint:
 
 @dataclass
 class Tenant:
-    """One isolated slice of the sandbox: its env for certmgr, and SDK clients to check what certmgr did."""
+    """One isolated slice of the sandbox: the env certmgr runs with, and the means to check what it did."""
 
     sandbox: object
     zone: str
@@ -110,22 +67,10 @@ class Tenant:
         return self._client(oci.dns.DnsClient)
 
     @property
-    def vaults(self) -> oci.vault.VaultsClient:
-        return self._client(oci.vault.VaultsClient)
-
-    @property
     def secrets(self) -> oci.secrets.SecretsClient:
         return self._client(oci.secrets.SecretsClient)
 
-    @property
-    def https_address(self) -> str:
-        return self.env["SANDBOX_LB_HTTPS"]
-
-    @property
-    def acme_root(self) -> str:
-        return self.env["SANDBOX_ACME_ROOT"]
-
-    # -- control API -------------------------------------------------------------------------------
+    # -- the control API ---------------------------------------------------------------------------
 
     def control(self, method: str, path: str, body: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
@@ -135,35 +80,62 @@ class Tenant:
             raw = reply.read()
         return json.loads(raw) if raw else None
 
-    def calls(self) -> list[dict]:
-        """Every OCI call the sandbox has served, oldest first: operation, region, status, principal."""
-        return self.control("GET", "/calls")
-
-    def footprint(self) -> "Footprint":
-        return Footprint(self.secret_versions(), len(self.work_requests()), len(self.calls()))
-
-    def calls_since(self, before: "Footprint") -> list[dict]:
-        return self.calls()[before.calls:]
+    def _state(self, service: str) -> dict:
+        return self.control("GET", "/state")["regions"][self.sandbox.world.home_region][service]
 
     def secret_versions(self) -> dict[str, int]:
         """Version count per secret name in this tenant's vault."""
-        state = self.control("GET", "/state")["regions"][self.sandbox.world.home_region]["vault"]
-        return {s["name"]: len(s["versions"]) for s in state["secrets"] if s["vaultId"] == self.vault_id}
+        return {s["name"]: len(s["versions"]) for s in self._state("vault")["secrets"]
+                if s["vaultId"] == self.vault_id}
 
     def work_requests(self) -> list[dict]:
         """This load balancer's work requests, oldest first."""
-        state = self.control("GET", "/state")["regions"][self.sandbox.world.home_region]["loadbalancer"]
-        return [wr for wr in state["workRequests"] if wr["loadBalancerId"] == self.lb_id]
+        return [wr for wr in self._state("loadbalancer")["workRequests"] if wr["loadBalancerId"] == self.lb_id]
 
-    # -- Vault, LB, DNS through the SDK -------------------------------------------------------------
+    def footprint(self) -> Footprint:
+        return Footprint(self.secret_versions(), len(self.work_requests()), len(self.control("GET", "/calls")))
+
+    def calls_since(self, before: Footprint) -> list[dict]:
+        """OCI calls served since `before` (operation, region, status, principal); tests run one at a time."""
+        return self.control("GET", "/calls")[before.calls:]
+
+    def mutations_since(self, before: Footprint) -> list[str]:
+        return [c["operation"] for c in self.calls_since(before)
+                if c["operation"].rpartition(".")[2].startswith(MUTATING_VERBS)]
+
+    # -- Vault, the load balancer and DNS, from outside ------------------------------------------------
 
     def secret(self, role: str) -> bytes:
-        """CURRENT content of `{prefix}-{role}`."""
+        """CURRENT content of the secret `{prefix}-{role}`."""
         bundle = self.secrets.get_secret_bundle_by_name(f"{self.prefix}-{role}", self.vault_id).data
         return base64.b64decode(bundle.secret_bundle_content.content)
 
+    def put_secret(self, role: str, content: bytes) -> None:
+        """Store `content` by hand as the new CURRENT version of the existing secret `{prefix}-{role}`."""
+        vaults = self._client(oci.vault.VaultsClient)
+        secret_id = vaults.list_secrets(self.compartment_id, name=f"{self.prefix}-{role}",
+                                        vault_id=self.vault_id).data[0].id
+        vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
+            secret_content=oci.vault.models.Base64SecretContentDetails(
+                content_type="BASE64", content=base64.b64encode(content).decode(), stage="CURRENT")))
+
+    def stored_chain(self) -> list[x509.Certificate]:
+        """The certificate in Vault, then the chain stored with it."""
+        return [*x509.load_pem_x509_certificates(self.secret("certificate")),
+                *x509.load_pem_x509_certificates(self.secret("chain"))]
+
+    def verify(self, chain: list[x509.Certificate], hostname: str) -> None:
+        """Raise unless `chain` (leaf first) leads to the ACME root and its leaf covers `hostname`."""
+        store = Store(x509.load_pem_x509_certificates(Path(self.env["SANDBOX_ACME_ROOT"]).read_bytes()))
+        verifier = (PolicyBuilder().store(store).time(dt.datetime.now(dt.timezone.utc))
+                    .build_server_verifier(x509.DNSName(hostname)))
+        verifier.verify(chain[0], chain[1:])
+
     def load_balancer(self) -> oci.load_balancer.models.LoadBalancer:
         return self.lb.get_load_balancer(self.lb_id).data
+
+    def lb_certificate_names(self) -> set[str]:
+        return {c.certificate_name for c in self.lb.list_certificates(self.lb_id).data}
 
     def wait_work_request(self, work_request_id: str, timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout
@@ -173,27 +145,34 @@ class Tenant:
                 return state
             time.sleep(0.1)
 
+    def served(self, hostname: str | None = None, *, verify: bool = True) -> x509.Certificate:
+        """The leaf the https listener presents in a real handshake; with `verify`, the client trusts only
+        the ACME root and checks `hostname` (default `www.<zone>`)."""
+        context = ssl.create_default_context(cafile=self.env["SANDBOX_ACME_ROOT"])
+        if not verify:
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        host, port = self.env["SANDBOX_LB_HTTPS"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=hostname or f"www.{self.zone}") as tls:
+                return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
     def challenge_records(self) -> list:
-        """Every `_acme-challenge` record left in the zone."""
+        """Every `_acme-challenge` record the zone holds, through the DNS API."""
         items = oci.pagination.list_call_get_all_results(self.dns.get_zone_records, self.zone_id,
                                                          domain_contains="_acme-challenge").data.items
         return [r for r in items if r.domain.startswith("_acme-challenge.")]
 
-    def served(self, hostname: str | None = None) -> x509.Certificate:
-        """The leaf the https listener presents, verified against the ACME root for `hostname`."""
-        return tls_handshake(self.https_address, hostname or f"www.{self.zone}", self.acme_root)
-
-    def served_unverified(self) -> x509.Certificate:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        host, port = self.https_address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname=self.zone) as tls:
-                return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+    def challenge_answers(self) -> list[str]:
+        """TXT values the sandbox's authoritative DNS server answers at `_acme-challenge.<zone>` now."""
+        host, port = self.env["CERTMGR_DNS_NAMESERVERS"].rsplit(":", 1)
+        query = dns.message.make_query(f"_acme-challenge.{self.zone}", dns.rdatatype.TXT)
+        reply = dns.query.udp(query, host, port=int(port), timeout=3)
+        return [b"".join(r.strings).decode() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.TXT
+                for r in rrset]
 
 
 def _free_zone(backend, label: str) -> str:
-    """`<label>.test`, or `<label>-<n>.test` when a module is run again in the same session."""
+    """`<label>.test`, or `<label>-<n>.test` when a module runs again in the same session."""
     taken = {z.name for z in backend.zones.values()}
     name, n = f"{label}.test", 1
     while name in taken:
@@ -203,12 +182,12 @@ def _free_zone(backend, label: str) -> str:
 
 
 def new_tenant(sandbox, label: str) -> Tenant:
-    """A compartment, vault, zone and load balancer of its own, shaped like the seeded tenancy."""
-    world = sandbox.world
-    compartment = world.add_compartment(label)
-    dns_backend = sandbox.backend(dns_service)
-    zone = _free_zone(dns_backend, label)
-    zone_id = dns_backend.add_zone(zone, compartment)
+    """A compartment, vault, zone and load balancer of its own, shaped like the seeded tenancy: an https
+    listener with a hostname, rule set, connection settings and SSL options, and an http listener."""
+    compartment = sandbox.world.add_compartment(label)
+    zones = sandbox.backend(dns_service)
+    zone = _free_zone(zones, label)
+    zone_id = zones.add_zone(zone, compartment)
     vault_id, key_id = sandbox.backend(vault).add_vault(compartment, f"{label}-vault")
     cert_pem, key_pem = self_signed(zone)
     lbs = sandbox.backend(loadbalancer)
@@ -238,7 +217,7 @@ def new_tenant(sandbox, label: str) -> Tenant:
 
 @pytest.fixture(scope="module")
 def make_tenant(sandbox):
-    """Factory for tenant slices; their load balancers (and listener servers) go away with the module."""
+    """Factory of tenant slices; their load balancers and listener servers go away with the module."""
     made: list[Tenant] = []
 
     def make(label: str) -> Tenant:

@@ -15,11 +15,9 @@ is no memory and every WARNING is sent every run (the result says so).
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,7 @@ from .clients import Clients
 from .config import Config
 from .errors import CertmgrError, ConfigError, NotifyError
 from .monitor_config import MonitorConfig
+from .result import Timed
 from .notify import API_ERRORS
 from .vault import VaultStore
 
@@ -147,7 +146,7 @@ class Item:
 
 
 @dataclass
-class MonitorResult:
+class MonitorResult(Timed):
     """What a monitor run found and whom it told; `render()` is the CLI's table."""
 
     status: str = "ok"                # ok | failed (a channel or the run itself failed)
@@ -165,14 +164,6 @@ class MonitorResult:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-
-    @contextlib.contextmanager
-    def timed(self, step: str):
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[step] = round(time.monotonic() - start, 3)
 
     def fail(self, message: str) -> None:
         self.status = "failed"

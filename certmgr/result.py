@@ -7,8 +7,22 @@ import time
 from dataclasses import asdict, dataclass, field
 
 
+class Timed:
+    """`timed(step)` adds a step's seconds to the `timings` dict of the result it is mixed into."""
+
+    timings: dict[str, float]
+
+    @contextlib.contextmanager
+    def timed(self, step: str):
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[step] = round(self.timings.get(step, 0.0) + time.monotonic() - start, 3)
+
+
 @dataclass
-class Result:
+class Result(Timed):
     status: str = "ok"              # ok | failed | dry-run | skipped (another run holds the lock)
     action: str = "nothing"         # nothing | issue | deploy  (what the plan said)
     reason: str = ""                # why, in one sentence
@@ -24,14 +38,6 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None        # what failed
     state: str | None = None        # what was left behind, and what the next run will do
-
-    @contextlib.contextmanager
-    def timed(self, step: str):
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[step] = round(self.timings.get(step, 0.0) + time.monotonic() - start, 3)
 
     def to_dict(self) -> dict:
         return asdict(self)

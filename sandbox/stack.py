@@ -50,6 +50,29 @@ def self_signed(name: str, days: int = 30) -> tuple[str, str]:
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
+def seed_web_load_balancer(lbs, compartment: str, domain: str, name: str = "certmgr-lb") -> str:
+    """A load balancer as a web service has it: an `https` listener on a self-signed bootstrap certificate
+    with a hostname, a rule set, connection and SSL settings (all of which must survive certmgr's updates),
+    and a plain `http` listener that must never be touched."""
+    cert_pem, key_pem = self_signed(domain)
+    return lbs.add_load_balancer(
+        compartment, name,
+        certificates={"bootstrap": {"publicCertificate": cert_pem, "privateKey": key_pem}},
+        hostnames={"app-host": domain},
+        rule_sets={"hsts": [{"action": "ADD_HTTP_RESPONSE_HEADER", "header": "Strict-Transport-Security",
+                             "value": "max-age=31536000"}]},
+        listeners={
+            "https": {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
+                      "hostnameNames": ["app-host"], "ruleSetNames": ["hsts"],
+                      "connectionConfiguration": {"idleTimeout": 120},
+                      "sslConfiguration": {"certificateName": "bootstrap", "verifyPeerCertificate": False,
+                                           "protocols": ["TLSv1.2", "TLSv1.3"],
+                                           "cipherSuiteName": "oci-default-ssl-cipher-suite-v1",
+                                           "serverOrderPreference": "ENABLED"}},
+            "http": {"defaultBackendSetName": "app", "port": 80, "protocol": "HTTP"},
+        })
+
+
 class Sandbox:
     """Everything certmgr talks to, on 127.0.0.1 with ephemeral ports."""
 
@@ -97,23 +120,7 @@ class Sandbox:
         compartment = world.add_compartment("certmgr")
         zone_id = self.backend(dns).add_zone(DOMAIN, compartment)
         vault_id, key_id = self.backend(vault).add_vault(compartment, "certmgr-vault")
-        cert_pem, key_pem = self_signed(DOMAIN)
-        lb_id = self.backend(loadbalancer).add_load_balancer(
-            compartment, "certmgr-lb",
-            certificates={"bootstrap": {"publicCertificate": cert_pem, "privateKey": key_pem}},
-            hostnames={"app-host": DOMAIN},
-            rule_sets={"hsts": [{"action": "ADD_HTTP_RESPONSE_HEADER", "header": "Strict-Transport-Security",
-                                 "value": "max-age=31536000"}]},
-            listeners={
-                "https": {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
-                          "hostnameNames": ["app-host"], "ruleSetNames": ["hsts"],
-                          "connectionConfiguration": {"idleTimeout": 120},
-                          "sslConfiguration": {"certificateName": "bootstrap", "verifyPeerCertificate": False,
-                                               "protocols": ["TLSv1.2", "TLSv1.3"],
-                                               "cipherSuiteName": "oci-default-ssl-cipher-suite-v1",
-                                               "serverOrderPreference": "ENABLED"}},
-                "http": {"defaultBackendSetName": "app", "port": 80, "protocol": "HTTP"},
-            })
+        lb_id = seed_web_load_balancer(self.backend(loadbalancer), compartment, DOMAIN)
         ons = self.backend(observability)
         topic_id = ons.add_topic(compartment, "certmgr-alerts")
         log_id = ons.add_log(compartment, "certmgr-monitor")

@@ -27,7 +27,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 
 from sandbox.oci import dns as dns_service
 from sandbox.oci import loadbalancer, vault
-from sandbox.stack import self_signed
+from sandbox.stack import seed_web_load_balancer
 
 MUTATING_VERBS = ("create_", "update_", "patch_", "delete_", "schedule_", "cancel_", "change_")
 LB_DONE = ("SUCCEEDED", "FAILED")
@@ -189,24 +189,8 @@ def new_tenant(sandbox, label: str) -> Tenant:
     zone = _free_zone(zones, label)
     zone_id = zones.add_zone(zone, compartment)
     vault_id, key_id = sandbox.backend(vault).add_vault(compartment, f"{label}-vault")
-    cert_pem, key_pem = self_signed(zone)
     lbs = sandbox.backend(loadbalancer)
-    lb_id = lbs.add_load_balancer(
-        compartment, f"{label}-lb",
-        certificates={"bootstrap": {"publicCertificate": cert_pem, "privateKey": key_pem}},
-        hostnames={"app-host": zone},
-        rule_sets={"hsts": [{"action": "ADD_HTTP_RESPONSE_HEADER", "header": "Strict-Transport-Security",
-                             "value": "max-age=31536000"}]},
-        listeners={
-            "https": {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
-                      "hostnameNames": ["app-host"], "ruleSetNames": ["hsts"],
-                      "connectionConfiguration": {"idleTimeout": 120},
-                      "sslConfiguration": {"certificateName": "bootstrap", "verifyPeerCertificate": False,
-                                           "protocols": ["TLSv1.2", "TLSv1.3"],
-                                           "cipherSuiteName": "oci-default-ssl-cipher-suite-v1",
-                                           "serverOrderPreference": "ENABLED"}},
-            "http": {"defaultBackendSetName": "app", "port": 80, "protocol": "HTTP"},
-        })
+    lb_id = seed_web_load_balancer(lbs, compartment, zone, f"{label}-lb")
     env = {k: v for k, v in sandbox.env.items() if not k.startswith("CERTMGR_MONITOR_")}
     env.update(CERTMGR_DOMAIN=f"{zone},*.{zone}", CERTMGR_DNS_ZONE_ID=zone_id, CERTMGR_LB_ID=lb_id,
                CERTMGR_VAULT_ID=vault_id, CERTMGR_VAULT_KEY_ID=key_id, CERTMGR_COMPARTMENT_ID=compartment,

@@ -5,15 +5,25 @@ same version name (`serial-<hex>`), so a reader that starts from the certificate
 and never pairs a certificate with a foreign key, whatever moment it reads at. The key and chain are
 written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
 promoted: a run that dies half-way leaves the previous CURRENT set intact and readable.
+
+Every write is followed by pruning: old DEPRECATED versions are scheduled for deletion (see `prune`).
 """
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import oci
 
 from .errors import VaultError
+
+log = logging.getLogger("certmgr")
+
+KEEP_DEPRECATED = 5                               # newest DEPRECATED versions kept for rollback and audit
+PENDING_DELETION_LIMIT = 30                       # OCI's limit per secret
+DELETE_AFTER = dt.timedelta(days=1, minutes=10)   # OCI's shortest wait, with a margin for clock skew
 
 
 @dataclass
@@ -35,6 +45,7 @@ class VaultStore:
         self.vaults, self.secrets = vaults, secrets
         self.vault_id, self.key_id, self.compartment_id = vault_id, key_id, compartment_id
         self._ids: dict[str, str] = {}
+        self.warnings: list[str] = []  # problems that did not stop the write (pruning), for the run's result
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
         error = VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
@@ -89,12 +100,15 @@ class VaultStore:
                     secret_content=body)).data
         except oci.exceptions.ServiceError as exc:
             raise self._fail("writing", name, exc) from None
-        return secret.current_version_number if not pending else self._latest_version(name)
+        if secret_id is None:
+            return secret.current_version_number  # a new secret: one version, nothing to prune
+        number = max(v.version_number for v in self.versions(name)) if pending else secret.current_version_number
+        self.prune(name)
+        return number
 
-    def _latest_version(self, name: str) -> int:
-        versions = oci.pagination.list_call_get_all_results(self.vaults.list_secret_versions,
-                                                            self.secret_id(name)).data
-        return max(v.version_number for v in versions)
+    def versions(self, name: str) -> list[oci.vault.models.SecretVersionSummary]:
+        return oci.pagination.list_call_get_all_results(self.vaults.list_secret_versions,
+                                                        self.secret_id(name)).data
 
     def promote(self, name: str, version_number: int) -> None:
         try:
@@ -102,6 +116,35 @@ class VaultStore:
                 current_version_number=version_number))
         except oci.exceptions.ServiceError as exc:
             raise self._fail("promoting a version of", name, exc) from None
+        self.prune(name)
+
+    def prune(self, name: str) -> None:
+        """Schedule the deletion of the DEPRECATED versions older than the newest KEEP_DEPRECATED.
+
+        OCI allows 30 versions in active use per secret, and every renewal and every locked run adds some:
+        left alone, writes would fail after a few years and stop renewals and the run lock. Deletion is
+        housekeeping, so a failure is only a warning; the next write tries again.
+        """
+        try:
+            versions, now = self.versions(name), dt.datetime.now(dt.timezone.utc)
+            waiting = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
+            old = sorted(v.version_number for v in versions if "DEPRECATED" in v.stages and not v.time_of_deletion)
+            old = old[:max(0, len(old) - KEEP_DEPRECATED)]
+            room = max(0, PENDING_DELETION_LIMIT - waiting)
+            details = oci.vault.models.ScheduleSecretVersionDeletionDetails(time_of_deletion=now + DELETE_AFTER)
+            for number in old[:room]:
+                self.vaults.schedule_secret_version_deletion(self.secret_id(name), number, details)
+            if len(old) > room:
+                self._warn(f"vault: {len(old) - room} old versions of secret {name!r} must wait to be deleted: "
+                           f"{PENDING_DELETION_LIMIT} are already pending deletion, OCI's limit")
+        except Exception as exc:  # the write itself succeeded; never fail the run for the clean-up
+            reason = (f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError)
+                      else f"{type(exc).__name__}: {exc}")
+            self._warn(f"vault: could not schedule old versions of secret {name!r} for deletion: {reason}")
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
 
 
 class CertificateVault:
@@ -138,10 +181,7 @@ class CertificateVault:
     def promote_key(self, version: str) -> None:
         """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""
         for role in ("private_key", "chain"):
-            secret_id = self.store.secret_id(self.names[role])
-            versions = oci.pagination.list_call_get_all_results(self.store.vaults.list_secret_versions,
-                                                                secret_id).data
-            match = [v.version_number for v in versions if v.name == version]
+            match = [v.version_number for v in self.store.versions(self.names[role]) if v.name == version]
             if match:
                 self.store.promote(self.names[role], match[0])
 

@@ -4,9 +4,10 @@ Both APIs share one Backend per region because retrieval reads the versions that
 KMS vaults and master keys are only seeded (`add_vault`), never served: secrets just need them to exist.
 
 Version stages follow OCI's rotation model: CURRENT, PENDING, PREVIOUS and LATEST are each held by at
-most one version; a version left with none of them is DEPRECATED. Lifecycle states that OCI reaches
-asynchronously (CREATING/UPDATING -> ACTIVE, PENDING_DELETION -> DELETED) are computed from timestamps,
-so no background threads are needed.
+most one version; a version left with none of them is DEPRECATED, and only a DEPRECATED version may be
+scheduled for deletion. OCI's per-secret limits hold: 30 versions in active use and 30 pending deletion.
+Lifecycle states that OCI reaches asynchronously (CREATING/UPDATING -> ACTIVE, PENDING_DELETION -> DELETED,
+for secrets and versions alike) are computed from timestamps, so no background threads are needed.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import oci.secrets.models as retrieval
 import oci.vault.models as management
 
 from .errors import (Conflict, IncorrectState, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound,
-                     PreconditionFailed)
+                     OciError, PreconditionFailed)
 from .http import Reply, Request, Route, now, page, wire
 from .world import ocid
 
@@ -32,6 +33,27 @@ STAGES = ("CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED")
 DELETION_WINDOW = (dt.timedelta(days=1), dt.timedelta(days=30))
 DELETION_SLACK = dt.timedelta(minutes=10)  # a client computing "now + 1 day" is a little late on arrival
 UNEMULATED_FIELDS = ("rotationConfig", "replicationConfig", "secretRules", "secretGenerationContext")
+VERSION_LIMIT = 30  # per secret: versions in active use, and (separately) versions pending deletion
+
+
+class LimitExceeded(OciError):
+    """OCI's common error for a service limit; it names no secret-specific code, so this one is used."""
+    status, code = 400, "LimitExceeded"
+
+
+def _deletion_time(body: dict) -> dt.datetime:
+    """`timeOfDeletion` from a schedule-deletion body: 1 to 30 days ahead, 30 days when absent."""
+    at, when = now(), body.get("timeOfDeletion")
+    if when is None:
+        return at + DELETION_WINDOW[1]
+    try:
+        deletion = dt.datetime.fromisoformat(when)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"timeOfDeletion {when!r} is not an RFC 3339 timestamp") from None
+    deletion = deletion if deletion.tzinfo else deletion.replace(tzinfo=dt.timezone.utc)
+    if not at + DELETION_WINDOW[0] - DELETION_SLACK <= deletion <= at + DELETION_WINDOW[1] + DELETION_SLACK:
+        raise InvalidParameter("timeOfDeletion must be between 1 and 30 days from now")
+    return deletion
 
 
 @dataclass
@@ -41,6 +63,13 @@ class Version:
     name: str | None
     stages: set[str]
     time_created: dt.datetime
+    time_of_deletion: dt.datetime | None = None
+
+    def deletion_state(self) -> str | None:
+        """None while in active use; PENDING_DELETION (unreadable) until the time comes, then DELETED (gone)."""
+        if self.time_of_deletion is None:
+            return None
+        return "DELETED" if now() >= self.time_of_deletion else "PENDING_DELETION"
 
     @property
     def size(self) -> int:
@@ -75,6 +104,27 @@ class Secret:
         if self.busy_until and at < self.busy_until:
             return self.busy_state
         return "ACTIVE"
+
+    def live(self) -> list[Version]:
+        """The versions the APIs still show: every one not yet DELETED."""
+        return [v for v in self.versions if v.deletion_state() != "DELETED"]
+
+    def version(self, number: int) -> Version:
+        found = next((v for v in self.live() if v.number == number), None)
+        if found is None:
+            raise NotAuthorizedOrNotFound(f"Authorization failed or requested resource not found: secret "
+                                          f"version {number} of secret {self.id}")
+        return found
+
+    def check_room(self, deletion_state: str | None) -> None:
+        """Refuse one more version in active use (None) or PENDING_DELETION beyond OCI's limit of 30."""
+        if sum(v.deletion_state() == deletion_state for v in self.versions) < VERSION_LIMIT:
+            return
+        if deletion_state is None:
+            raise LimitExceeded(f"Secret {self.id} already has {VERSION_LIMIT} secret versions in active use, "
+                                f"the maximum per secret; schedule the deletion of DEPRECATED versions first")
+        raise LimitExceeded(f"Secret {self.id} already has {VERSION_LIMIT} secret versions pending deletion, "
+                            f"the maximum per secret; wait until they are deleted")
 
     def holder(self, stage: str) -> Version | None:
         """The newest version carrying `stage` (only DEPRECATED can be carried by several)."""
@@ -192,7 +242,9 @@ class Backend:
                              "compartmentId": s.compartment_id, "lifecycleState": s.state(),
                              "versions": [{"versionNumber": v.number, "name": v.name,
                                            "stages": v.ordered_stages(), "size": v.size,
-                                           "timeCreated": v.time_created.isoformat()} for v in s.versions]}
+                                           "timeCreated": v.time_created.isoformat(),
+                                           "timeOfDeletion": v.time_of_deletion and v.time_of_deletion.isoformat()}
+                                          for v in s.versions]}
                             for s in self.secrets.values()],
             }
 
@@ -266,6 +318,7 @@ class Backend:
             content, version_name, stage = _content(body["secretContent"], creating=False)
             if version_name and any(v.name == version_name for v in secret.versions):
                 raise Conflict(f"Secret version name {version_name!r} is already used by this secret")
+            secret.check_room(None)
             version = Version(secret.versions[-1].number + 1, content, version_name, set(), now())
             secret.versions.append(version)
             secret.give_stage(version, "LATEST")
@@ -274,9 +327,11 @@ class Backend:
             else:
                 secret.make_current(version)
         elif promote is not None:
-            version = next((v for v in secret.versions if v.number == promote), None)
+            version = next((v for v in secret.live() if v.number == promote), None)
             if version is None:
                 raise InvalidParameter(f"Secret {secret_id} has no version {promote}")
+            if version.time_of_deletion:
+                raise Conflict(f"Secret version {promote} is pending deletion; cancel its deletion first")
             secret.make_current(version)
         for key, attr in (("description", "description"), ("freeformTags", "freeform_tags"),
                           ("definedTags", "defined_tags"), ("metadata", "metadata")):
@@ -288,20 +343,7 @@ class Backend:
     def schedule_deletion(self, secret_id: str, body: dict, if_match: str | None = None) -> None:
         """PENDING_DELETION until `timeOfDeletion` (1 to 30 days ahead, default 30), then DELETED."""
         secret = self._mutable(secret_id, if_match)
-        at = now()
-        when = body.get("timeOfDeletion")
-        if when is None:
-            deletion = at + DELETION_WINDOW[1]
-        else:
-            try:
-                deletion = dt.datetime.fromisoformat(when)
-            except (TypeError, ValueError):
-                raise InvalidParameter(f"timeOfDeletion {when!r} is not an RFC 3339 timestamp") from None
-            deletion = deletion if deletion.tzinfo else deletion.replace(tzinfo=dt.timezone.utc)
-            earliest, latest = at + DELETION_WINDOW[0] - DELETION_SLACK, at + DELETION_WINDOW[1] + DELETION_SLACK
-            if not earliest <= deletion <= latest:
-                raise InvalidParameter("timeOfDeletion must be between 1 and 30 days from now")
-        secret.time_of_deletion = deletion
+        secret.time_of_deletion = _deletion_time(body)
         secret.etag = uuid.uuid4().hex
 
     def cancel_deletion(self, secret_id: str, if_match: str | None = None) -> None:
@@ -311,6 +353,31 @@ class Backend:
         if secret.state() != "PENDING_DELETION":
             raise IncorrectState(f"Secret {secret_id} is {secret.state()}, not PENDING_DELETION")
         secret.time_of_deletion = None
+        secret.etag = uuid.uuid4().hex
+
+    def schedule_version_deletion(self, secret_id: str, number: int, body: dict,
+                                  if_match: str | None = None) -> None:
+        """Only a DEPRECATED version may go; it becomes unreadable at once and is DELETED at `timeOfDeletion`."""
+        secret = self._mutable(secret_id, if_match)
+        version = secret.version(number)
+        if version.time_of_deletion:
+            raise Conflict(f"Secret version {number} of secret {secret_id} is already pending deletion")
+        if version.stages != {"DEPRECATED"}:
+            stages = "/".join(version.ordered_stages())
+            raise Conflict(f"Secret version {number} of secret {secret_id} is {stages}; only a DEPRECATED "
+                           f"secret version can be scheduled for deletion")
+        deletion = _deletion_time(body)
+        secret.check_room("PENDING_DELETION")
+        version.time_of_deletion = deletion
+        secret.etag = uuid.uuid4().hex
+
+    def cancel_version_deletion(self, secret_id: str, number: int, if_match: str | None = None) -> None:
+        secret = self._mutable(secret_id, if_match)
+        version = secret.version(number)
+        if not version.time_of_deletion:
+            raise Conflict(f"Secret version {number} of secret {secret_id} is not pending deletion")
+        secret.check_room(None)
+        version.time_of_deletion = None
         secret.etag = uuid.uuid4().hex
 
     def list_secrets(self, compartment_id: str, name: str | None, vault_id: str | None,
@@ -337,13 +404,14 @@ class Backend:
 
     @staticmethod
     def pick_version(secret: Secret, number: int | None, name: str | None, stage: str | None) -> Version:
-        """The version matching every selector given; CURRENT when none is."""
+        """The readable version matching every selector given; CURRENT when none is. Versions pending
+        deletion match nothing: OCI makes them inaccessible as soon as their deletion is scheduled."""
         if stage is not None and stage not in STAGES:
             raise InvalidParameter(f"stage must be one of {list(STAGES)}")
         if number is None and name is None and stage is None:
             stage = "CURRENT"
-        matches = [v for v in secret.versions if number in (None, v.number) and name in (None, v.name)
-                   and (stage is None or stage in v.stages)]
+        matches = [v for v in secret.versions if v.deletion_state() is None and number in (None, v.number)
+                   and name in (None, v.name) and (stage is None or stage in v.stages)]
         if not matches:
             raise NotAuthorizedOrNotFound(f"Secret {secret.id} has no version matching versionNumber={number} "
                                           f"secretVersionName={name} stage={stage}")
@@ -379,7 +447,7 @@ def _sorted(req: Request, items: list, keys: dict, default: str) -> list:
 
 
 def _versions_page(req: Request, secret: Secret) -> tuple[list[Version], dict]:
-    versions = _sorted(req, secret.versions, {"VERSION_NUMBER": lambda v: v.number}, "VERSION_NUMBER")
+    versions = _sorted(req, secret.live(), {"VERSION_NUMBER": lambda v: v.number}, "VERSION_NUMBER")
     return page(req, versions)
 
 
@@ -413,16 +481,17 @@ def list_secret_versions(req: Request) -> Reply:
     chunk, headers = _versions_page(req, secret)
     return Reply(200, wire([management.SecretVersionSummary(
         content_type="BASE64", name=v.name, secret_id=secret.id, stages=v.ordered_stages(),
-        time_created=v.time_created, version_number=v.number, is_content_auto_generated=False, system_tags={})
-        for v in chunk]), headers)
+        time_created=v.time_created, time_of_deletion=v.time_of_deletion, version_number=v.number,
+        is_content_auto_generated=False, system_tags={}) for v in chunk]), headers)
 
 
 def get_secret_version(req: Request) -> Reply:
     secret = _backend(req).secret(req.params["secretId"])
-    v = Backend.pick_version(secret, _version_number(req), None, None)
+    v = secret.version(_version_number(req))
     return Reply(200, wire(management.SecretVersion(
         content_type="BASE64", name=v.name, secret_id=secret.id, stages=v.ordered_stages(),
-        time_created=v.time_created, version_number=v.number, is_content_auto_generated=False)))
+        time_created=v.time_created, time_of_deletion=v.time_of_deletion, version_number=v.number,
+        is_content_auto_generated=False)))
 
 
 def schedule_secret_deletion(req: Request) -> Reply:
@@ -432,6 +501,18 @@ def schedule_secret_deletion(req: Request) -> Reply:
 
 def cancel_secret_deletion(req: Request) -> Reply:
     _backend(req).cancel_deletion(req.params["secretId"], req.headers.get("if-match"))
+    return Reply(200)
+
+
+def schedule_secret_version_deletion(req: Request) -> Reply:
+    _backend(req).schedule_version_deletion(req.params["secretId"], _version_number(req), req.json(),
+                                            req.headers.get("if-match"))
+    return Reply(200)
+
+
+def cancel_secret_version_deletion(req: Request) -> Reply:
+    _backend(req).cancel_version_deletion(req.params["secretId"], _version_number(req),
+                                          req.headers.get("if-match"))
     return Reply(200)
 
 
@@ -463,7 +544,7 @@ def list_secret_bundle_versions(req: Request) -> Reply:
     chunk, headers = _versions_page(req, secret)
     return Reply(200, wire([retrieval.SecretBundleVersionSummary(
         secret_id=secret.id, time_created=v.time_created, version_number=v.number, version_name=v.name,
-        stages=v.ordered_stages()) for v in chunk]), headers)
+        time_of_deletion=v.time_of_deletion, stages=v.ordered_stages()) for v in chunk]), headers)
 
 
 _VAULT, _SECRETS = "/20180608/secrets", "/20190301/secretbundles"
@@ -475,6 +556,10 @@ ROUTES = [
     Route("GET", _VAULT + "/{secretId}/versions", "vault.list_secret_versions", list_secret_versions),
     Route("GET", _VAULT + "/{secretId}/version/{secretVersionNumber}", "vault.get_secret_version",
           get_secret_version),
+    Route("POST", _VAULT + "/{secretId}/version/{secretVersionNumber}/actions/scheduleDeletion",
+          "vault.schedule_secret_version_deletion", schedule_secret_version_deletion),
+    Route("POST", _VAULT + "/{secretId}/version/{secretVersionNumber}/actions/cancelDeletion",
+          "vault.cancel_secret_version_deletion", cancel_secret_version_deletion),
     Route("POST", _VAULT + "/{secretId}/actions/scheduleDeletion", "vault.schedule_secret_deletion",
           schedule_secret_deletion),
     Route("POST", _VAULT + "/{secretId}/actions/cancelDeletion", "vault.cancel_secret_deletion",

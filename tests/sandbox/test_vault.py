@@ -13,7 +13,7 @@ import oci
 import pytest
 import requests
 from oci.vault.models import (Base64SecretContentDetails, CreateSecretDetails, ScheduleSecretDeletionDetails,
-                              UpdateSecretDetails)
+                              ScheduleSecretVersionDeletionDetails, UpdateSecretDetails)
 
 from sandbox.oci import vault as vault_module
 
@@ -290,6 +290,91 @@ def test_scheduled_deletion_makes_the_secret_unreadable_until_cancelled(vaults, 
     assert read(bundles, secret_id) == b"v1"
 
 
+def in_a_day() -> dt.datetime:
+    """The earliest time of deletion OCI accepts, with a margin for the request's travel."""
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1, minutes=5)
+
+
+def schedule_version_deletion(vaults, secret_id, number, when=None, retry_strategy=NO_RETRY):
+    return vaults.schedule_secret_version_deletion(
+        secret_id, number, ScheduleSecretVersionDeletionDetails(time_of_deletion=when or in_a_day()),
+        retry_strategy=retry_strategy)
+
+
+def update_times(vaults, secret_id, count):
+    for i in range(count):
+        vaults.update_secret(secret_id, UpdateSecretDetails(secret_content=content(f"u{i}")),
+                             retry_strategy=NO_RETRY)
+
+
+def test_only_a_deprecated_version_can_be_scheduled_for_deletion(vaults, bundles, vault):
+    secret_id = create(vaults, vault).data.id
+    vaults.update_secret(secret_id, UpdateSecretDetails(secret_content=content("v2", name="two")))
+    vaults.update_secret(secret_id, UpdateSecretDetails(secret_content=content("v3")))
+    assert stages(vaults, secret_id) == {1: ["DEPRECATED"], 2: ["PREVIOUS"], 3: ["CURRENT", "LATEST"]}
+    for number in (2, 3):
+        assert status_of(schedule_version_deletion, vaults, secret_id, number) == (409, "Conflict")
+    too_soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    assert status_of(schedule_version_deletion, vaults, secret_id, 1, too_soon) == (400, "InvalidParameter")
+    assert status_of(schedule_version_deletion, vaults, secret_id, 9) == (404, "NotAuthorizedOrNotFound")
+    vaults.update_secret(secret_id, UpdateSecretDetails(secret_content=content("v4")))  # 2 is DEPRECATED now
+    when = in_a_day()
+    schedule_version_deletion(vaults, secret_id, 2, when)
+
+    version = vaults.get_secret_version(secret_id, 2).data
+    assert version.stages == ["DEPRECATED"]
+    assert abs(version.time_of_deletion - when) < dt.timedelta(seconds=1)
+    listed = {v.version_number: v.time_of_deletion for v in vaults.list_secret_versions(secret_id).data}
+    assert listed[2] == version.time_of_deletion and listed[1] is None
+    bundle_versions = bundles.list_secret_bundle_versions(secret_id).data
+    assert {v.version_number: v.time_of_deletion for v in bundle_versions}[2] == version.time_of_deletion
+    for selector in ({"version_number": 2}, {"secret_version_name": "two"}):
+        assert status_of(bundles.get_secret_bundle, secret_id, **selector) == (404, "NotAuthorizedOrNotFound")
+    assert read(bundles, secret_id, version_number=1) == b"v1"  # still DEPRECATED, not scheduled: readable
+    assert status_of(schedule_version_deletion, vaults, secret_id, 2) == (409, "Conflict")
+    assert status_of(vaults.update_secret, secret_id, UpdateSecretDetails(current_version_number=2)) == (
+        409, "Conflict")
+
+    vaults.cancel_secret_version_deletion(secret_id, 2)
+    assert vaults.get_secret_version(secret_id, 2).data.time_of_deletion is None
+    assert read(bundles, secret_id, secret_version_name="two") == b"v2"
+    assert status_of(vaults.cancel_secret_version_deletion, secret_id, 2) == (409, "Conflict")
+
+
+def test_the_31st_version_in_active_use_is_refused_until_one_is_scheduled_for_deletion(vaults, vault):
+    secret_id = create(vaults, vault).data.id
+    update_times(vaults, secret_id, 29)
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        update_times(vaults, secret_id, 1)
+    assert (refused.value.status, refused.value.code) == (400, "LimitExceeded")
+    assert "30 secret versions in active use" in refused.value.message
+    assert "schedule the deletion of DEPRECATED versions" in refused.value.message
+    assert len(stages(vaults, secret_id)) == 30
+    schedule_version_deletion(vaults, secret_id, 1)
+    update_times(vaults, secret_id, 1)  # a version pending deletion is no longer in active use
+    assert vaults.get_secret(secret_id).data.current_version_number == 31
+    assert status_of(vaults.cancel_secret_version_deletion, secret_id, 1) == (400, "LimitExceeded")
+
+
+def test_at_most_30_versions_pending_deletion_until_they_are_deleted(vaults, backend, vault):
+    secret_id = create(vaults, vault).data.id
+    for number in range(1, 31):
+        update_times(vaults, secret_id, 1)  # deprecates `number` once two newer versions exist
+        if number > 1:
+            schedule_version_deletion(vaults, secret_id, number - 1)
+    update_times(vaults, secret_id, 1)
+    schedule_version_deletion(vaults, secret_id, 30)
+    update_times(vaults, secret_id, 1)
+    refused = status_of(schedule_version_deletion, vaults, secret_id, 31)
+    assert refused == (400, "LimitExceeded")
+
+    backend.secrets[secret_id].versions[0].time_of_deletion = dt.datetime.now(dt.timezone.utc)  # its day came
+    assert status_of(vaults.get_secret_version, secret_id, 1) == (404, "NotAuthorizedOrNotFound")
+    assert 1 not in stages(vaults, secret_id)
+    schedule_version_deletion(vaults, secret_id, 31)
+    assert vaults.get_secret_version(secret_id, 31).data.time_of_deletion is not None
+
+
 def test_activation_delay_answers_409_while_creating_and_updating(vaults, vault, activation_delay):
     secret_id = create(vaults, vault).data.id
     assert vaults.get_secret(secret_id).data.lifecycle_state == "CREATING"
@@ -346,14 +431,14 @@ def test_regions_hold_separate_secrets(sandbox, vaults):
     assert status_of(vaults.get_secret, secret_id)[0] == 404
 
 
-def oci_cli(sandbox, *args) -> dict:
+def oci_cli(sandbox, *args) -> dict | None:
     cli = Path(sys.executable).with_name("oci")
     env = {**os.environ, "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
     done = subprocess.run([str(cli), *args, "--endpoint", sandbox.endpoint,
                            "--config-file", sandbox.env["OCI_CONFIG_FILE"]],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return json.loads(done.stdout) if done.stdout.strip() else None  # actions without a body print nothing
 
 
 def test_oci_cli_creates_and_reads_a_secret(sandbox, vault):
@@ -369,3 +454,13 @@ def test_oci_cli_creates_and_reads_a_secret(sandbox, vault):
     by_name = oci_cli(sandbox, "secrets", "secret-bundle", "get-secret-bundle-by-name",
                       "--secret-name", "cli-secret", "--vault-id", vault_id)
     assert by_name["data"]["secret-id"] == created["data"]["id"]
+
+
+def test_oci_cli_schedules_a_secret_version_deletion(sandbox, vaults, vault):
+    secret_id = create(vaults, vault).data.id
+    update_times(vaults, secret_id, 2)
+    oci_cli(sandbox, "vault", "secret-version", "schedule-deletion", "--secret-id", secret_id,
+            "--secret-version-number", "1", "--time-of-deletion", in_a_day().isoformat())
+    version = oci_cli(sandbox, "vault", "secret-version", "get", "--secret-id", secret_id,
+                      "--secret-version-number", "1")
+    assert version["data"]["stages"] == ["DEPRECATED"] and version["data"]["time-of-deletion"]

@@ -19,6 +19,9 @@ from fdk import response  # noqa: E402
 from certmgr.app import execute  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+# The FDK has already set the root logger to DEBUG (so basicConfig did nothing): without this, every HTTP
+# request and every ACME exchange in full would land in the function's log.
+logging.getLogger().setLevel(logging.INFO)
 
 
 def _request(data: io.BytesIO | None) -> dict:

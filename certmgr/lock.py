@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 import uuid
 
@@ -16,6 +17,8 @@ import oci
 
 from .errors import CertmgrError, VaultError
 from .vault import VaultStore
+
+log = logging.getLogger("certmgr")
 
 LEASE_SECONDS = 360  # longer than a run may last (Fn's limit is 300 s)
 
@@ -28,7 +31,7 @@ class RunLock:
     def __init__(self, store: VaultStore, name: str, *, seconds: int = LEASE_SECONDS, clock=time.time):
         self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
         self.holder = uuid.uuid4().hex[:12]
-        self._held = False
+        self._held, self.until = False, 0.0
 
     def _content(self, holder: str | None, until: float) -> oci.vault.models.Base64SecretContentDetails:
         data = json.dumps({"holder": holder, "until": until}).encode()
@@ -57,20 +60,35 @@ class RunLock:
         except (oci.exceptions.ServiceError, VaultError) as exc:
             if getattr(exc, "status", None) in (409, 412):  # another run created or took it first
                 raise self._busy("a concurrent run", until) from None
-            raise VaultError(f"vault: cannot take the run lock {self.name!r}: {exc}") from None
-        self._held = True
+            reason = (f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError)
+                      else exc.message.removeprefix("vault: "))  # one line, as every other error, not the SDK's dict
+            raise VaultError(f"vault: cannot take the run lock {self.name!r}: {reason}",
+                             hint=getattr(exc, "hint", None) or "check CERTMGR_VAULT_ID and the function's "
+                                                                "Vault policy; the next run tries again") from None
+        self._held, self.until = True, until
 
     def release(self) -> None:
         if not self._held:
             return
-        secret_id = self.store.secret_id(self.name)
-        self.store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
-            secret_content=self._content(None, 0)))
+        try:
+            self.store.vaults.update_secret(self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
+                secret_content=self._content(None, 0)))
+        except oci.exceptions.ServiceError as exc:
+            expires = time.strftime("%H:%M:%S UTC", time.gmtime(self.until))
+            raise VaultError(f"vault: could not release the run lock {self.name!r}: {exc.status} {exc.code}: "
+                             f"{exc.message}", state=f"the run's changes are in place; the lock expires by "
+                             f"itself at {expires}", hint="nothing to do: runs until then are skipped") from None
         self._held = False
+        self.store.prune(self.name)  # each locked run adds two lock versions: stay under OCI's 30
 
     def __enter__(self):
         self.acquire()
         return self
 
-    def __exit__(self, *exc):
-        self.release()
+    def __exit__(self, exc_type, *exc):
+        try:
+            self.release()
+        except VaultError as error:
+            if exc_type is None:
+                raise
+            log.warning("%s", error)  # the run's own failure is the one to report; the lease expires

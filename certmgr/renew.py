@@ -167,7 +167,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     started = time.monotonic()
     result = Result(names=list(config.domains), warnings=list(config.warnings))
     now = now or dt.datetime.now(dt.timezone.utc)
-    planned = runner = None
+    planned = runner = services = None
     try:
         services = Services(config, clients or Clients.from_config(config))
         observed, planned = _decide(config, services, result, now, force)
@@ -198,5 +198,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             result.warnings.append(f"hint: {exc.hint}")
         log.error("run failed: %s", result.error)
     finally:
+        if services is not None:
+            result.warnings += services.vault.store.warnings  # Vault clean-up that failed, never fatal
         result.timings["total"] = round(time.monotonic() - started, 3)
     return result

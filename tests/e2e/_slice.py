@@ -1,0 +1,96 @@
+"""Helpers over conftest's `Tenant`: read back everything a run may change, write secrets by hand, run the CLI.
+
+`state(tenant)` is what "nothing changed" means for a failed run: the same secret versions, the same LB
+certificates and listener settings, and the same certificate served in a real, verified TLS handshake.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import oci
+from cryptography.hazmat.primitives import hashes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+LOCK_SUFFIX = "-lock"  # certmgr's run lock: every acting run writes it, failed or not
+
+
+def _secrets(tenant) -> list[dict]:
+    vault = tenant.control("GET", "/state")["regions"][tenant.sandbox.world.home_region]["vault"]
+    return [s for s in vault["secrets"] if s["vaultId"] == tenant.vault_id]
+
+
+def lock_holders(tenant) -> dict[str, str | None]:
+    """Who holds each run lock in the tenant's vault (None: free)."""
+    holders = {}
+    for s in _secrets(tenant):
+        if s["name"].endswith(LOCK_SUFFIX):
+            bundle = tenant.secrets.get_secret_bundle_by_name(s["name"], tenant.vault_id).data
+            holders[s["name"]] = json.loads(base64.b64decode(bundle.secret_bundle_content.content))["holder"]
+    return holders
+
+
+def state(tenant, *, verify: bool = True) -> dict:
+    """Vault versions (number, name, stages) but the run lock's, LB certificates, listeners, and the
+    served certificate's fingerprint."""
+    versions = {s["name"]: [(v["versionNumber"], v["name"], tuple(v.get("stages") or ())) for v in s["versions"]]
+                for s in _secrets(tenant) if not s["name"].endswith(LOCK_SUFFIX)}
+    lb = tenant.load_balancer()
+    return {"versions": versions,
+            "listeners": {name: oci.util.to_dict(l) for name, l in lb.listeners.items()},
+            "lb_certificates": sorted(tenant.lb_certificate_names()),
+            "served": tenant.served(verify=verify).fingerprint(hashes.SHA256()).hex()}
+
+
+def assert_unchanged(tenant, before: dict, *, verify: bool = True) -> None:
+    """No `_acme-challenge` TXT left in the zone, no secret version written, the LB untouched and still
+    serving a certificate that a client trusting the ACME root accepts; every run lock released."""
+    assert [r.domain for r in tenant.challenge_records()] == [], "TXT records left in the zone"
+    assert set(lock_holders(tenant).values()) <= {None}, f"a run lock is still held: {lock_holders(tenant)}"
+    after = state(tenant, verify=verify)
+    changed = {part: {"before": before[part], "after": after[part]} for part in before if after[part] != before[part]}
+    assert not changed, f"changed: {changed}"
+
+
+def vaults_client(tenant) -> oci.vault.VaultsClient:
+    return oci.vault.VaultsClient(tenant.sandbox.oci_config, service_endpoint=tenant.sandbox.endpoint)
+
+
+def write_secret(tenant, name: str, content: bytes) -> None:
+    """A new CURRENT version of secret `name` (created when missing), as an operator storing one by hand."""
+    vaults = vaults_client(tenant)
+    body = oci.vault.models.Base64SecretContentDetails(content_type="BASE64",
+                                                       content=base64.b64encode(content).decode())
+    found = [s for s in vaults.list_secrets(tenant.compartment_id, name=name, vault_id=tenant.vault_id).data
+             if s.lifecycle_state == "ACTIVE"]
+    if found:
+        vaults.update_secret(found[0].id, oci.vault.models.UpdateSecretDetails(secret_content=body))
+        return
+    key_id = tenant.env["CERTMGR_VAULT_KEY_ID"]
+    vaults.create_secret(oci.vault.models.CreateSecretDetails(
+        compartment_id=tenant.compartment_id, vault_id=tenant.vault_id, key_id=key_id, secret_name=name,
+        secret_content=body))
+
+
+def add_fault(tenant, **fault) -> dict:
+    """Inject an OCI fault: operation (glob), status, count, retryAfter, rate, latency."""
+    return tenant.control("POST", "/faults", fault)
+
+
+def set_wrong_txt(tenant, value: str | None) -> None:
+    """Make the authoritative DNS answer `value` for every TXT record in the tenant's zone (None: the truth)."""
+    tenant.control("POST", f"/dns/zones/{tenant.zone_id}", {"wrongTxt": value})
+
+
+def cli(env: dict[str, str], *args: str, cwd: str | Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess:
+    """`python -m certmgr ARGS` with exactly `env` plus PATH: no stray CERTMGR_* from the test runner."""
+    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1", **env}
+    return subprocess.run([sys.executable, "-m", "certmgr", *args], env=full, cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)

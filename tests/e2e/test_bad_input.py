@@ -1,0 +1,371 @@
+"""Bad input and failing services: every case must say what is wrong and what to do, and change nothing.
+
+The module has its own tenant slice (zone `bad.test`, vault, load balancer, prefix `bad`), given a real
+certificate first. After each failure the test proves from outside certmgr that nothing moved: no
+`_acme-challenge` TXT in the zone, the same secret versions, the same LB certificates and listeners, and the
+listener still serves a certificate a client trusting the ACME root accepts (a real TLS handshake).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from _slice import add_fault, assert_unchanged, cli, lock_holders, set_wrong_txt, state, write_secret
+from certmgr import renew
+from certmgr.clients import RETRY
+from certmgr.config import Config
+from sandbox.dns_server import DnsServer
+from sandbox.oci import dns as dns_service
+
+MISSING_ZONE = "ocid1.dns-zone.oc1..aaaaaaaanotthere0000000000000000000000000000000000000000"
+MISSING_VAULT = "ocid1.vault.oc1.us-ashburn-1.aaaaaaaanotthere00000000000000000000000000000000000000"
+MISSING_LB = "ocid1.loadbalancer.oc1.us-ashburn-1.aaaaaaaanotthere000000000000000000000000000000000000"
+
+
+def run(env: dict, **options) -> renew.Result:
+    return renew.run(Config.from_env(env), **options)
+
+
+def assert_failed(result, *fragments: str) -> None:
+    """The run failed, and its error, state and hints together say every fragment."""
+    assert result.status == "failed", result.render()
+    text = "\n".join([result.error or "", result.state or "", *result.warnings])
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in:\n{text}"
+
+
+@pytest.fixture(scope="module")
+def tenant(make_tenant):
+    """The slice, with a certificate issued and deployed: failures must leave that one in service."""
+    t = make_tenant("bad")
+    t.env["CERTMGR_PROPAGATION_TIMEOUT"] = "10"
+    first = run(t.env)
+    assert first.status == "ok", first.render()
+    return t
+
+
+@pytest.fixture
+def before(tenant):
+    return state(tenant)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# 1. The environment: exit code 2, every problem named with its fix, nothing read or changed ----------------
+
+CONFIG_CASES = {
+    "domain-empty": ({"CERTMGR_DOMAIN": ""},
+                     ["CERTMGR_DOMAIN: is not set", "set it to the certificate's DNS names"]),
+    "domain-bad-label": ({"CERTMGR_DOMAIN": "bad.test,web_app.bad.test"},
+                         ["CERTMGR_DOMAIN: 'web_app.bad.test': label 'web_app'", "1-63 letters, digits or '-'"]),
+    "domain-wildcard-in-middle": ({"CERTMGR_DOMAIN": "www.*.bad.test"},
+                                  ["CERTMGR_DOMAIN: 'www.*.bad.test'",
+                                   "'*' is only allowed as the whole leftmost label, as in *.example.com"]),
+    "renewal-days-too-few": ({"CERTMGR_RENEWAL_DAYS": "5"},
+                             ["CERTMGR_RENEWAL_DAYS: 5 is outside 7..60 days", "set it to a whole number of days"]),
+    "renewal-days-not-a-number": ({"CERTMGR_RENEWAL_DAYS": "abc"},
+                                  ["CERTMGR_RENEWAL_DAYS: 'abc' is not a whole number of days", "7 to 60"]),
+    "email-bad": ({"CERTMGR_ACME_EMAIL": "admin.bad.test"},
+                  ["CERTMGR_ACME_EMAIL: 'admin.bad.test' is not an e-mail address", "e.g. admin@example.com"]),
+    "dry-run-maybe": ({"CERTMGR_DRY_RUN": "maybe"},
+                      ["CERTMGR_DRY_RUN: 'maybe' is not a yes/no value", "set it to true or false"]),
+    "key-type-dsa": ({"CERTMGR_KEY_TYPE": "dsa"},
+                     ["CERTMGR_KEY_TYPE: 'dsa' is not a supported key type", "ecdsa-p256, ecdsa-p384, rsa-2048"]),
+    "directory-ftp": ({"CERTMGR_ACME_DIRECTORY": "ftp://x"},
+                      ["CERTMGR_ACME_DIRECTORY: 'ftp://x' is neither 'staging', 'production' nor an http(s) URL",
+                       "the full URL of an ACME directory"]),
+    "ca-bundle-missing": ({"CERTMGR_ACME_CA_BUNDLE": "/nonexistent/pebble-ca.pem"},
+                          ["CERTMGR_ACME_CA_BUNDLE: '/nonexistent/pebble-ca.pem' cannot be read "
+                           "(No such file or directory)", "set it to the path of a PEM file"]),
+    "eab-kid-without-key": ({"CERTMGR_ACME_EAB_KID": "kid-1"},
+                            ["CERTMGR_ACME_EAB_HMAC_KEY: is not set, but CERTMGR_ACME_EAB_KID is",
+                             "set both (the key id and HMAC key your CA gave you) or neither"]),
+    "propagation-timeout-zero": ({"CERTMGR_PROPAGATION_TIMEOUT": "0"},
+                                 ["CERTMGR_PROPAGATION_TIMEOUT: 0 is outside 10..3600 seconds",
+                                  "10 to 3600"]),
+    "misspelt-variable": ({"CERTMGR_DOMAIN": None, "CERTMGR_DOMAINS": "bad.test"},
+                          ["CERTMGR_DOMAIN: is not set",
+                           "note: CERTMGR_DOMAINS is not a certmgr setting and is ignored; "
+                           "did you mean CERTMGR_DOMAIN?"]),
+    "several-at-once": ({"CERTMGR_DOMAIN": "", "CERTMGR_RENEWAL_DAYS": "5", "CERTMGR_DRY_RUN": "maybe",
+                         "CERTMGR_KEY_TYPE": "dsa", "CERTMGR_LB_ID": "lb-1"},
+                        ["5 problems in the environment", "CERTMGR_DOMAIN: is not set",
+                         "CERTMGR_LB_ID: 'lb-1' is not an OCID", "CERTMGR_RENEWAL_DAYS: 5 is outside",
+                         "CERTMGR_DRY_RUN: 'maybe'", "CERTMGR_KEY_TYPE: 'dsa'"]),
+}
+
+
+@pytest.mark.parametrize("overrides, fragments", CONFIG_CASES.values(), ids=CONFIG_CASES.keys())
+def test_bad_environment_is_reported_whole_and_changes_nothing(tenant, before, overrides, fragments):
+    env = dict(tenant.env)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value
+    done = cli(env, "run", "--json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    for fragment in fragments:
+        assert fragment in done.stderr, f"{fragment!r} not in:\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    assert_unchanged(tenant, before)
+
+
+# 2. Resources that do not exist, or do not fit ----------------------------------------------------------------
+
+def test_names_outside_the_zone_are_named(tenant, before):
+    result = run(dict(tenant.env, CERTMGR_DOMAIN=f"{tenant.zone},www.other.example,*.other.example"))
+    assert_failed(result, f"CERTMGR_DOMAIN: www.other.example, *.other.example not in zone {tenant.zone}",
+                  "point CERTMGR_DNS_ZONE_ID at the zone that holds them", "nothing was changed")
+    assert_unchanged(tenant, before)
+
+
+@pytest.mark.parametrize("variable, value, fragments", [
+    ("CERTMGR_DNS_ZONE_ID", MISSING_ZONE, [f"dns: cannot read zone {MISSING_ZONE}: 404 NotAuthorizedOrNotFound",
+                                           "check CERTMGR_DNS_ZONE_ID"]),
+    ("CERTMGR_LB_ID", MISSING_LB, [f"lb: cannot read load balancer {MISSING_LB}: 404 NotAuthorizedOrNotFound",
+                                   "check CERTMGR_LB_ID"]),
+], ids=["zone", "load-balancer"])
+def test_unknown_ocid_fails_the_cli_run_with_a_hint(tenant, before, variable, value, fragments):
+    done = cli(dict(tenant.env, **{variable: value}), "run", "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    text = json.dumps(result)
+    assert result["status"] == "failed" and result["state"] == "nothing was changed", result
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {text}"
+    assert_unchanged(tenant, before)
+
+
+def test_unknown_vault_fails_before_anything_is_written(tenant, before):
+    result = run(dict(tenant.env, CERTMGR_VAULT_ID=MISSING_VAULT))
+    assert_failed(result, f"in vault {MISSING_VAULT} failed: 404 NotAuthorizedOrNotFound", "check CERTMGR_VAULT_ID",
+                  "nothing was changed")
+    assert_unchanged(tenant, before)
+
+
+def test_listener_that_does_not_exist(tenant, before):
+    result = run(dict(tenant.env, CERTMGR_LB_LISTENERS="https,api"), force=True)
+    assert_failed(result, "CERTMGR_LB_LISTENERS: no listener named api (has: http, https)", "nothing was changed")
+    assert_unchanged(tenant, before)
+
+
+def test_plain_http_listener_is_refused(tenant, before):
+    result = run(dict(tenant.env, CERTMGR_LB_LISTENERS="http"), force=True)
+    assert_failed(result, "CERTMGR_LB_LISTENERS: listener http has no SSL configuration")
+    assert_unchanged(tenant, before)
+    assert tenant.load_balancer().listeners["http"].ssl_configuration is None
+
+
+# 3. What is in Vault cannot be used: the plan says so, the run replaces it --------------------------------------
+
+def _replaced_by_a_matching_pair(tenant, prefix: str, reason: str) -> None:
+    env = dict(tenant.env, CERTMGR_NAME_PREFIX=prefix)
+    planned = run(env, dry_run=True)
+    assert (planned.status, planned.action) == ("dry-run", "issue"), planned.render()
+    assert reason in planned.reason, planned.reason
+
+    result = run(env)
+    assert (result.status, result.action, result.stored_in_vault) == ("ok", "issue", True), result.render()
+    chain = [*x509.load_pem_x509_certificates(_secret(tenant, prefix, "certificate")),
+             *x509.load_pem_x509_certificates(_secret(tenant, prefix, "chain"))]
+    key = serialization.load_pem_private_key(_secret(tenant, prefix, "private-key"), password=None)
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert key.public_key().public_bytes(*spki) == chain[0].public_key().public_bytes(*spki)
+    tenant.verify(chain, tenant.zone)
+    assert tenant.served(tenant.zone).serial_number == chain[0].serial_number
+    assert tenant.challenge_records() == []
+    again = run(env)
+    assert (again.status, again.action) == ("ok", "nothing"), again.render()
+
+
+def _secret(tenant, prefix: str, role: str) -> bytes:
+    """CURRENT content of `{prefix}-{role}` (the tenant's own `secret()` reads its own prefix only)."""
+    bundle = tenant.secrets.get_secret_bundle_by_name(f"{prefix}-{role}", tenant.vault_id).data
+    return base64.b64decode(bundle.secret_bundle_content.content)
+
+
+def test_corrupt_certificate_pem_in_vault_is_replaced(tenant):
+    write_secret(tenant, "corrupt-certificate", b"-----BEGIN CERTIFICATE-----\nnot base64 at all!\n"
+                                                 b"-----END CERTIFICATE-----\n")
+    write_secret(tenant, "corrupt-private-key", tenant.secret("private-key"))
+    write_secret(tenant, "corrupt-chain", tenant.secret("chain"))
+    _replaced_by_a_matching_pair(tenant, "corrupt", "the stored certificate cannot be used: certificate: the "
+                                                    "certificate and chain in Vault: certificate 1 cannot be parsed")
+
+
+def test_private_key_that_does_not_match_is_replaced(tenant):
+    foreign = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_secret(tenant, "mismatch-certificate", tenant.secret("certificate"))
+    write_secret(tenant, "mismatch-private-key", foreign)
+    write_secret(tenant, "mismatch-chain", tenant.secret("chain"))
+    _replaced_by_a_matching_pair(tenant, "mismatch", "the stored private key does not match it")
+
+
+# 4. Services that fail: the CA, DNS, Vault and the load balancer -------------------------------------------------
+
+def test_unreachable_acme_directory_writes_nothing(tenant, before):
+    """A fresh prefix has no ACME account key yet: even that must not be stored when the CA is unreachable."""
+    directory = f"http://127.0.0.1:{closed_port()}/dir"
+    result = run(dict(tenant.env, CERTMGR_ACME_DIRECTORY=directory, CERTMGR_NAME_PREFIX="unreachable"))
+    assert_failed(result, f"acme: cannot read the ACME directory {directory}: ConnectionError",
+                  "check CERTMGR_ACME_DIRECTORY", "Vault and the load balancer are unchanged")
+    assert_unchanged(tenant, before)
+
+
+def test_txt_record_never_visible_times_out_naming_the_server(tenant, before):
+    set_wrong_txt(tenant, "bogus")
+    try:
+        result = run(tenant.env, force=True)
+    finally:
+        set_wrong_txt(tenant, None)
+    server = tenant.env["CERTMGR_DNS_NAMESERVERS"]
+    assert_failed(result, f"dns: TXT records not visible after 10s: {server} lacks _acme-challenge.{tenant.zone}",
+                  "raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation",
+                  "TXT records added by this run were removed")
+    assert_unchanged(tenant, before)
+
+
+@pytest.fixture
+def truthful_dns(tenant):
+    """A second authoritative server that ignores the zone's wrong-TXT knob: certmgr's propagation check
+    asks it and is satisfied, while the CA asks the sandbox's server and sees the wrong value."""
+    backend = tenant.sandbox.backend(dns_service)
+    zone = backend.zone(tenant.zone_id)
+
+    def lookup(qname):
+        with tenant.sandbox.world.lock:
+            wrong, zone.wrong_txt = zone.wrong_txt, None
+            try:
+                return backend.lookup(qname)
+            finally:
+                zone.wrong_txt = wrong
+    server = DnsServer(lookup).start()
+    yield server.address
+    server.stop()
+
+
+def test_challenge_rejected_by_the_ca(tenant, before, truthful_dns):
+    set_wrong_txt(tenant, "bogus")
+    try:
+        result = run(dict(tenant.env, CERTMGR_DNS_NAMESERVERS=truthful_dns), force=True)
+    finally:
+        set_wrong_txt(tenant, None)
+    assert_failed(result, f"acme: the CA rejected the DNS-01 challenge: {tenant.zone}: ",
+                  "check that the zone is delegated to OCI DNS", "TXT records added by this run were removed")
+    assert_unchanged(tenant, before)
+
+
+def test_dns_api_errors_are_reported_after_retries(tenant, before, clear_faults):
+    """Both the ADD and the clean-up REMOVE fail after the SDK's retries: the error is the ADD's (not the
+    clean-up's), and the state says the records may need removing by hand."""
+    add_fault(tenant, operation="dns.patch_zone_records", status=500, count=10)
+    result = run(tenant.env, force=True)
+    challenge = f"_acme-challenge.{tenant.zone}"
+    assert_failed(result, f"dns: could not add TXT records at {challenge} in zone {tenant.zone_id}: "
+                          "500 InternalServerError", f"TXT records this run added at {challenge} could not be removed")
+    tenant.sandbox.world.faults.clear()
+    assert_unchanged(tenant, before)
+
+
+def test_vault_throttling_before_the_lock_is_taken(tenant, before, clear_faults):
+    add_fault(tenant, operation="vault.update_secret", status=429, retryAfter=1, count=100)
+    result = run(tenant.env, force=True)
+    assert_failed(result, f"vault: cannot take the run lock '{tenant.prefix}-lock'", "429 TooManyRequests")
+    tenant.sandbox.world.faults.clear()
+    assert_unchanged(tenant, before)
+
+
+def _when_lock_taken(tenant, then, timeout: float = 30.0) -> None:
+    """Call `then()` as soon as a run holds the tenant's lock (polled from outside, through the SDK)."""
+    deadline = time.monotonic() + timeout
+    while not any(lock_holders(tenant).values()):
+        assert time.monotonic() < deadline, "no run took the lock"
+        time.sleep(0.02)
+    then()
+
+
+def test_vault_throttling_while_storing_then_the_next_run_renews(tenant, before, clear_faults):
+    """The CA issued a certificate that could not be stored: nothing changes, and the next run is not
+    blocked by that order (it `replaces` the same certificate again)."""
+    attempts = next(c.max_attempts for c in RETRY.checkers.checkers if hasattr(c, "max_attempts"))
+    finished = {}
+    runner = threading.Thread(target=lambda: finished.setdefault("result", run(tenant.env, force=True)))
+    runner.start()
+    try:
+        _when_lock_taken(tenant, lambda: add_fault(tenant, operation="vault.update_secret", status=429,
+                                                   retryAfter=1, count=attempts))
+    finally:
+        runner.join(120)
+    assert_failed(finished["result"], f"vault: writing secret '{tenant.prefix}-private-key' in vault {tenant.vault_id} "
+                                      "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+    assert_unchanged(tenant, before)
+
+    again = run(tenant.env, force=True)
+    assert (again.status, again.stored_in_vault, again.listeners) == ("ok", True, ["https"]), again.render()
+
+
+def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(tenant, make_tenant, clear_faults,
+                                                                             caplog):
+    """Vault throttles from the middle of the run on: the certificate write fails, and so does releasing
+    the run lock. The error must be the write's; the lock, left to expire, is a warning. A prefix of its
+    own keeps the held lock away from the other tests."""
+    env = dict(tenant.env, CERTMGR_NAME_PREFIX="held")
+    assert run(env).status == "ok"
+    before = state(tenant)
+    finished = {}
+    runner = threading.Thread(target=lambda: finished.setdefault("result", run(env, force=True)))
+    runner.start()
+    try:
+        _when_lock_taken(tenant, lambda: add_fault(tenant, operation="vault.update_secret", status=429,
+                                                   retryAfter=1, count=100))
+    finally:
+        runner.join(120)
+    assert_failed(finished["result"], f"vault: writing secret 'held-private-key' in vault {tenant.vault_id} "
+                                      "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+    assert "could not release the run lock 'held-lock'" in caplog.text
+    tenant.sandbox.world.faults.clear()
+    assert lock_holders(tenant)["held-lock"] is not None
+    after = state(tenant)
+    assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
+        {k: before[k] for k in ("listeners", "lb_certificates", "served")}
+    assert after["versions"] == before["versions"]
+
+
+def test_brief_vault_throttling_is_retried(tenant, clear_faults):
+    add_fault(tenant, operation="vault.update_secret", status=429, retryAfter=1, count=2)
+    result = run(tenant.env, force=True)
+    assert (result.status, result.stored_in_vault, result.listeners) == ("ok", True, ["https"]), result.render()
+    assert tenant.served(tenant.zone).serial_number == int(result.serial, 16)
+
+
+def test_lb_refusing_the_upload_keeps_the_old_certificate_in_service(tenant, before, clear_faults):
+    add_fault(tenant, operation="lb.create_certificate", status=400, count=1)
+    result = run(tenant.env, force=True)
+    assert_failed(result, f"lb: uploading certificate {tenant.prefix}-{result.serial[:16]}", "400 InvalidParameter",
+                  "new certificate stored in Vault; listeners https still serve the previous one; "
+                  "the next run will deploy it")
+    after = state(tenant)
+    assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
+        {k: before[k] for k in ("listeners", "lb_certificates", "served")}
+    assert tenant.challenge_records() == []
+
+    tenant.sandbox.world.faults.clear()
+    deployed = run(tenant.env)
+    assert (deployed.status, deployed.action, deployed.serial) == ("ok", "deploy", result.serial), deployed.render()
+    assert tenant.served(tenant.zone).serial_number == int(result.serial, 16)

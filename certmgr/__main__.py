@@ -45,7 +45,9 @@ def main(argv=None) -> int:
         from .renew import run
         result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan")
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
-    return 1 if getattr(result, "status", "ok") == "failed" else 0
+    if result.status != "failed":
+        return 0
+    return 2 if (result.error or "").startswith("config:") else 1  # e.g. names outside the zone
 
 
 if __name__ == "__main__":

@@ -139,8 +139,8 @@ class _Run:
                     "one; the next run will deploy it")
         if self.txt_in_zone:
             left = ", ".join(sorted({r.name for r in self.txt_in_zone}))
-            return (f"Vault and the load balancer are unchanged; TXT records this run added at {left} could not "
-                    "be removed: remove those values (only them) from the zone")
+            return (f"Vault and the load balancer are unchanged; TXT records this run added at {left} may "
+                    "remain: remove those values (only them) from the zone")
         if planned.action == ISSUE:
             return "Vault and the load balancer are unchanged; TXT records added by this run were removed"
         return f"Vault unchanged; listeners {', '.join(pending)} still serve their previous certificate; " \

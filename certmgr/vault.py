@@ -50,7 +50,9 @@ class VaultStore:
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
         error = VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
                            f"{exc.status} {exc.code}: {exc.message}",
-                           hint="check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
+                           hint="the Vault service is busy or failing: the next run retries" if exc.status in
+                           (429,) or exc.status >= 500 else
+                           "check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
         error.status = exc.status
         return error
 

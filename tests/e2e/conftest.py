@@ -56,7 +56,10 @@ class Tenant:
     env: dict
 
     def _client(self, cls):
-        return cls(self.sandbox.oci_config, service_endpoint=self.sandbox.endpoint)
+        # No circuit breaker: the SDK's default one is shared per process, so injected faults in one test
+        # would fail the next test's calls.
+        return cls(self.sandbox.oci_config, service_endpoint=self.sandbox.endpoint,
+                   circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())
 
     @property
     def lb(self) -> oci.load_balancer.LoadBalancerClient:

@@ -24,7 +24,7 @@ from .errors import CertificateError, ConfigError, Problem
 
 DEFAULT_RENEWAL_DAYS = 30
 RENEWAL_DAYS_RANGE = (7, 60)
-DEFAULT_PROPAGATION_TIMEOUT = 300  # seconds
+DEFAULT_PROPAGATION_TIMEOUT = 120  # seconds: leaves room for the rest of a run inside Fn's 300 s limit
 PROPAGATION_TIMEOUT_RANGE = (10, 3600)
 DEFAULT_NAME_PREFIX = "tmi"
 NAME_PREFIX_MAX = 32
@@ -100,7 +100,7 @@ class Config:
       acme_eab_kid        str | None    CERTMGR_ACME_EAB_KID   (set together with the HMAC key, or neither)
       acme_eab_hmac_key   Secret | None CERTMGR_ACME_EAB_HMAC_KEY, base64url text; `.reveal()` it
       dns_nameservers     tuple[tuple[str, int], ...]  CERTMGR_DNS_NAMESERVERS as (ip, port); () = the zone's
-      propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 300)
+      propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 120)
       oci_endpoint        str | None    CERTMGR_OCI_ENDPOINT, may hold `{region}`; no trailing slash
       acme_profile        str | None    CERTMGR_ACME_PROFILE
       mode                str           CERTMGR_MODE: "renew" or "monitor"

@@ -25,6 +25,8 @@ from .vault import CertificateVault, VaultStore
 log = logging.getLogger("certmgr")
 
 RUN_BUDGET = 280  # seconds: inside Fn's 300 s limit, with room for the TXT cleanup in `finally`
+AFTER_PROPAGATION = 90  # seconds kept for validation, finalization, Vault and LB after the DNS wait
+MIN_PROPAGATION_WAIT = 10
 
 
 class Services:
@@ -72,6 +74,12 @@ class _Run:
             log.info("created a new ACME account key in Vault")
         return key, store
 
+    def propagation_budget(self) -> float:
+        """CERTMGR_PROPAGATION_TIMEOUT, cut short so validation, finalization, storing and deploying still
+        fit in the run's budget (Fn stops a function at 300 s, mid-step)."""
+        left = self.deadline - time.monotonic() - AFTER_PROPAGATION
+        return max(MIN_PROPAGATION_WAIT, min(self.config.propagation_timeout, left))
+
     def issue(self, observed: Observed):
         config, result = self.config, self.result
         with result.timed("acme_account"):
@@ -88,7 +96,7 @@ class _Run:
         log.info("ordering a certificate for %s", ", ".join(config.domains))
         fullchain = account.issue(
             csr, present=self.present, cleanup=self.cleanup,
-            wait=lambda records: wait_for_propagation(records, servers, timeout=config.propagation_timeout),
+            wait=lambda records: wait_for_propagation(records, servers, timeout=self.propagation_budget()),
             deadline=self.deadline, profile=config.acme_profile, replaces=replaces, timings=result.timings)
         chain = certs.parse_chain(fullchain, what="the certificate chain the CA returned")
         if not certs.key_matches(chain[0], key):

@@ -42,7 +42,7 @@ def test_minimal_environment_gets_defaults():
     config = load()
     assert config.domains == ("example.com", "*.example.com")
     assert config.primary_name == "example.com"
-    assert (config.renewal_days, config.propagation_timeout) == (30, 300)
+    assert (config.renewal_days, config.propagation_timeout) == (30, 120)
     assert config.name_prefix == "tmi"
     assert config.acme_directory == DEFAULT_ACME_DIRECTORY == ACME_DIRECTORIES["staging"]
     assert config.dry_run is False

@@ -29,8 +29,8 @@ from .clients import Clients
 from .config import Config
 from .errors import CertmgrError, ConfigError, NotifyError
 from .monitor_config import MonitorConfig
-from .result import Timed
 from .notify import API_ERRORS
+from .result import Timed
 from .vault import VaultStore
 
 log = logging.getLogger("certmgr.monitor")

@@ -25,6 +25,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from certmgr.vault import VaultStore
 from sandbox.oci import dns as dns_service
 from sandbox.oci import loadbalancer, vault
 from sandbox.stack import seed_web_load_balancer
@@ -213,3 +214,13 @@ def make_tenant(sandbox):
     yield make
     for tenant in made:
         sandbox.backend(loadbalancer).remove_load_balancer(tenant.lb_id)
+
+
+@pytest.fixture
+def store(sandbox):
+    """A certmgr VaultStore on a vault of its own, so version counts start from nothing."""
+    vault_id, key_id = sandbox.backend(vault).add_vault(sandbox.ids["compartment"], "store-vault")
+    kwargs = {"service_endpoint": sandbox.endpoint}
+    return VaultStore(oci.vault.VaultsClient(sandbox.oci_config, **kwargs),
+                      oci.secrets.SecretsClient(sandbox.oci_config, **kwargs),
+                      vault_id=vault_id, key_id=key_id, compartment_id=sandbox.ids["compartment"])

@@ -2,21 +2,10 @@
 import threading
 import time
 
-import oci
 import pytest
 
 from certmgr.lock import LockBusy, RunLock
 from certmgr.vault import VaultStore
-from sandbox.oci import vault as vault_module
-
-
-@pytest.fixture
-def store(sandbox):
-    vault_id, key_id = sandbox.backend(vault_module).add_vault(sandbox.ids["compartment"], "lock-vault")
-    kwargs = {"service_endpoint": sandbox.endpoint}
-    return VaultStore(oci.vault.VaultsClient(sandbox.oci_config, **kwargs),
-                      oci.secrets.SecretsClient(sandbox.oci_config, **kwargs),
-                      vault_id=vault_id, key_id=key_id, compartment_id=sandbox.ids["compartment"])
 
 
 def test_one_holder_at_a_time(store):

@@ -14,16 +14,6 @@ from sandbox.oci.faults import Fault
 ACTIVE_LIMIT = 30
 
 
-@pytest.fixture
-def store(sandbox):
-    """A VaultStore on a vault of its own, so version counts start from nothing."""
-    vault_id, key_id = sandbox.backend(vault_module).add_vault(sandbox.ids["compartment"], "versions-vault")
-    kwargs = {"service_endpoint": sandbox.endpoint}
-    return VaultStore(oci.vault.VaultsClient(sandbox.oci_config, **kwargs),
-                      oci.secrets.SecretsClient(sandbox.oci_config, **kwargs),
-                      vault_id=vault_id, key_id=key_id, compartment_id=sandbox.ids["compartment"])
-
-
 def by_use(store: VaultStore, name: str) -> tuple[dict, dict]:
     """({number: stages} of versions in active use, {number: time of deletion} of those pending deletion)."""
     versions = store.versions(name)

@@ -104,9 +104,9 @@ class VaultStore:
             raise self._fail("writing", name, exc) from None
         if secret_id is None:
             return secret.current_version_number  # a new secret: one version, nothing to prune
-        number = max(v.version_number for v in self.versions(name)) if pending else secret.current_version_number
-        self.prune(name)
-        return number
+        versions = self.versions(name)
+        self.prune(name, versions)
+        return max(v.version_number for v in versions) if pending else secret.current_version_number
 
     def versions(self, name: str) -> list[oci.vault.models.SecretVersionSummary]:
         return oci.pagination.list_call_get_all_results(self.vaults.list_secret_versions,
@@ -120,7 +120,7 @@ class VaultStore:
             raise self._fail("promoting a version of", name, exc) from None
         self.prune(name)
 
-    def prune(self, name: str) -> None:
+    def prune(self, name: str, versions: list | None = None) -> None:
         """Schedule the deletion of the DEPRECATED versions older than the newest KEEP_DEPRECATED.
 
         OCI allows 30 versions in active use per secret, and every renewal and every locked run adds some:
@@ -128,7 +128,7 @@ class VaultStore:
         housekeeping, so a failure is only a warning; the next write tries again.
         """
         try:
-            versions, now = self.versions(name), dt.datetime.now(dt.timezone.utc)
+            versions, now = versions or self.versions(name), dt.datetime.now(dt.timezone.utc)
             waiting = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
             old = sorted(v.version_number for v in versions if "DEPRECATED" in v.stages and not v.time_of_deletion)
             old = old[:max(0, len(old) - KEEP_DEPRECATED)]

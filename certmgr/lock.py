@@ -1,14 +1,16 @@
 """A lease in Vault so that two runs (the daily schedule and a manual invoke, say) never act at once.
 
-The lease is a small secret, `{prefix}-lock`, holding who has it and until when. Taking it is an update
-guarded by the secret's etag (`If-Match`), so of two runs racing for it exactly one wins. A lease that
-outlived its run (a crashed function) expires and can be taken over. Runs with nothing to do never touch
-it, so a healthy daily run writes nothing at all.
+The lease lives in the *metadata* of a small secret, `{prefix}-lock`: who holds it and until when. Changing
+metadata adds no secret version, so holding the lease never wears down OCI's 30-versions-per-secret limit.
+Every change is one conditional step: the first run creates the secret (a 409 means another run created it
+first: busy), later runs update it with `If-Match` on the etag they read (a 412 means another run changed it
+first: busy). Release uses `If-Match` on the etag this run wrote, so a run that outlived its lease never
+erases the lease of the run that took over. A lease that outlived its run (a crashed function) expires and
+can be taken over. Runs with nothing to do never touch it, so a healthy daily run writes nothing at all.
 """
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import time
 import uuid
@@ -21,6 +23,7 @@ from .vault import VaultStore
 log = logging.getLogger("certmgr")
 
 LEASE_SECONDS = 360  # longer than a run may last (Fn's limit is 300 s)
+PLACEHOLDER = base64.b64encode(b"certmgr run lock: the lease is in this secret's metadata").decode()
 
 
 class LockBusy(CertmgrError):
@@ -31,12 +34,11 @@ class RunLock:
     def __init__(self, store: VaultStore, name: str, *, seconds: int = LEASE_SECONDS, clock=time.time):
         self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
         self.holder = uuid.uuid4().hex[:12]
-        self._held, self.until = False, 0.0
+        self.etag: str | None = None  # the lock secret's etag after this run's own last change
+        self.until = 0.0
 
-    def _content(self, holder: str | None, until: float) -> oci.vault.models.Base64SecretContentDetails:
-        data = json.dumps({"holder": holder, "until": until}).encode()
-        return oci.vault.models.Base64SecretContentDetails(content_type="BASE64",
-                                                            content=base64.b64encode(data).decode())
+    def _metadata(self, holder: str | None, until: float) -> dict:
+        return {"holder": holder or "", "until": str(until)}
 
     def _busy(self, holder: str, until: float) -> LockBusy:
         when = time.strftime("%H:%M:%S UTC", time.gmtime(until))
@@ -44,19 +46,32 @@ class RunLock:
                         state="nothing was changed by this run",
                         hint="nothing to do: the other run carries on, the next scheduled run checks again")
 
+    def _create(self, until: float) -> str:
+        """Create the lock secret holding our lease; only one of several racing creators succeeds."""
+        details = oci.vault.models.CreateSecretDetails(
+            compartment_id=self.store.compartment_id, vault_id=self.store.vault_id, key_id=self.store.key_id,
+            secret_name=self.name, metadata=self._metadata(self.holder, until),
+            secret_content=oci.vault.models.Base64SecretContentDetails(content_type="BASE64", content=PLACEHOLDER),
+            description="certmgr run lock", freeform_tags={"managed-by": "certmgr"})
+        response = self.store.vaults.create_secret(details)
+        self.store._ids[self.name] = response.data.id
+        return response.headers.get("etag")
+
+    def _take(self, secret_id: str, until: float) -> str:
+        """Take the lease from the secret as read now, unless another run holds it."""
+        response = self.store.vaults.get_secret(secret_id)
+        current = response.data.metadata or {}
+        held_until = float(current.get("until") or 0)
+        if current.get("holder") and held_until > self.clock():
+            raise self._busy(current["holder"], held_until)
+        return self.store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
+            metadata=self._metadata(self.holder, until)), if_match=response.headers.get("etag")).headers.get("etag")
+
     def acquire(self) -> None:
         until = self.clock() + self.seconds
-        secret_id = self.store.secret_id(self.name)
         try:
-            if secret_id is None:
-                self.store.write(self.name, json.dumps({"holder": self.holder, "until": until}).encode())
-            else:
-                etag = self.store.vaults.get_secret(secret_id).headers.get("etag")
-                current = json.loads(self.store.read(self.name)[0] or b"{}")
-                if current.get("holder") and current.get("until", 0) > self.clock():
-                    raise self._busy(current["holder"], current["until"])
-                self.store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
-                    secret_content=self._content(self.holder, until)), if_match=etag)
+            secret_id = self.store.secret_id(self.name)
+            self.etag = self._create(until) if secret_id is None else self._take(secret_id, until)
         except (oci.exceptions.ServiceError, VaultError) as exc:
             if getattr(exc, "status", None) in (409, 412):  # another run created or took it first
                 raise self._busy("a concurrent run", until) from None
@@ -65,21 +80,24 @@ class RunLock:
             raise VaultError(f"vault: cannot take the run lock {self.name!r}: {reason}",
                              hint=getattr(exc, "hint", None) or "check CERTMGR_VAULT_ID and the function's "
                                                                 "Vault policy; the next run tries again") from None
-        self._held, self.until = True, until
+        self.until = until
 
     def release(self) -> None:
-        if not self._held:
+        if self.etag is None:
             return
+        etag, self.etag = self.etag, None
         try:
             self.store.vaults.update_secret(self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
-                secret_content=self._content(None, 0)))
+                metadata=self._metadata(None, 0)), if_match=etag)
         except oci.exceptions.ServiceError as exc:
+            if exc.status == 412:  # the lease expired and another run took it over: it is theirs now
+                log.warning("lock: the lease on %r expired during this run and another run took it over",
+                            self.name)
+                return
             expires = time.strftime("%H:%M:%S UTC", time.gmtime(self.until))
             raise VaultError(f"vault: could not release the run lock {self.name!r}: {exc.status} {exc.code}: "
                              f"{exc.message}", state=f"the run's changes are in place; the lock expires by "
                              f"itself at {expires}", hint="nothing to do: runs until then are skipped") from None
-        self._held = False
-        self.store.prune(self.name)  # each locked run adds two lock versions: stay under OCI's 30
 
     def __enter__(self):
         self.acquire()

@@ -48,3 +48,42 @@ def test_racing_runs_exactly_one_wins(store):
     for t in threads:
         t.join()
     assert outcomes.count("won") == 1, outcomes
+
+
+def _fresh_store(store) -> VaultStore:
+    return VaultStore(store.vaults, store.secrets, vault_id=store.vault_id, key_id=store.key_id,
+                      compartment_id=store.compartment_id)
+
+
+@pytest.mark.parametrize("round_", range(20))
+def test_two_first_runs_exactly_one_wins(store, round_):
+    """No lock secret yet: both runs try to create it at the same instant; the 409 loser is busy."""
+    name, outcomes, barrier = f"t-lock-first-{round_}", [], threading.Barrier(2)
+
+    def contend():
+        lock = RunLock(_fresh_store(store), name)
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcomes.append("won")
+        except LockBusy:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=contend) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["busy", "won"], outcomes
+
+
+def test_a_run_that_outlived_its_lease_does_not_erase_its_successor(store):
+    slow = RunLock(store, "t-lock-outlived", seconds=1)
+    slow.acquire()
+    successor = RunLock(_fresh_store(store), "t-lock-outlived", clock=lambda: time.time() + 5)
+    successor.acquire()  # the slow run's lease has expired: taken over
+    slow.release()       # If-Match on the slow run's etag: refused, the successor keeps the lease
+    with pytest.raises(LockBusy) as busy:
+        RunLock(_fresh_store(store), "t-lock-outlived").acquire()
+    assert successor.holder in busy.value.message
+    successor.release()

@@ -53,7 +53,10 @@ class RunLock:
             secret_name=self.name, metadata=self._metadata(self.holder, until),
             secret_content=oci.vault.models.Base64SecretContentDetails(content_type="BASE64", content=PLACEHOLDER),
             description="certmgr run lock", freeform_tags={"managed-by": "certmgr"})
-        response = self.store.vaults.create_secret(details)
+        try:
+            response = self.store.vaults.create_secret(details)
+        except oci.exceptions.ServiceError as exc:
+            raise self.store._fail("writing", self.name, exc) from None  # keeps the status: 409 = busy
         self.store._ids[self.name] = response.data.id
         return response.headers.get("etag")
 

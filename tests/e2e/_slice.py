@@ -6,7 +6,6 @@ certificates and listener settings, and the same certificate served in a real, v
 from __future__ import annotations
 
 import base64
-import json
 import os
 import subprocess
 import sys
@@ -32,7 +31,7 @@ def lock_holders(tenant) -> dict[str, str | None]:
     for s in _secrets(tenant):
         if s["name"].endswith(LOCK_SUFFIX):
             bundle = tenant.secrets.get_secret_bundle_by_name(s["name"], tenant.vault_id).data
-            holders[s["name"]] = json.loads(base64.b64decode(bundle.secret_bundle_content.content))["holder"]
+            holders[s["name"]] = (bundle.metadata or {}).get("holder") or None  # the lease is in metadata
     return holders
 
 

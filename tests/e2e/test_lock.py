@@ -26,39 +26,15 @@ def test_expired_lease_is_taken_over(store):
     later.release()
 
 
-def test_racing_runs_exactly_one_wins(store):
-    setup = RunLock(store, "t-lock-race")
-    setup.acquire()
-    setup.release()
-    outcomes, barrier = [], threading.Barrier(4)
-
-    def contend():
-        lock = RunLock(VaultStore(store.vaults, store.secrets, vault_id=store.vault_id, key_id=store.key_id,
-                                  compartment_id=store.compartment_id), "t-lock-race")
-        barrier.wait()
-        try:
-            lock.acquire()
-            outcomes.append("won")
-        except LockBusy:
-            outcomes.append("busy")
-
-    threads = [threading.Thread(target=contend) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert outcomes.count("won") == 1, outcomes
-
-
 def _fresh_store(store) -> VaultStore:
+    """A store of its own, as another run (another process) would have: no cached secret ids."""
     return VaultStore(store.vaults, store.secrets, vault_id=store.vault_id, key_id=store.key_id,
                       compartment_id=store.compartment_id)
 
 
-@pytest.mark.parametrize("round_", range(20))
-def test_two_first_runs_exactly_one_wins(store, round_):
-    """No lock secret yet: both runs try to create it at the same instant; the 409 loser is busy."""
-    name, outcomes, barrier = f"t-lock-first-{round_}", [], threading.Barrier(2)
+def _race(store, name: str, runs: int) -> list[str]:
+    """`runs` runs try to take the lock `name` at the same instant; "won" or "busy" for each."""
+    outcomes, barrier = [], threading.Barrier(runs)
 
     def contend():
         lock = RunLock(_fresh_store(store), name)
@@ -69,11 +45,26 @@ def test_two_first_runs_exactly_one_wins(store, round_):
         except LockBusy:
             outcomes.append("busy")
 
-    threads = [threading.Thread(target=contend) for _ in range(2)]
+    threads = [threading.Thread(target=contend) for _ in range(runs)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return outcomes
+
+
+def test_racing_runs_exactly_one_wins(store):
+    setup = RunLock(store, "t-lock-race")
+    setup.acquire()
+    setup.release()
+    outcomes = _race(store, "t-lock-race", 4)
+    assert outcomes.count("won") == 1, outcomes
+
+
+@pytest.mark.parametrize("round_", range(20))
+def test_two_first_runs_exactly_one_wins(store, round_):
+    """No lock secret yet: both runs try to create it at the same instant; the 409 loser is busy."""
+    outcomes = _race(store, f"t-lock-first-{round_}", 2)
     assert sorted(outcomes) == ["busy", "won"], outcomes
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .dns01 import TxtRecord, challenge_name
 from .errors import AcmeError
+from .policy import retry_after
 
 USER_AGENT = "certmgr (+acme-python)"
 
@@ -44,6 +45,29 @@ def _alg(key):
     return {256: jose.ES256, 384: jose.ES384}[key.curve.key_size]
 
 
+class _Network(client.ClientNetwork):
+    """`acme`'s network, remembering the Retry-After of the last refused request (acme drops headers)."""
+
+    retry_after: float | None = None
+
+    def _check_response(self, response, content_type=None):
+        self.retry_after = None if response.ok else retry_after(response.headers)
+        return super()._check_response(response, content_type=content_type)
+
+
+def _replacement_refused(exc: Exception) -> bool:
+    """The CA's answer that this order cannot replace the named certificate: it was replaced already (409
+    alreadyReplaced), or this account did not order it, or the CA does not know it (RFC 9773 names no
+    error type for the last two; Let's Encrypt and Pebble answer malformed/unauthorized about it)."""
+    if isinstance(exc, acme_errors.ConflictError):
+        return True
+    if not isinstance(exc, messages.Error):
+        return False
+    code, detail = (exc.code or ""), (exc.detail or "").lower()
+    return code == "alreadyReplaced" or (code in ("malformed", "unauthorized") and
+                                         any(word in detail for word in ("replace", "certid", "certificate")))
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, messages.Error):
         return f"{exc.typ}: {exc.detail}"
@@ -56,8 +80,9 @@ class AcmeAccount:
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
                  eab: Eab | None = None, timeout: int = 30, store_key: Callable[[], None] | None = None):
         self.directory_url = directory_url
-        net = client.ClientNetwork(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
-                                   verify_ssl=ca_bundle or True, timeout=timeout)
+        net = _Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
+                       verify_ssl=ca_bundle or True, timeout=timeout)
+        self.warnings: list[str] = []
         try:
             directory = client.ClientV2.get_directory(directory_url, net)
         except Exception as exc:  # requests errors, bad JSON: all mean "cannot use this directory"
@@ -94,24 +119,30 @@ class AcmeAccount:
                          profile=profile or None, replaces=replaces)
         try:
             response = self.client._post(self.client.directory["newOrder"], body)
-        except messages.Error as exc:
-            if replaces:
-                # `replaces` only buys rate-limit relief, so a CA that cannot honour it (Pebble, for one,
-                # indexes a just-issued certificate late: "could not find an order for the given
-                # certificate") must not block the renewal: order again without it.
+        except (messages.Error, acme_errors.ConflictError) as exc:
+            if replaces and _replacement_refused(exc):
+                # An earlier order replaced this certificate but its certificate never reached Vault, or the
+                # certificate is another account's: without `replaces` the order still goes through, only
+                # without the rate-limit exemption. Any other refusal (rate limits first) stands.
+                self.warnings.append(f"acme: ordered without `replaces` (no rate-limit exemption): the CA "
+                                     f"would not let this order replace the stored certificate: {_describe(exc)}")
                 return self.order(csr_pem, profile=profile)
-            raise AcmeError(f"acme: new order refused: {_describe(exc)}") from None
-        except acme_errors.ConflictError:
-            # 409 alreadyReplaced (RFC 9773): an earlier order replaced this certificate, but its certificate
-            # never reached Vault. Without this, every later run would be refused the same way.
-            if replaces:
-                return self.order(csr_pem, profile=profile)
-            raise AcmeError("acme: new order refused: 409 Conflict") from None
+            raise self._refused("new order refused", exc) from None
         order = messages.Order.from_json(response.json())
         authzs = [self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
                   for url in order.authorizations]
         return messages.OrderResource(body=order, uri=response.headers.get("Location"),
                                       authorizations=authzs, csr_pem=csr_pem)
+
+    def _refused(self, what: str, exc: Exception) -> AcmeError:
+        """An AcmeError for the CA's refusal, carrying its Retry-After (rate limits) when it sent one."""
+        wait = self.client.net.retry_after
+        when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait) if wait is not None else None
+        described = "409 Conflict" if isinstance(exc, acme_errors.ConflictError) else _describe(exc)
+        limited = isinstance(exc, messages.Error) and exc.code == "rateLimited"
+        return AcmeError(f"acme: {what}: {described}", retry_after=when,
+                         hint="the CA's rate limit: certmgr holds new orders back until it passes (a forced run "
+                              "overrides)" if limited else None)
 
     def issue(self, csr_pem: bytes, *, present: Callable[[list[TxtRecord]], None],
               wait: Callable[[list[TxtRecord]], float], cleanup: Callable[[list[TxtRecord]], None],
@@ -158,7 +189,7 @@ class AcmeAccount:
             except acme_errors.TimeoutError:
                 raise AcmeError("acme: the order did not complete before the deadline") from None
             except messages.Error as exc:
-                raise AcmeError(f"acme: finalizing the order failed: {_describe(exc)}") from None
+                raise self._refused("finalizing the order failed", exc) from None
             timings["acme_validate_finalize"] = round(time.monotonic() - t, 3)
         except BaseException:
             if records:  # the first failure is the one to report; the caller's cleanup knows what is left

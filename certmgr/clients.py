@@ -1,24 +1,19 @@
 """One place that builds OCI clients: the signer (resource principal or config file), the endpoint
-override, retries and timeouts. Clients are created on first use and reused for the whole run."""
+override, the caller's retry policy and the timeouts. Clients are created on first use and live as long as
+the `Clients` object, i.e. one run."""
 from __future__ import annotations
 
-import functools
 import os
 
 import oci
 
 from .errors import ConfigError, Problem
+from .policy import DEFAULT, OciRetry
 
-# Retry throttling and transient server errors, but give up well inside the function's time budget.
-RETRY = oci.retry.RetryStrategyBuilder(
-    max_attempts_check=True, max_attempts=5,
-    total_elapsed_time_check=True, total_elapsed_time_seconds=60,
-    service_error_check=True,
-).get_retry_strategy()
 TIMEOUT = (10, 60)  # connect, read (seconds)
 # The SDK's default circuit breaker is one per process, shared by every client: ten DNS errors would fail
 # the Vault and LB calls (and the TXT clean-up) with CircuitBreakerError for 30 s, in this run and in the
-# next invocations of a hot function. RETRY already bounds what a run spends on a failing service.
+# next invocations of a hot function. The retry policy already bounds what a run spends on a failing service.
 NO_CIRCUIT_BREAKER = oci.circuit_breaker.NoCircuitBreakerStrategy()
 
 
@@ -26,12 +21,16 @@ class Clients:
     """OCI clients for one run.
 
     `endpoint` replaces every service's host (used against the sandbox); a `{region}` in it is filled in
-    per region so one base URL can serve several emulated regions.
+    per region so one base URL can serve several emulated regions. `retry` is the run's retry strategy
+    (`Policy.retry(deadline)`), so retries never wait past the run's deadline.
     """
 
     def __init__(self, *, resource_principal: bool, config_file: str | None = None,
-                 profile: str = "DEFAULT", endpoint: str | None = None, region: str | None = None):
+                 profile: str = "DEFAULT", endpoint: str | None = None, region: str | None = None,
+                 retry: OciRetry | None = None):
         self.endpoint = endpoint
+        self.retry = retry or DEFAULT.retry()
+        self._made: dict = {}
         if resource_principal:
             try:
                 self.signer = oci.auth.signers.get_resource_principals_signer()
@@ -56,18 +55,19 @@ class Clients:
         self.tenancy_id = self.config.get("tenancy") or getattr(self.signer, "tenancy_id", None)
 
     @classmethod
-    def from_config(cls, config) -> "Clients":
+    def from_config(cls, config, retry: OciRetry | None = None) -> "Clients":
         return cls(resource_principal=config.auth == "resource_principal", config_file=config.oci_config_file,
-                   profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region)
+                   profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region, retry=retry)
 
-    @functools.cache
     def _client(self, cls, region: str | None):
         region = region or self.region
-        kwargs = {"signer": self.signer, "retry_strategy": RETRY, "timeout": TIMEOUT,
-                  "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
-        if self.endpoint:
-            kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
-        return cls(dict(self.config, region=region), **kwargs)
+        if (cls, region) not in self._made:
+            kwargs = {"signer": self.signer, "retry_strategy": self.retry, "timeout": TIMEOUT,
+                      "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
+            if self.endpoint:
+                kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
+            self._made[cls, region] = cls(dict(self.config, region=region), **kwargs)
+        return self._made[cls, region]
 
     def dns(self, region=None) -> oci.dns.DnsClient:
         return self._client(oci.dns.DnsClient, region)

@@ -26,6 +26,8 @@ DEFAULT_RENEWAL_DAYS = 30
 RENEWAL_DAYS_RANGE = (7, 60)
 DEFAULT_PROPAGATION_TIMEOUT = 120  # seconds: leaves room for the rest of a run inside Fn's 300 s limit
 PROPAGATION_TIMEOUT_RANGE = (10, 3600)
+DEFAULT_RUN_BUDGET = 280  # seconds: inside Fn's 300 s limit, with room for the TXT clean-up after it
+RUN_BUDGET_RANGE = (10, 3600)  # detached invocations may run up to an hour
 DEFAULT_NAME_PREFIX = "tmi"
 NAME_PREFIX_MAX = 32
 ACME_DIRECTORIES = {
@@ -101,6 +103,7 @@ class Config:
       acme_eab_hmac_key   Secret | None CERTMGR_ACME_EAB_HMAC_KEY, base64url text; `.reveal()` it
       dns_nameservers     tuple[tuple[str, int], ...]  CERTMGR_DNS_NAMESERVERS as (ip, port); () = the zone's
       propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 120)
+      run_budget          int           CERTMGR_RUN_BUDGET seconds (10..3600, 280): every wait of a run ends by then
       oci_endpoint        str | None    CERTMGR_OCI_ENDPOINT, may hold `{region}`; no trailing slash
       acme_profile        str | None    CERTMGR_ACME_PROFILE
       mode                str           CERTMGR_MODE: "renew" or "monitor"
@@ -132,6 +135,7 @@ class Config:
     acme_eab_hmac_key: Secret | None = None
     dns_nameservers: tuple[tuple[str, int], ...] = ()
     propagation_timeout: int = DEFAULT_PROPAGATION_TIMEOUT
+    run_budget: int = DEFAULT_RUN_BUDGET
     oci_endpoint: str | None = None
     acme_profile: str | None = None
     mode: str = DEFAULT_MODE
@@ -157,10 +161,20 @@ class Config:
         return {"certificate": f"{p}-certificate", "private_key": f"{p}-private-key", "chain": f"{p}-chain",
                 "account_key": f"{p}-acme-account-key"}
 
+    @property
+    def lock_name(self) -> str:
+        """The run lock's secret, which also keeps what one run leaves the next (see lock.py)."""
+        return f"{self.name_prefix}-lock"
+
     def lb_certificate_name(self, serial_hex: str, not_before: dt.datetime) -> str:
         """The LB certificate name for one certificate: a function of the certificate alone, so a rerun
         after an interrupted deploy finds the upload it already made instead of adding another."""
         return f"{self.name_prefix}-{serial_hex.lower()[:16]}-{not_before:%Y%m%d}"
+
+    def owns_lb_certificate(self, name: str) -> bool:
+        """Whether `name` is one of this deployment's LB certificate names: exactly, so that prefix `tmi`
+        never claims the certificates of a deployment with prefix `tmi-b`."""
+        return re.fullmatch(re.escape(self.name_prefix) + r"-[0-9a-f]{1,16}-[0-9]{8}", name) is not None
 
 
 def names_outside_zone(names: Iterable[str], zone_name: str) -> list[str]:
@@ -462,6 +476,9 @@ _VARS = (
     _Var("CERTMGR_PROPAGATION_TIMEOUT", "propagation_timeout", _int_in(*PROPAGATION_TIMEOUT_RANGE, "seconds"),
          f"a whole number of seconds, {PROPAGATION_TIMEOUT_RANGE[0]} to {PROPAGATION_TIMEOUT_RANGE[1]} "
          f"(default {DEFAULT_PROPAGATION_TIMEOUT})", DEFAULT_PROPAGATION_TIMEOUT),
+    _Var("CERTMGR_RUN_BUDGET", "run_budget", _int_in(*RUN_BUDGET_RANGE, "seconds"),
+         f"a whole number of seconds, {RUN_BUDGET_RANGE[0]} to {RUN_BUDGET_RANGE[1]}, at least 20 below the "
+         f"function's timeout (default {DEFAULT_RUN_BUDGET})", DEFAULT_RUN_BUDGET),
     _Var("CERTMGR_OCI_ENDPOINT", "oci_endpoint", _endpoint,
          "an http(s) URL that replaces every OCI service endpoint; {region} in it becomes the region"),
     _Var("CERTMGR_ACME_PROFILE", "acme_profile", _profile,

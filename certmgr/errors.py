@@ -91,6 +91,20 @@ class LoadBalancerError(CertmgrError):
     component = "lb"
 
 
+class WorkRequestPending(LoadBalancerError):
+    """A work request had not finished when the run's deadline came: OCI may still complete it."""
+
+    def __init__(self, message: str, *, work_request: str, what: str):
+        self.work_request, self.what = work_request, what
+        super().__init__(message)
+
+
+class BudgetSpent(CertmgrError):
+    """The run's time budget (CERTMGR_RUN_BUDGET) does not leave room for the next step."""
+
+    component = "run"
+
+
 class AcmeError(CertmgrError):
     """`retry_after` is set when the CA said when to come back (rate limits, Retry-After)."""
 

@@ -2,19 +2,18 @@
 
 Each certificate gets a new, uniquely named LB certificate (never delete-then-recreate); each listener is
 switched with a full copy of its configuration (OCI's update is a PUT: a field not sent is dropped); every
-work request is waited for and a failed one is an error; only then are certmgr's old LB certificates that
-no listener uses deleted.
+upload and switch is waited for, within the run's deadline, and a failed one is an error; only then are
+certmgr's old LB certificates that no listener uses deleted. Deletions are not waited for: OCI queues them,
+and one that has not finished is simply found again, and finished, by the next run.
 """
 from __future__ import annotations
 
-import time
+from typing import Callable
 
 import oci
 
-from .errors import LoadBalancerError
-
-POLL_INTERVAL = 0.25     # first poll of a work request; doubles up to MAX_POLL_INTERVAL
-MAX_POLL_INTERVAL = 5.0
+from .errors import LoadBalancerError, WorkRequestPending
+from .policy import DEFAULT, Deadline, Policy
 
 
 def _copy(source, model_cls):
@@ -23,10 +22,11 @@ def _copy(source, model_cls):
 
 
 class LoadBalancer:
-    def __init__(self, client: oci.load_balancer.LoadBalancerClient, lb_id: str, *,
-                 work_request_timeout: float = 300, poll_interval: float = POLL_INTERVAL):
+    def __init__(self, client: oci.load_balancer.LoadBalancerClient, lb_id: str, *, policy: Policy = DEFAULT,
+                 deadline: Deadline | None = None):
         self.client, self.lb_id = client, lb_id
-        self.work_request_timeout, self.poll_interval = work_request_timeout, poll_interval
+        self.policy = policy
+        self.deadline = deadline or policy.deadline(300)  # never wait forever, even without a run's deadline
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
         return LoadBalancerError(f"lb: {what} on load balancer {self.lb_id} failed: "
@@ -46,8 +46,8 @@ class LoadBalancer:
             raise self._fail("listing certificates", exc) from None
 
     def wait(self, work_request_id: str, what: str) -> None:
-        deadline = time.monotonic() + self.work_request_timeout
-        interval = self.poll_interval
+        """Poll until the work request ends; raise WorkRequestPending if the deadline comes first."""
+        clock, started = self.policy.clock, self.policy.clock()
         while True:
             try:
                 wr = self.client.get_work_request(work_request_id).data
@@ -58,11 +58,12 @@ class LoadBalancer:
             if wr.lifecycle_state == "FAILED":
                 details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message
                 raise LoadBalancerError(f"lb: {what} failed (work request {work_request_id}): {details}")
-            if time.monotonic() > deadline:
-                raise LoadBalancerError(f"lb: {what} still {wr.lifecycle_state} after "
-                                        f"{self.work_request_timeout:.0f}s (work request {work_request_id})")
-            time.sleep(interval)
-            interval = min(interval * 2, MAX_POLL_INTERVAL)
+            pause = self.policy.poll_interval(clock() - started)
+            if not self.deadline.allows(pause):
+                raise WorkRequestPending(f"lb: {what} still {wr.lifecycle_state} after {clock() - started:.0f}s, "
+                                         f"when the run's time budget ran out (work request {work_request_id})",
+                                         work_request=work_request_id, what=what)
+            self.policy.sleep(pause)
 
     def upload(self, name: str, cert_pem: str, chain_pem: str, key_pem: str) -> None:
         details = oci.load_balancer.models.CreateCertificateDetails(
@@ -91,20 +92,26 @@ class LoadBalancer:
             raise self._fail(f"switching listener {listener.name}", exc) from None
         self.wait(response.headers["opc-work-request-id"], f"switching listener {listener.name}")
 
-    def delete_unused(self, prefix: str, keep: str) -> list[str]:
-        """Delete certmgr's own LB certificates (named `prefix-...`) that no listener uses any more."""
-        lb = self.get()
-        in_use = {l.ssl_configuration.certificate_name for l in lb.listeners.values() if l.ssl_configuration}
-        deleted = []
-        for name in sorted(self.certificates()):
-            if name.startswith(prefix + "-") and name != keep and name not in in_use:
-                try:
-                    response = self.client.delete_certificate(self.lb_id, name)
-                except oci.exceptions.ServiceError as exc:
-                    raise self._fail(f"deleting unused certificate {name}", exc) from None
-                self.wait(response.headers["opc-work-request-id"], f"deleting certificate {name}")
-                deleted.append(name)
-        return deleted
+    def delete_unused(self, ours: Callable[[str], bool], keep: str | None = None) -> list[str]:
+        """Ask OCI to delete the LB certificates that are `ours` (this deployment's names, exactly) and that
+        no listener uses, except `keep`; return their names. The deletions finish on their own."""
+        return [name for name in unused(self.get(), self.certificates(), ours, keep) if self.delete(name)]
+
+    def delete(self, name: str) -> bool:
+        try:
+            self.client.delete_certificate(self.lb_id, name)
+        except oci.exceptions.ServiceError as exc:
+            if exc.status == 404:
+                return False  # an earlier run's deletion finished first
+            raise self._fail(f"deleting unused certificate {name}", exc) from None
+        return True
+
+
+def unused(lb: oci.load_balancer.models.LoadBalancer, certificates, ours: Callable[[str], bool],
+           keep: str | None = None) -> list[str]:
+    """Names among `certificates` that are `ours`, not `keep`, and used by no listener of `lb`."""
+    in_use = {l.ssl_configuration.certificate_name for l in (lb.listeners or {}).values() if l.ssl_configuration}
+    return sorted(name for name in certificates if ours(name) and name != keep and name not in in_use)
 
 
 def select_listeners(lb: oci.load_balancer.models.LoadBalancer, names: tuple[str, ...]) -> list:

@@ -7,13 +7,20 @@ first: busy), later runs update it with `If-Match` on the etag they read (a 412 
 first: busy). Release uses `If-Match` on the etag this run wrote, so a run that outlived its lease never
 erases the lease of the run that took over. A lease that outlived its run (a crashed function) expires and
 can be taken over. Runs with nothing to do never touch it, so a healthy daily run writes nothing at all.
+
+The same metadata carries what a run must leave to the next one (`RunRecord`): the TXT values it is about
+to present (written *before* presenting them, so the next run removes them if this one is killed) and the
+CA's backoff after failed orders. Every such write is conditional on this run's etag, so it also proves
+that the lease is still ours: a run that lost it stops before its next change (`LockLost`).
 """
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass, replace
 
 import oci
 
@@ -22,7 +29,7 @@ from .vault import VaultStore
 
 log = logging.getLogger("certmgr")
 
-LEASE_SECONDS = 360  # longer than a run may last (Fn's limit is 300 s)
+LEASE_SECONDS = 340.0  # the default run budget (280 s) and a margin; runs pass their own
 PLACEHOLDER = base64.b64encode(b"certmgr run lock: the lease is in this secret's metadata").decode()
 
 
@@ -30,15 +37,59 @@ class LockBusy(CertmgrError):
     component = "lock"
 
 
+class LockLost(CertmgrError):
+    """Another run took the lease over while this one ran (its lease expired, or the clocks disagree)."""
+
+    component = "lock"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What runs leave for the next one in the lock's metadata."""
+
+    txt: tuple[tuple[str, str], ...] = ()   # (name, value) TXT pairs presented and maybe not yet removed
+    failures: int = 0                      # consecutive failed orders
+    retry_at: float = 0.0                  # no new order before this (epoch seconds), unless forced
+    last_error: str = ""                   # why the last order failed, one line
+
+    @classmethod
+    def from_metadata(cls, metadata: dict | None) -> "RunRecord":
+        metadata = metadata or {}
+        try:
+            return cls(txt=tuple(tuple(pair) for pair in json.loads(metadata.get("txt") or "[]")),
+                       failures=int(metadata.get("acme_failures") or 0),
+                       retry_at=float(metadata.get("acme_retry_at") or 0),
+                       last_error=str(metadata.get("acme_error") or ""))
+        except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
+            log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
+            return cls()
+
+    def to_metadata(self) -> dict:
+        return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
+                "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300]}
+
+
+def read_record(store: VaultStore, name: str) -> RunRecord:
+    """The record as it stands, read without taking the lease (observe's view)."""
+    secret_id = store.secret_id(name)
+    if secret_id is None:
+        return RunRecord()
+    try:
+        return RunRecord.from_metadata(store.vaults.get_secret(secret_id).data.metadata)
+    except oci.exceptions.ServiceError as exc:
+        raise store._fail("reading", name, exc) from None
+
+
 class RunLock:
-    def __init__(self, store: VaultStore, name: str, *, seconds: int = LEASE_SECONDS, clock=time.time):
+    def __init__(self, store: VaultStore, name: str, *, seconds: float = LEASE_SECONDS, clock=time.time):
         self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
         self.holder = uuid.uuid4().hex[:12]
         self.etag: str | None = None  # the lock secret's etag after this run's own last change
         self.until = 0.0
+        self.record = RunRecord()     # as found when the lease was taken, then as this run changed it
 
-    def _metadata(self, holder: str | None, until: float) -> dict:
-        return {"holder": holder or "", "until": str(until)}
+    def _metadata(self, holder: str | None, until: float, record: RunRecord) -> dict:
+        return {"holder": holder or "", "until": str(until), **record.to_metadata()}
 
     def _busy(self, holder: str, until: float) -> LockBusy:
         when = time.strftime("%H:%M:%S UTC", time.gmtime(until))
@@ -50,7 +101,7 @@ class RunLock:
         """Create the lock secret holding our lease; only one of several racing creators succeeds."""
         details = oci.vault.models.CreateSecretDetails(
             compartment_id=self.store.compartment_id, vault_id=self.store.vault_id, key_id=self.store.key_id,
-            secret_name=self.name, metadata=self._metadata(self.holder, until),
+            secret_name=self.name, metadata=self._metadata(self.holder, until, self.record),
             secret_content=oci.vault.models.Base64SecretContentDetails(content_type="BASE64", content=PLACEHOLDER),
             description="certmgr run lock", freeform_tags={"managed-by": "certmgr"})
         try:
@@ -67,8 +118,10 @@ class RunLock:
         held_until = float(current.get("until") or 0)
         if current.get("holder") and held_until > self.clock():
             raise self._busy(current["holder"], held_until)
+        self.record = RunRecord.from_metadata(current)
         return self.store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
-            metadata=self._metadata(self.holder, until)), if_match=response.headers.get("etag")).headers.get("etag")
+            metadata=self._metadata(self.holder, until, self.record)),
+            if_match=response.headers.get("etag")).headers.get("etag")
 
     def acquire(self) -> None:
         until = self.clock() + self.seconds
@@ -85,13 +138,29 @@ class RunLock:
                                                                 "Vault policy; the next run tries again") from None
         self.until = until
 
+    def note(self, **changes) -> None:
+        """Write `changes` to the run record, extending the lease; raise LockLost if it is no longer ours.
+        With no changes, this is the lease check a run makes before a change in Vault or on the LB."""
+        record, until = replace(self.record, **changes), self.clock() + self.seconds
+        try:
+            self.etag = self.store.vaults.update_secret(
+                self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
+                    metadata=self._metadata(self.holder, until, record)), if_match=self.etag).headers.get("etag")
+        except oci.exceptions.ServiceError as exc:
+            if exc.status == 412:
+                self.etag = None  # never release what is another run's
+                raise LockLost(f"lock: another run took over the lease on {self.name!r} while this run was "
+                               "acting; this run stopped before its next change") from None
+            raise self.store._fail("writing", self.name, exc) from None
+        self.record, self.until = record, until
+
     def release(self) -> None:
         if self.etag is None:
             return
         etag, self.etag = self.etag, None
         try:
             self.store.vaults.update_secret(self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
-                metadata=self._metadata(None, 0)), if_match=etag)
+                metadata=self._metadata(None, 0, self.record)), if_match=etag)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 412:  # the lease expired and another run took it over: it is theirs now
                 log.warning("lock: the lease on %r expired during this run and another run took it over",

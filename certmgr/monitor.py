@@ -26,6 +26,7 @@ import oci
 
 from . import certs, notify
 from .clients import Clients
+from .policy import DEFAULT, Policy
 from .config import Config
 from .errors import CertmgrError, ConfigError, NotifyError
 from .monitor_config import MonitorConfig
@@ -41,10 +42,7 @@ SEARCH_QUERY = "query certificate resources where lifecycleState = 'ACTIVE'"
 SEARCH_PAGE = 1000
 STATE_LIMIT = 18_000  # bytes of state JSON: Vault takes 25 KB of base64 content
 # A read that fails is reported and tried again next run: retry briefly instead of holding up the scan.
-SCAN_RETRY = oci.retry.RetryStrategyBuilder(
-    max_attempts_check=True, max_attempts=3, total_elapsed_time_check=True, total_elapsed_time_seconds=15,
-    service_error_check=True, retry_base_sleep_time_seconds=0.5, retry_max_wait_between_calls_seconds=4,
-).get_retry_strategy()
+SCAN_POLICY = DEFAULT.replace(attempts=3, backoff=0.5, max_backoff=4.0)
 
 
 def classify(not_after: dt.datetime, now: dt.datetime, warning_days: int, critical_days: int) -> tuple[str, int]:
@@ -232,8 +230,7 @@ class _Scan:
 
     def regions(self, unknown: list[Item]) -> list[str]:
         try:
-            found = self.clients.identity().list_region_subscriptions(self.clients.tenancy_id,
-                                                                      retry_strategy=SCAN_RETRY).data
+            found = self.clients.identity().list_region_subscriptions(self.clients.tenancy_id).data
         except API_ERRORS as exc:
             unknown.append(Item("UNKNOWN", "subscribed regions", self.clients.region, "certificates", None,
                                 reason=f"listing the region subscriptions failed ({_why(exc)}); only "
@@ -245,14 +242,14 @@ class _Scan:
         details = oci.resource_search.models.StructuredSearchDetails(type="Structured", query=SEARCH_QUERY,
                                                                      matching_context_type="NONE")
         return oci.pagination.list_call_get_all_results(self.clients.search(region).search_resources, details,
-                                                        limit=SEARCH_PAGE, retry_strategy=SCAN_RETRY).data
+                                                        limit=SEARCH_PAGE).data
 
     def certificate(self, region: str, found) -> Item:
         base = dict(name=found.display_name, region=region, source="certificates", id=found.identifier,
                     compartment_id=found.compartment_id)
         try:
             bundle = self.clients.certificates(region).get_certificate_bundle(
-                found.identifier, retry_strategy=SCAN_RETRY).data
+                found.identifier).data
         except API_ERRORS as exc:
             return Item("UNKNOWN", reason=f"reading its certificate bundle failed: {_why(exc)}", **base)
         base["name"] = bundle.certificate_name or found.display_name
@@ -268,8 +265,8 @@ class _Scan:
         region = region_of(lb_id, self.clients.region)
         client = self.clients.load_balancer(region)
         try:
-            lb = client.get_load_balancer(lb_id, retry_strategy=SCAN_RETRY).data
-            bundles = client.list_certificates(lb_id, retry_strategy=SCAN_RETRY).data
+            lb = client.get_load_balancer(lb_id).data
+            bundles = client.list_certificates(lb_id).data
         except API_ERRORS as exc:
             return [Item("UNKNOWN", f"load balancer {lb_id}", region, "load-balancer", lb_id,
                          reason=f"reading its certificates failed: {_why(exc)}")]
@@ -297,8 +294,7 @@ class _Scan:
         base = dict(name=name, region=region, source="vault", id=None, compartment_id=self.config.compartment_id,
                     detail=f"certmgr's certificate in vault {vault_id}")
         try:
-            bundle = self.clients.secrets(region).get_secret_bundle_by_name(name, vault_id,
-                                                                            retry_strategy=SCAN_RETRY).data
+            bundle = self.clients.secrets(region).get_secret_bundle_by_name(name, vault_id).data
         except API_ERRORS as exc:
             if getattr(exc, "status", None) == 404:
                 self.warnings.append(f"vault: no secret {name!r} in vault {vault_id}: certmgr has stored no "
@@ -315,10 +311,9 @@ class _Scan:
     def compartment_names(self) -> dict[str, str]:
         identity, tenancy = self.clients.identity(), self.clients.tenancy_id
         try:
-            names = {tenancy: identity.get_tenancy(tenancy, retry_strategy=SCAN_RETRY).data.name}
+            names = {tenancy: identity.get_tenancy(tenancy).data.name}
             for c in oci.pagination.list_call_get_all_results(
-                    identity.list_compartments, tenancy, compartment_id_in_subtree=True, access_level="ANY",
-                    retry_strategy=SCAN_RETRY).data:
+                    identity.list_compartments, tenancy, compartment_id_in_subtree=True, access_level="ANY").data:
                 names[c.id] = c.name
         except API_ERRORS as exc:
             self.warnings.append(f"identity: compartment names unavailable ({_why(exc)}); OCIDs are shown")
@@ -538,8 +533,10 @@ class _Monitor:
         return True
 
 
-def run(config: Config, env, *, now: dt.datetime | None = None, clients: Clients | None = None) -> MonitorResult:
-    """One monitor run. Never raises: whatever fails is in the result (status "failed" and `failures`)."""
+def run(config: Config, env, *, now: dt.datetime | None = None, clients: Clients | None = None,
+        policy: Policy = SCAN_POLICY) -> MonitorResult:
+    """One monitor run. Never raises: whatever fails is in the result (status "failed" and `failures`).
+    Without `clients`, the run's clients retry by `policy`."""
     now = now or dt.datetime.now(dt.timezone.utc)
     result = MonitorResult(checked_at=now.isoformat())
     try:
@@ -549,7 +546,7 @@ def run(config: Config, env, *, now: dt.datetime | None = None, clients: Clients
         return result
     result.warnings += list(config.warnings) + list(settings.warnings)
     try:
-        _Monitor(config, settings, clients or Clients.from_config(config), now, result).run()
+        _Monitor(config, settings, clients or Clients.from_config(config, policy.retry()), now, result).run()
     except Exception as exc:  # noqa: BLE001 - a run reports, it does not crash the function
         log.exception("monitor run failed")
         result.status, result.error = "failed", _why(exc)

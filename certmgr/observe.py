@@ -1,4 +1,5 @@
-"""Observe: read what is (Vault, the LB's listeners, the zone, the CA's renewal advice) and change nothing."""
+"""Observe: read what is (Vault, the LB's listeners, the zone, the CA's renewal advice, what earlier runs left
+in the run lock's record) and change nothing."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,8 @@ from .acme_order import ari_window
 from .config import Config, names_outside_zone
 from .dns01 import OciDns
 from .errors import AcmeError, CertificateError, ConfigError, Problem
-from .lb import LoadBalancer, select_listeners
+from .lb import LoadBalancer, select_listeners, unused
+from .lock import RunRecord, read_record
 from .plan import ListenerState, State
 from .vault import CertificateVault, StoredCertificate
 
@@ -24,6 +26,7 @@ class Observed:
     stored: StoredCertificate | None
     zone: oci.dns.models.Zone
     listeners: dict[str, oci.load_balancer.models.Listener]
+    record: RunRecord = field(default_factory=RunRecord)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -46,9 +49,9 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
             "key_matches": key_matches}
 
 
-def _listener_states(lb: LoadBalancer, listeners) -> tuple[ListenerState, ...]:
+def _listener_states(bundles: dict, listeners) -> tuple[ListenerState, ...]:
     serials = {}
-    for name, cert in lb.certificates().items():
+    for name, cert in bundles.items():
         try:
             serials[name] = certs.serial_hex(certs.parse_chain(cert.public_certificate)[0])
         except CertificateError:
@@ -57,23 +60,40 @@ def _listener_states(lb: LoadBalancer, listeners) -> tuple[ListenerState, ...]:
                                serials.get(l.ssl_configuration.certificate_name)) for l in listeners)
 
 
-def observe(config: Config, *, dns: OciDns, vault: CertificateVault, lb: LoadBalancer,
-            force: bool = False) -> Observed:
+def _record_state(record: RunRecord) -> dict:
+    held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at else None)
+    return {"leftover_txt": tuple(sorted({name for name, _ in record.txt})), "orders_held_until": held,
+            "failed_orders": record.failures, "last_order_error": record.last_error}
+
+
+def observe(config: Config, *, dns: OciDns, vault: CertificateVault, lb: LoadBalancer, force: bool = False,
+            now: dt.datetime | None = None) -> Observed:
+    now = now or dt.datetime.now(dt.timezone.utc)
     zone = dns.zone()
     outside = names_outside_zone(config.domains, zone.name)
     if outside:
         raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {zone.name} "
                                    f"({config.dns_zone_id})", "list only names inside the zone, or point "
                                    "CERTMGR_DNS_ZONE_ID at the zone that holds them")])
-    listeners = select_listeners(lb.get(), config.lb_listeners)
+    balancer = lb.get()
+    listeners = select_listeners(balancer, config.lb_listeners)
+    bundles = lb.certificates()
     stored = vault.read_certificate()
+    record = read_record(vault.store, config.lock_name)
     found = _certificate_state(stored)
     warnings = []
     window = None
+    keep = None
     if "certificate" in found:
+        cert = found["certificate"]
+        keep = config.lb_certificate_name(cert.serial, cert.not_before)
+    if "certificate" in found and found["certificate"].not_after > now:  # no advice asked for an expired one
         try:
             window = ari_window(config.acme_directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
         except (AcmeError, ValueError) as exc:  # advice only: the renewal window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
-    state = State(listeners=_listener_states(lb, listeners), ari_window=window, force=force, **found)
-    return Observed(state, stored, zone, {l.name: l for l in listeners}, warnings)
+    state = State(listeners=_listener_states(bundles, listeners), ari_window=window, force=force,
+                  key_is_current=stored.key_is_current if stored else True,
+                  orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
+                  **_record_state(record), **found)
+    return Observed(state, stored, zone, {l.name: l for l in listeners}, record, warnings)

@@ -1,4 +1,5 @@
-"""Decide what a run does: nothing, issue a new certificate, or deploy the stored one to listeners.
+"""Decide what a run does: nothing, issue a new certificate, deploy the stored one to listeners, repair what an
+interrupted run left, or hold back an order the CA's recent refusals advise against.
 
 `plan(config, state, now)` is pure: everything it looks at is in its arguments, so every branch is tested
 with plain data. `observe` builds the State, `act` carries out the Plan.
@@ -7,16 +8,19 @@ When to renew, without ARI: when the certificate is inside the renewal window (C
 expiry). A certificate that lives no longer than that window (a short-lived profile) would be due the
 moment it is issued, so for those certmgr renews when a third of the lifetime remains, or half of it when
 the lifetime is under ten days, as certbot and lego do: two more daily runs to retry in before expiry.
+
+After failed orders, runs hold new orders back until `orders_held_until` (the CA's Retry-After, or a backoff
+that grows with each consecutive failure), so an unattended schedule never hammers a CA's rate limits.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .certs import CertInfo
 from .config import Config
 
-NOTHING, ISSUE, DEPLOY = "nothing", "issue", "deploy"
+NOTHING, ISSUE, DEPLOY, REPAIR, BACKOFF = "nothing", "issue", "deploy", "repair", "backoff"
 SHORT_LIVED_FRACTION = 1 / 3           # of the lifetime left when a short-lived certificate is renewed
 VERY_SHORT_LIFETIME = dt.timedelta(days=10)
 VERY_SHORT_FRACTION = 1 / 2
@@ -42,6 +46,12 @@ class State:
     listeners: tuple[ListenerState, ...] = ()
     ari_window: tuple[dt.datetime, dt.datetime] | None = None  # the CA's suggested renewal window (RFC 9773)
     force: bool = False                       # renew whatever the certificate's state (--force)
+    key_is_current: bool = True               # Vault's CURRENT key and chain are the certificate's own
+    leftover_txt: tuple[str, ...] = ()        # names where an interrupted run may have left TXT values
+    orphans: tuple[str, ...] = ()             # this deployment's LB certificates that no listener uses
+    orders_held_until: dt.datetime | None = None  # no new order before this: the CA refused recent ones
+    failed_orders: int = 0                    # consecutive failed orders
+    last_order_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class Plan:
     `triggers` names every reason to issue, as codes: force, missing, unusable, expired, expiring, ari,
     names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (deploy).
     `renew_at` is when the stored certificate becomes due, so a report can say when the next action is.
+    `repairs` are what interrupted runs left that this run finishes, one sentence each.
     """
 
     action: str
@@ -61,9 +72,39 @@ class Plan:
     serial: str | None = None
     not_after: dt.datetime | None = None
     renew_at: dt.datetime | None = None
+    repairs: tuple[str, ...] = ()
 
 
 def plan(config: Config, state: State, now: dt.datetime) -> Plan:
+    """`_decide`, then held back while the CA's backoff runs, and with what interrupted runs left to repair."""
+    decided = _decide(config, state, now)
+    repairs = _repairs(state)
+    held = state.orders_held_until
+    if decided.action == ISSUE and held and now < held and not state.force:
+        orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
+        return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs,
+                       reason=f"{decided.reason}; but the last {orders} failed ({state.last_order_error}): no new "
+                              f"order before {_when(held)} ({_span(held - now)} from now); a forced run orders now")
+    if decided.action == NOTHING and repairs:
+        return replace(decided, action=REPAIR, repairs=repairs,
+                       reason=f"an interrupted run left work: {'; '.join(repairs)}; the certificate is "
+                              f"{decided.reason}")
+    return replace(decided, repairs=repairs)
+
+
+def _repairs(state: State) -> tuple[str, ...]:
+    found = []
+    if state.leftover_txt:
+        found.append(f"remove the TXT values it presented at {', '.join(state.leftover_txt)}")
+    if state.certificate and not state.key_is_current:
+        found.append("make the stored certificate's own key and chain CURRENT in Vault")
+    if state.orphans:
+        found.append(f"delete the unused LB certificate{'s' if len(state.orphans) > 1 else ''} "
+                     f"{', '.join(state.orphans)}")
+    return tuple(found)
+
+
+def _decide(config: Config, state: State, now: dt.datetime) -> Plan:
     """Issue if the stored certificate is missing, unusable or due; else deploy it where it is not served."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

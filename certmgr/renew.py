@@ -1,7 +1,8 @@
 """One renewal run: config -> observe -> plan -> act -> report.
 
 `run()` is what both the Fn handler and the CLI call. Dry run stops after the plan. Whatever fails, the
-result says what was done, what was left, and what the next run will do about it.
+result says what was done, what was left, and what the next run will do about it. One deadline
+(CERTMGR_RUN_BUDGET) bounds every wait of the run, retries included; the Policy says how the run waits.
 """
 from __future__ import annotations
 
@@ -13,31 +14,28 @@ from . import certs
 from .acme_order import AcmeAccount, Eab, cert_id
 from .clients import Clients
 from .config import Config
-from .dns01 import OciDns, wait_for_propagation, zone_nameservers
-from .errors import CertificateError, CertmgrError
-from .lock import LockBusy, RunLock
+from .dns01 import OciDns, TxtRecord, wait_for_propagation, zone_nameservers
+from .errors import AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, WorkRequestPending
+from .lock import LockBusy, LockLost, RunLock
 from .lb import LoadBalancer
 from .observe import Observed, observe
-from .plan import ISSUE, NOTHING, Plan, plan
+from .plan import BACKOFF, DEPLOY, ISSUE, NOTHING, Plan, plan
+from .policy import DEFAULT, Deadline, Policy
 from .result import Result
 from .vault import CertificateVault, VaultStore
 
 log = logging.getLogger("certmgr")
 
-RUN_BUDGET = 280  # seconds: inside Fn's 300 s limit, with room for the TXT cleanup in `finally`
-AFTER_PROPAGATION = 90  # seconds kept for validation, finalization, Vault and LB after the DNS wait
-MIN_PROPAGATION_WAIT = 10
-
 
 class Services:
-    """The adapters one run uses, built from one set of clients."""
+    """The adapters one run uses, built from one set of clients, waiting by one policy and deadline."""
 
-    def __init__(self, config: Config, clients: Clients):
+    def __init__(self, config: Config, clients: Clients, policy: Policy = DEFAULT, deadline: Deadline | None = None):
         self.dns = OciDns(clients.dns(), config.dns_zone_id)
         self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
                                                  key_id=config.vault_key_id, compartment_id=config.compartment_id),
                                       config.secret_names)
-        self.lb = LoadBalancer(clients.load_balancer(), config.lb_id)
+        self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
 
 
 def _days_left(not_after: dt.datetime, now: dt.datetime) -> int:
@@ -47,18 +45,60 @@ def _days_left(not_after: dt.datetime, now: dt.datetime) -> int:
 class _Run:
     """Carries out one Plan, remembering how far it got so a failure can say what it left."""
 
-    def __init__(self, config: Config, services: Services, result: Result, deadline: float):
-        self.config, self.services, self.result, self.deadline = config, services, result, deadline
-        self.stored_new = False
+    def __init__(self, config: Config, services: Services, result: Result, policy: Policy, deadline: Deadline,
+                 lock: RunLock):
+        self.config, self.services, self.result = config, services, result
+        self.policy, self.deadline, self.lock = policy, deadline, lock
+        self.stored_new = self.presented = False
         self.txt_in_zone: list = []  # TXT records this run added and has not yet removed
+        self.in_flight: WorkRequestPending | None = None  # an LB change OCI had not finished at the deadline
 
     def present(self, records) -> None:
-        self.txt_in_zone = list(records)
+        """Record the values in the lock first: if this run dies now, the next one removes exactly them."""
+        self.lock.note(txt=tuple((r.name, r.value) for r in records))
+        self.txt_in_zone, self.presented = list(records), True
         self.services.dns.present(records)
 
     def cleanup(self, records) -> None:
         self.services.dns.cleanup(records)
         self.txt_in_zone = []
+        try:
+            self.lock.note(txt=())
+        except LockLost:
+            raise
+        except CertmgrError as exc:  # the values are gone; the next run's removal of them is harmless
+            log.warning("%s", exc)
+
+    def ensure_time(self, step: str, seconds: float) -> None:
+        if not self.deadline.allows(seconds):
+            raise BudgetSpent(f"run: {self.deadline.left():.0f}s of the run's budget left, too little to {step}",
+                              hint="raise CERTMGR_RUN_BUDGET (keep it 20 s below the function's timeout), or see "
+                                   "in `timings` which step took the time")
+
+    def remove_leftover_txt(self) -> None:
+        """Take out the TXT values an interrupted run recorded (the record, read under the lock, is exact)."""
+        pairs = self.lock.record.txt
+        if pairs:
+            self.services.dns.cleanup([TxtRecord(name, value) for name, value in pairs])
+            self.lock.note(txt=())
+            names = ", ".join(sorted({name for name, _ in pairs}))
+            self.result.repaired.append(f"removed the TXT values an interrupted run left at {names}")
+
+    def hold_orders(self, exc: CertmgrError) -> None:
+        """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
+        record = self.lock.record
+        asked = (exc.retry_after - dt.datetime.now(dt.timezone.utc)).total_seconds() \
+            if isinstance(exc, AcmeError) and exc.retry_after else None
+        failures = record.failures + 1
+        until = self.policy.wall_clock() + self.policy.acme_wait(failures, asked)
+        try:
+            self.lock.note(failures=failures, retry_at=until, last_error=exc.message)
+        except CertmgrError as error:  # the order's failure is the one to report
+            log.warning("could not record the failed order: %s", error)
+            return
+        when = dt.datetime.fromtimestamp(until, dt.timezone.utc)
+        self.result.warnings.append(f"no new order before {when:%Y-%m-%d %H:%M} UTC ({failures} failed in a row); "
+                                    "a forced run orders now")
 
     def account_key(self):
         """(key, store): the ACME account key from Vault, or a new one and the function that stores it.
@@ -77,10 +117,20 @@ class _Run:
     def propagation_budget(self) -> float:
         """CERTMGR_PROPAGATION_TIMEOUT, cut short so validation, finalization, storing and deploying still
         fit in the run's budget (Fn stops a function at 300 s, mid-step)."""
-        left = self.deadline - time.monotonic() - AFTER_PROPAGATION
-        return max(MIN_PROPAGATION_WAIT, min(self.config.propagation_timeout, left))
+        left = self.deadline.left() - self.policy.after_propagation
+        return max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left))
 
     def issue(self, observed: Observed):
+        self.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
+        try:
+            fullchain, key = self.order(observed)
+        except (AcmeError, DnsError) as exc:  # the CA refused, or validation could not happen: back off
+            self.hold_orders(exc)
+            raise
+        self.lock.note(failures=0, retry_at=0.0, last_error="")  # also: the lease is still ours, before Vault
+        return self.store(fullchain, key)
+
+    def order(self, observed: Observed):
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
@@ -94,10 +144,20 @@ class _Run:
         if observed.state.certificate is not None:
             replaces = cert_id(observed.stored.cert_pem)
         log.info("ordering a certificate for %s", ", ".join(config.domains))
-        fullchain = account.issue(
-            csr, present=self.present, cleanup=self.cleanup,
-            wait=lambda records: wait_for_propagation(records, servers, timeout=self.propagation_budget()),
-            deadline=self.deadline, profile=config.acme_profile, replaces=replaces, timings=result.timings)
+        try:
+            fullchain = account.issue(
+                csr, present=self.present, cleanup=self.cleanup,
+                wait=lambda records: wait_for_propagation(records, servers, timeout=self.propagation_budget(),
+                                                          interval=self.policy.dns_poll, clock=self.policy.clock,
+                                                          sleep=self.policy.sleep),
+                deadline=time.monotonic() + self.deadline.left(), profile=config.acme_profile, replaces=replaces,
+                timings=result.timings)
+        finally:
+            result.warnings += account.warnings
+        return fullchain, key
+
+    def store(self, fullchain: str, key):
+        result = self.result
         chain = certs.parse_chain(fullchain, what="the certificate chain the CA returned")
         if not certs.key_matches(chain[0], key):
             raise CertificateError("certificate: the CA returned a certificate for another key; nothing stored")
@@ -116,6 +176,7 @@ class _Run:
         lb, result = self.services.lb, self.result
         name = self.config.lb_certificate_name(leaf.serial, leaf.not_before)
         result.lb_certificate = name
+        self.lock.note()  # the lease is still ours: no other run is deploying
         with result.timed("lb_upload"):
             lb.upload(name, cert_pem, chain_pem, key_pem)
         with result.timed("lb_switch"):
@@ -124,10 +185,29 @@ class _Run:
                 result.listeners.append(listener.name)
                 log.info("listener %s now serves %s", listener.name, name)
         with result.timed("lb_cleanup"):
-            result.deleted_lb_certificates = lb.delete_unused(self.config.name_prefix, keep=name)
+            result.deleted_lb_certificates = lb.delete_unused(self.config.owns_lb_certificate, keep=name)
 
     def act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
         result = self.result
+        try:
+            self._act(observed, planned, now)
+        except WorkRequestPending as exc:
+            self.in_flight = exc
+            raise
+
+    def _act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
+        result = self.result
+        self.remove_leftover_txt()
+        if planned.action not in (ISSUE, DEPLOY):
+            stored = observed.stored
+            if stored and not stored.key_is_current and stored.version_name:
+                self.services.vault.promote_key(stored.version_name)
+                result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
+            if observed.state.orphans:
+                with result.timed("lb_cleanup"):
+                    result.deleted_lb_certificates = self.services.lb.delete_unused(
+                        self.config.owns_lb_certificate, keep=planned.lb_certificate_name)
+            return
         if planned.action == ISSUE:
             leaf, chain, key = self.issue(observed)
             result.serial, result.not_after = leaf.serial, leaf.not_after.isoformat()
@@ -139,9 +219,16 @@ class _Run:
             pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
             if not stored.key_is_current and stored.version_name:
                 self.services.vault.promote_key(stored.version_name)  # finish an interrupted Vault write
+                result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
         self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
 
     def left_behind(self, planned: Plan, pending: list[str]) -> str:
+        if self.in_flight:
+            done = "new certificate stored in Vault; " if self.stored_new else "Vault unchanged; "
+            return (f"{done}{self.in_flight.what} had not finished when the run's budget ran out (work request "
+                    f"{self.in_flight.work_request}): OCI may still complete it; listeners "
+                    f"{', '.join(pending) or 'all'} may serve the previous certificate until then; the next run "
+                    "checks what each listener serves and finishes the deploy")
         if self.stored_new:
             return (f"new certificate stored in Vault; listeners {', '.join(pending)} still serve the previous "
                     "one; the next run will deploy it")
@@ -150,7 +237,8 @@ class _Run:
             return (f"Vault and the load balancer are unchanged; TXT records this run added at {left} may "
                     "remain: remove those values (only them) from the zone")
         if planned.action == ISSUE:
-            return "Vault and the load balancer are unchanged; TXT records added by this run were removed"
+            txt = "TXT records added by this run were removed" if self.presented else "no TXT record was added"
+            return f"Vault and the load balancer are unchanged; {txt}"
         return f"Vault unchanged; listeners {', '.join(pending)} still serve their previous certificate; " \
                "the next run will deploy again"
 
@@ -158,7 +246,7 @@ class _Run:
 def _decide(config: Config, services: Services, result: Result, now: dt.datetime,
             force: bool) -> tuple[Observed, Plan]:
     with result.timed("observe"):
-        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb, force=force)
+        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb, force=force, now=now)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
     planned = plan(config, observed.state, now)
     result.action, result.reason = planned.action, planned.reason
@@ -169,26 +257,36 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
     return observed, planned
 
 
+def _acts(planned: Plan) -> bool:
+    """Whether the plan changes anything (and so needs the lock): a backoff with nothing to repair does not."""
+    return planned.action != NOTHING and (planned.action != BACKOFF or bool(planned.repairs))
+
+
 def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.datetime | None = None,
-        clients: Clients | None = None) -> Result:
-    """Observe, plan and (unless dry run) act. Never raises for operational failures: see Result.status."""
+        clients: Clients | None = None, policy: Policy = DEFAULT) -> Result:
+    """Observe, plan and (unless dry run) act. Never raises for operational failures: see Result.status.
+
+    Every wait ends by `config.run_budget` seconds from now; without `clients`, OCI calls retry by `policy`
+    within that deadline too."""
     started = time.monotonic()
+    deadline = policy.deadline(config.run_budget)
     result = Result(names=list(config.domains), warnings=list(config.warnings))
     now = now or dt.datetime.now(dt.timezone.utc)
     planned = runner = services = None
     try:
-        services = Services(config, clients or Clients.from_config(config))
+        services = Services(config, clients or Clients.from_config(config, policy.retry(deadline)), policy, deadline)
         observed, planned = _decide(config, services, result, now, force)
         if dry_run or config.dry_run:
             result.status = "dry-run"
             return result
-        if planned.action == NOTHING:
+        if not _acts(planned):
             return result
-        with RunLock(services.vault.store, f"{config.name_prefix}-lock"):
+        with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
+                     clock=policy.wall_clock) as lock:
             # Another run may have acted between the first look and the lock: look again, under it.
             observed, planned = _decide(config, services, result, now, force)
-            if planned.action != NOTHING:
-                runner = _Run(config, services, result, started + RUN_BUDGET)
+            if _acts(planned):
+                runner = _Run(config, services, result, policy, deadline, lock)
                 runner.act(observed, planned, now)
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message

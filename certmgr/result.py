@@ -24,7 +24,7 @@ class Timed:
 @dataclass
 class Result(Timed):
     status: str = "ok"              # ok | failed | dry-run | skipped (another run holds the lock)
-    action: str = "nothing"         # nothing | issue | deploy  (what the plan said)
+    action: str = "nothing"         # nothing | issue | deploy | repair | backoff  (what the plan said)
     reason: str = ""                # why, in one sentence
     names: list[str] = field(default_factory=list)
     serial: str | None = None
@@ -32,7 +32,8 @@ class Result(Timed):
     days_remaining: int | None = None
     listeners: list[str] = field(default_factory=list)       # switched to the certificate this run
     lb_certificate: str | None = None
-    deleted_lb_certificates: list[str] = field(default_factory=list)
+    deleted_lb_certificates: list[str] = field(default_factory=list)  # deletions asked of OCI this run
+    repaired: list[str] = field(default_factory=list)  # what interrupted runs left, finished by this one
     stored_in_vault: bool = False
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     warnings: list[str] = field(default_factory=list)
@@ -48,7 +49,8 @@ class Result(Timed):
     def render(self) -> str:
         """The human summary the CLI prints."""
         verb = {"nothing": "nothing to do", "issue": "issue a new certificate",
-                "deploy": "deploy the stored certificate"}[self.action]
+                "deploy": "deploy the stored certificate", "repair": "finish what an interrupted run left",
+                "backoff": "hold back the order"}[self.action]
         head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED"}[self.status]
         lines = [f"{head}: {verb} - {self.reason}"]
         if self.names:
@@ -63,6 +65,8 @@ class Result(Timed):
             lines.append(f"  listeners: {', '.join(self.listeners)} now serve {self.lb_certificate}")
         if self.deleted_lb_certificates:
             lines.append(f"  removed:   {', '.join(self.deleted_lb_certificates)}")
+        for repair in self.repaired:
+            lines.append(f"  repaired:  {repair}")
         for warning in self.warnings:
             lines.append(f"  warning:   {warning}")
         if self.error:

@@ -104,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             req = Request(self.command, path, parse_qs(split.query, keep_blank_values=True), headers, body,
                           world, region, params, principal)
             if not control:
-                latency, fault = world.faults.check(operation)
+                latency, fault = world.faults.check(operation, path)
                 if latency:
                     time.sleep(latency)
                 if fault:

@@ -9,12 +9,32 @@ import base64
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import oci
 from cryptography.hazmat.primitives import hashes
 
+from certmgr.policy import DEFAULT, Policy
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class Sleeps:
+    """A Policy's `sleep` for tests: records every wait the run asks for, and sleeps at most `cap` of it, so
+    retries and polls keep their counts and order while the suite stays fast."""
+
+    def __init__(self, cap: float = 0.05):
+        self.cap, self.asked = cap, []
+
+    def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        time.sleep(min(seconds, self.cap))
+
+
+def fast_policy(**changes) -> Policy:
+    """The default policy (same attempt counts, same backoff asked for) with a recording, capped sleep."""
+    return DEFAULT.replace(**{"sleep": Sleeps(), **changes})
 
 
 LOCK_SUFFIX = "-lock"  # certmgr's run lock: every acting run writes it, failed or not
@@ -80,6 +100,12 @@ def write_secret(tenant, name: str, content: bytes) -> None:
 def add_fault(tenant, **fault) -> dict:
     """Inject an OCI fault: operation (glob), status, count, retryAfter, rate, latency."""
     return tenant.control("POST", "/faults", fault)
+
+
+def secret_path(tenant, name: str) -> str:
+    """A fault `path` glob matching requests on the secret `name` only."""
+    found = vaults_client(tenant).list_secrets(tenant.compartment_id, name=name, vault_id=tenant.vault_id).data
+    return f"*/secrets/{found[0].id}"
 
 
 def set_wrong_txt(tenant, value: str | None) -> None:

@@ -139,6 +139,8 @@ class Tenant:
         return self.lb.get_load_balancer(self.lb_id).data
 
     def lb_certificate_names(self) -> set[str]:
+        """The LB's certificates once its work requests (certmgr's deletions among them) have ended."""
+        self.settle()
         return {c.certificate_name for c in self.lb.list_certificates(self.lb_id).data}
 
     def wait_work_request(self, work_request_id: str, timeout: float = 30) -> str:
@@ -148,6 +150,14 @@ class Tenant:
             if state in LB_DONE or time.monotonic() > deadline:
                 return state
             time.sleep(0.1)
+
+    def settle(self, timeout: float = 30) -> None:
+        """Wait until every work request of this load balancer has ended (certmgr does not wait for its
+        deletions of old LB certificates)."""
+        deadline = time.monotonic() + timeout
+        while any(wr["lifecycleState"] not in LB_DONE for wr in self.work_requests()):
+            assert time.monotonic() < deadline, "the load balancer's work requests did not end"
+            time.sleep(0.05)
 
     def served(self, hostname: str | None = None, *, verify: bool = True) -> x509.Certificate:
         """The leaf the https listener presents in a real handshake; with `verify`, the client trusts only

@@ -18,10 +18,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _slice import add_fault, assert_unchanged, cli, lock_holders, set_wrong_txt, state, write_secret
+from _slice import (Sleeps, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path,
+                    set_wrong_txt, state, write_secret)
 from certmgr import renew
-from certmgr.clients import RETRY
 from certmgr.config import Config
+from certmgr.policy import DEFAULT
 from sandbox.dns_server import DnsServer
 from sandbox.oci import dns as dns_service
 
@@ -31,7 +32,8 @@ MISSING_LB = "ocid1.loadbalancer.oc1.us-ashburn-1.aaaaaaaanotthere00000000000000
 
 
 def run(env: dict, **options) -> renew.Result:
-    return renew.run(Config.from_env(env), **options)
+    """A run in this process, waiting by the fast policy unless the test passes its own."""
+    return renew.run(Config.from_env(env), **{"policy": fast_policy(), **options})
 
 
 def assert_failed(result, *fragments: str) -> None:
@@ -291,29 +293,14 @@ def test_vault_throttling_before_the_lock_is_taken(tenant, before, clear_faults)
     assert_unchanged(tenant, before)
 
 
-def _when_lock_taken(tenant, then, timeout: float = 30.0) -> None:
-    """Call `then()` as soon as a run holds the tenant's lock (polled from outside, through the SDK)."""
-    deadline = time.monotonic() + timeout
-    while not any(lock_holders(tenant).values()):
-        assert time.monotonic() < deadline, "no run took the lock"
-        time.sleep(0.02)
-    then()
-
-
 def test_vault_throttling_while_storing_then_the_next_run_renews(tenant, before, clear_faults):
     """The CA issued a certificate that could not be stored: nothing changes, and the next run is not
     blocked by that order (it `replaces` the same certificate again)."""
-    attempts = next(c.max_attempts for c in RETRY.checkers.checkers if hasattr(c, "max_attempts"))
-    finished = {}
-    runner = threading.Thread(target=lambda: finished.setdefault("result", run(tenant.env, force=True)))
-    runner.start()
-    try:
-        _when_lock_taken(tenant, lambda: add_fault(tenant, operation="vault.update_secret", status=429,
-                                                   retryAfter=1, count=attempts))
-    finally:
-        runner.join(120)
-    assert_failed(finished["result"], f"vault: writing secret '{tenant.prefix}-private-key' in vault {tenant.vault_id} "
-                                      "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+    add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, f"{tenant.prefix}-private-key"),
+              status=429, retryAfter=1, count=DEFAULT.attempts)
+    result = run(tenant.env, force=True)
+    assert_failed(result, f"vault: writing secret '{tenant.prefix}-private-key' in vault {tenant.vault_id} "
+                          "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
     assert_unchanged(tenant, before)
 
     again = run(tenant.env, force=True)
@@ -322,18 +309,27 @@ def test_vault_throttling_while_storing_then_the_next_run_renews(tenant, before,
 
 def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(tenant, make_tenant, clear_faults,
                                                                              caplog):
-    """Vault throttles from the middle of the run on: the certificate write fails, and so does releasing
-    the run lock. The error must be the write's; the lock, left to expire, is a warning. A prefix of its
-    own keeps the held lock away from the other tests."""
+    """Vault throttles the certificate write, and from then on the run lock too, so releasing it fails. The
+    error must be the write's; the lock, left to expire, is a warning. A prefix of its own keeps the held
+    lock away from the other tests; real one-second waits for Retry-After leave time to add the second fault."""
     env = dict(tenant.env, CERTMGR_NAME_PREFIX="held")
     assert run(env).status == "ok"
     before = state(tenant)
+    add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, "held-private-key"), status=429,
+              retryAfter=1, count=100)
+    calls = len(tenant.control("GET", "/calls"))
     finished = {}
-    runner = threading.Thread(target=lambda: finished.setdefault("result", run(env, force=True)))
+    runner = threading.Thread(target=lambda: finished.setdefault(
+        "result", run(env, force=True, policy=fast_policy(sleep=Sleeps(cap=1.0)))))
     runner.start()
     try:
-        _when_lock_taken(tenant, lambda: add_fault(tenant, operation="vault.update_secret", status=429,
-                                                   retryAfter=1, count=100))
+        deadline = time.monotonic() + 60
+        while not any(c["operation"] == "vault.update_secret" and c["status"] == 429
+                      for c in tenant.control("GET", "/calls")[calls:]):
+            assert time.monotonic() < deadline, "the certificate write was never throttled"
+            time.sleep(0.02)
+        add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, "held-lock"), status=429,
+                  retryAfter=1, count=100)
     finally:
         runner.join(120)
     assert_failed(finished["result"], f"vault: writing secret 'held-private-key' in vault {tenant.vault_id} "

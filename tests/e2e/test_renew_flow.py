@@ -92,7 +92,7 @@ def assert_nothing_written(tenant, before) -> None:
 
 
 def assert_ok(status: int, result: dict, action: str) -> None:
-    assert (status, result["status"], result["action"]) == (200, "ok", action), result
+    assert (status, result["status"], result["action"]) == (200, "ok", action), json.dumps(result)
 
 
 # 1. First run ------------------------------------------------------------------------------------------

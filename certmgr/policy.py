@@ -1,0 +1,135 @@
+"""How a run spends its time: one deadline over every wait, one retry policy for OCI calls, the poll intervals.
+
+The caller builds a `Policy` and hands it down (the CLI and the Fn handler use `DEFAULT`; tests pass a fast
+one with the same attempt counts), so no adapter keeps a timing constant of its own. `OciRetry` is the
+policy in the shape the `oci` SDK calls (`make_retrying_call`). Unlike the SDK's strategies it honours
+`Retry-After` and never sleeps past the run's deadline: a wait that would overrun it is not started.
+"""
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import oci
+
+log = logging.getLogger("certmgr")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_CONFLICTS = frozenset({"IncorrectState", "LockConflict"})  # 409s that clear by themselves (as the SDK)
+
+
+@dataclass(frozen=True)
+class Policy:
+    attempts: int = 5                  # per OCI call, the first one included
+    backoff: float = 1.0               # cap of the first retry's wait (full jitter); doubles per attempt
+    max_backoff: float = 30.0
+    lb_poll: float = 0.05              # first LB work-request poll; later ones wait a fifth of the time spent
+    lb_max_poll: float = 5.0
+    dns_poll: float = 2.0              # between propagation checks
+    min_propagation_wait: float = 10.0
+    after_propagation: float = 90.0    # kept for validation, finalization, Vault and LB after the DNS wait
+    lease_margin: float = 60.0         # the run lock outlives the run's budget by this much
+    acme_backoff: float = 3600.0       # after a failed order; doubles per consecutive failure
+    max_acme_backoff: float = 23 * 3600.0  # below a day: a daily schedule still tries once a day
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time  # for the lease and the CA's backoff, shared between runs
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def replace(self, **changes) -> "Policy":
+        return dataclasses.replace(self, **changes)
+
+    def deadline(self, seconds: float) -> "Deadline":
+        return Deadline(self.clock() + seconds, self.clock)
+
+    def retry(self, deadline: "Deadline | None" = None) -> "OciRetry":
+        return OciRetry(self, deadline)
+
+    def poll_interval(self, elapsed: float) -> float:
+        """Wait before the next LB poll: short at first, then a fifth of the time already spent, so a
+        work request is seen done at most ~20% (or `lb_poll`) after it finished."""
+        return min(self.lb_max_poll, max(self.lb_poll, elapsed / 5))
+
+    def acme_wait(self, failures: int, retry_after: float | None) -> float:
+        """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""
+        grown = min(self.max_acme_backoff, self.acme_backoff * 2 ** max(0, failures - 1))
+        return max(grown, retry_after or 0.0)
+
+
+DEFAULT = Policy()
+
+
+class Deadline:
+    """A point on `clock` that every wait of a run checks against."""
+
+    def __init__(self, at: float, clock: Callable[[], float] = time.monotonic):
+        self.at, self.clock = at, clock
+
+    def left(self) -> float:
+        return self.at - self.clock()
+
+    def allows(self, seconds: float) -> bool:
+        return self.left() >= seconds
+
+
+def retry_after(headers) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def retryable(exc: Exception) -> bool:
+    """Throttling, transient server errors, connection problems and timeouts; never a client mistake."""
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return status in RETRY_STATUSES or (status == 409 and getattr(exc, "code", None) in RETRY_CONFLICTS)
+    return isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout))
+
+
+class OciRetry:
+    """An `oci` retry strategy built from a Policy: bounded attempts, full-jitter exponential backoff,
+    `Retry-After` honoured, and no wait that the deadline cannot afford."""
+
+    def __init__(self, policy: Policy, deadline: Deadline | None = None):
+        self.policy, self.deadline = policy, deadline
+
+    def add_circuit_breaker_callback(self, callback) -> None:
+        """The SDK hands its circuit breaker to the strategy; certmgr runs without one (see clients.py)."""
+
+    def wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
+        if attempt >= self.policy.attempts or not retryable(exc):
+            return None
+        asked = retry_after(getattr(exc, "headers", None))
+        pause = asked if asked is not None else \
+            self.policy.jitter() * min(self.policy.max_backoff, self.policy.backoff * 2 ** (attempt - 1))
+        if self.deadline is not None and not self.deadline.allows(pause):
+            return None
+        return pause
+
+    def make_retrying_call(self, func, *args, **kwargs):
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                pause = self.wait(exc, attempt)
+                if pause is None:
+                    raise
+                log.info("retrying %s in %.1fs (attempt %d of %d): %s", kwargs.get("operation_name", "call"),
+                         pause, attempt + 1, self.policy.attempts, getattr(exc, "status", type(exc).__name__))
+                self.policy.sleep(pause)

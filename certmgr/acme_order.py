@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .dns01 import TxtRecord, challenge_name
 from .errors import AcmeError
-from .policy import retry_after
+from .policy import DEFAULT, Policy, retry_after
 
 USER_AGENT = "certmgr (+acme-python)"
+NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a retry costs one request
 
 
 @dataclass
@@ -46,9 +47,18 @@ def _alg(key):
 
 
 class _Network(client.ClientNetwork):
-    """`acme`'s network, remembering the Retry-After of the last refused request (acme drops headers)."""
+    """`acme`'s network, remembering the Retry-After of the last refused request (acme drops headers), and
+    retrying a rejected nonce up to NONCE_ATTEMPTS times (acme retries once; CAs reject nonces at random)."""
 
     retry_after: float | None = None
+
+    def post(self, *args, **kwargs):
+        for attempt in range(1, NONCE_ATTEMPTS + 1):
+            try:
+                return self._post_once(*args, **kwargs)
+            except messages.Error as error:
+                if error.code != "badNonce" or attempt == NONCE_ATTEMPTS:
+                    raise
 
     def _check_response(self, response, content_type=None):
         self.retry_after = None if response.ok else retry_after(response.headers)
@@ -78,8 +88,9 @@ class AcmeAccount:
     """A registered ACME account at one directory (registered once, found again by its key)."""
 
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
-                 eab: Eab | None = None, timeout: int = 30, store_key: Callable[[], None] | None = None):
-        self.directory_url = directory_url
+                 eab: Eab | None = None, timeout: int = 30, store_key: Callable[[], None] | None = None,
+                 policy: Policy = DEFAULT):
+        self.directory_url, self.policy = directory_url, policy
         net = _Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
                        verify_ssl=ca_bundle or True, timeout=timeout)
         self.warnings: list[str] = []
@@ -178,17 +189,18 @@ class AcmeAccount:
             t = time.monotonic()
             for chall, _ in pending:
                 self.client.answer_challenge(chall, chall.chall.response(self.client.net.key))
-            finalize_by = dt.datetime.now() + dt.timedelta(seconds=max(1.0, deadline - time.monotonic()))
             try:
-                order = self.client.poll_and_finalize(order, finalize_by)
+                fullchain = self._finalize(order, self.policy.clock() + max(1.0, deadline - time.monotonic()))
             except acme_errors.ValidationError as exc:
                 problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
                                      for a in exc.failed_authzrs for c in a.body.challenges if c.error)
                 raise AcmeError(f"acme: the CA rejected the DNS-01 challenge: {problems}",
                                 hint="check that the zone is delegated to OCI DNS and CAA allows the CA") from None
             except acme_errors.TimeoutError:
-                raise AcmeError("acme: the order did not complete before the deadline") from None
-            except messages.Error as exc:
+                raise AcmeError("acme: the order did not complete before the run's deadline") from None
+            except acme_errors.IssuanceError as exc:
+                raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}") from None
+            except (messages.Error, acme_errors.Error) as exc:
                 raise self._refused("finalizing the order failed", exc) from None
             timings["acme_validate_finalize"] = round(time.monotonic() - t, 3)
         except BaseException:
@@ -198,7 +210,45 @@ class AcmeAccount:
             raise
         if records:
             cleanup(records)
-        return order.fullchain_pem
+        return fullchain
+
+    def _pause(self, started: float, deadline: float, asked: float | None = None) -> None:
+        if self.policy.clock() >= deadline:
+            raise acme_errors.TimeoutError()
+        pause = asked if asked is not None else self.policy.poll_interval(self.policy.clock() - started)
+        self.policy.sleep(max(0.0, min(pause, deadline - self.policy.clock())))
+
+    def _finalize(self, order: messages.OrderResource, deadline: float) -> str:
+        """`ClientV2.poll_and_finalize`, polling by the policy and the CA's Retry-After (acme waits a fixed
+        second before its first look at the order); returns the full chain PEM."""
+        started, authzs = self.policy.clock(), []
+        for url in order.body.authorizations:
+            authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+            while authz.body.status == messages.STATUS_PENDING:
+                self._pause(started, deadline)
+                authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+            authzs.append(authz)
+        failed = [a for a in authzs if a.body.status != messages.STATUS_VALID and
+                  any(c.error is not None for c in a.body.challenges)]
+        if failed:
+            raise acme_errors.ValidationError(failed)
+        order = order.update(authorizations=authzs)
+        try:
+            self.client.begin_finalization(order)
+        except messages.Error as exc:
+            if exc.code != "orderNotReady":
+                raise
+        while True:
+            response = self.client._post_as_get(order.uri)
+            body = messages.Order.from_json(response.json())
+            if body.status == messages.STATUS_VALID and body.certificate is not None:
+                return self.client._post_as_get(body.certificate).text
+            if body.status == messages.STATUS_INVALID:
+                raise (acme_errors.IssuanceError(body.error) if body.error is not None else
+                       acme_errors.Error("the CA abandoned the order without saying why"))
+            if body.status == messages.STATUS_READY:
+                self.client.begin_finalization(order)
+            self._pause(started, deadline, retry_after(response.headers))
 
 
 def _csr_names(csr_pem: bytes) -> list[str]:

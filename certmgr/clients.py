@@ -17,6 +17,21 @@ TIMEOUT = (10, 60)  # connect, read (seconds)
 NO_CIRCUIT_BREAKER = oci.circuit_breaker.NoCircuitBreakerStrategy()
 
 
+def all_items(list_call, *args, **kwargs) -> list:
+    """Every item of a paginated list call, each page one call under the client's retry policy.
+
+    Not `oci.pagination`: it wraps every page in the SDK's default retry strategy (8 attempts over up to
+    600 s, around the client's own), which would multiply the attempts and ignore the run's deadline."""
+    items, page = [], None
+    while True:
+        response = list_call(*args, **kwargs, **({"page": page} if page else {}))
+        data = response.data
+        items += data if isinstance(data, list) else data.items
+        page = response.next_page
+        if not page:
+            return items
+
+
 class Clients:
     """OCI clients for one run.
 

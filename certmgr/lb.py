@@ -72,8 +72,10 @@ class LoadBalancer:
         try:
             response = self.client.create_certificate(details, self.lb_id)
         except oci.exceptions.ServiceError as exc:
-            if exc.status == 409 and name in self.certificates():
-                return  # uploaded by an earlier, interrupted run: same name means same serial
+            if exc.status == 409:
+                # Uploaded by an earlier, interrupted run (same name means same serial), maybe still in its
+                # work request: a switch submitted now queues behind it, and fails if that upload did.
+                return
             raise self._fail(f"uploading certificate {name}", exc) from None
         self.wait(response.headers["opc-work-request-id"], f"uploading certificate {name}")
 

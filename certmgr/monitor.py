@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 import oci
 
 from . import certs, notify
-from .clients import Clients
+from .clients import Clients, all_items
 from .policy import DEFAULT, Policy
 from .config import Config
 from .errors import CertmgrError, ConfigError, NotifyError
@@ -241,8 +241,7 @@ class _Scan:
     def search(self, region: str) -> list:
         details = oci.resource_search.models.StructuredSearchDetails(type="Structured", query=SEARCH_QUERY,
                                                                      matching_context_type="NONE")
-        return oci.pagination.list_call_get_all_results(self.clients.search(region).search_resources, details,
-                                                        limit=SEARCH_PAGE).data
+        return all_items(self.clients.search(region).search_resources, details, limit=SEARCH_PAGE)
 
     def certificate(self, region: str, found) -> Item:
         base = dict(name=found.display_name, region=region, source="certificates", id=found.identifier,
@@ -312,8 +311,7 @@ class _Scan:
         identity, tenancy = self.clients.identity(), self.clients.tenancy_id
         try:
             names = {tenancy: identity.get_tenancy(tenancy).data.name}
-            for c in oci.pagination.list_call_get_all_results(
-                    identity.list_compartments, tenancy, compartment_id_in_subtree=True, access_level="ANY").data:
+            for c in all_items(identity.list_compartments, tenancy, compartment_id_in_subtree=True, access_level="ANY"):
                 names[c.id] = c.name
         except API_ERRORS as exc:
             self.warnings.append(f"identity: compartment names unavailable ({_why(exc)}); OCIDs are shown")

@@ -28,9 +28,9 @@ class Policy:
     attempts: int = 5                  # per OCI call, the first one included
     backoff: float = 1.0               # cap of the first retry's wait (full jitter); doubles per attempt
     max_backoff: float = 30.0
-    lb_poll: float = 0.05              # first LB work-request poll; later ones wait a fifth of the time spent
-    lb_max_poll: float = 5.0
-    dns_poll: float = 2.0              # between propagation checks
+    first_poll: float = 0.05              # first poll of an LB work request or ACME order; then a tenth of the
+    max_poll: float = 2.0           # time already spent, up to this
+    dns_poll: float = 1.0              # between propagation checks
     min_propagation_wait: float = 10.0
     after_propagation: float = 90.0    # kept for validation, finalization, Vault and LB after the DNS wait
     lease_margin: float = 60.0         # the run lock outlives the run's budget by this much
@@ -51,9 +51,9 @@ class Policy:
         return OciRetry(self, deadline)
 
     def poll_interval(self, elapsed: float) -> float:
-        """Wait before the next LB poll: short at first, then a fifth of the time already spent, so a
-        work request is seen done at most ~20% (or `lb_poll`) after it finished."""
-        return min(self.lb_max_poll, max(self.lb_poll, elapsed / 5))
+        """Wait before the next poll (LB work requests, ACME orders): short at first, then a tenth of the time
+        already spent, so a change is seen at most 10% (`first_poll` at least, `max_poll` at most) after it."""
+        return min(self.max_poll, max(self.first_poll, elapsed / 10))
 
     def acme_wait(self, failures: int, retry_after: float | None) -> float:
         """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""

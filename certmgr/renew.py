@@ -15,7 +15,8 @@ from .acme_order import AcmeAccount, Eab, cert_id
 from .clients import Clients
 from .config import Config
 from .dns01 import OciDns, TxtRecord, wait_for_propagation, zone_nameservers
-from .errors import AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, WorkRequestPending
+from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, LoadBalancerError,
+                     WorkRequestPending)
 from .lock import LockBusy, LockLost, RunLock
 from .lb import LoadBalancer
 from .observe import Observed, observe
@@ -136,7 +137,7 @@ class _Run:
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
             account_key, store_key = self.account_key()
             account = AcmeAccount(config.acme_directory, account_key, email=config.acme_email,
-                                  ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key)
+                                  ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key, policy=self.policy)
         key = certs.generate_key(config.key_type)
         csr = certs.make_csr(key, config.domains)
         servers = list(config.dns_nameservers) or zone_nameservers(observed.zone)
@@ -179,13 +180,22 @@ class _Run:
         self.lock.note()  # the lease is still ours: no other run is deploying
         with result.timed("lb_upload"):
             lb.upload(name, cert_pem, chain_pem, key_pem)
+        self.lock.note()  # and again before the listeners change
         with result.timed("lb_switch"):
             for listener in listeners:
                 lb.switch(listener, name)
                 result.listeners.append(listener.name)
                 log.info("listener %s now serves %s", listener.name, name)
-        with result.timed("lb_cleanup"):
-            result.deleted_lb_certificates = lb.delete_unused(self.config.owns_lb_certificate, keep=name)
+        self.delete_unused(keep=name)
+
+    def delete_unused(self, keep: str | None) -> None:
+        """Housekeeping after the listeners are safe: a failure is a warning, the next run deletes them."""
+        with self.result.timed("lb_cleanup"):
+            try:
+                self.result.deleted_lb_certificates = self.services.lb.delete_unused(
+                    self.config.owns_lb_certificate, keep=keep)
+            except LoadBalancerError as exc:
+                self.result.warnings.append(f"{exc.message}; the next run deletes what is left")
 
     def act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
         result = self.result
@@ -204,9 +214,7 @@ class _Run:
                 self.services.vault.promote_key(stored.version_name)
                 result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
             if observed.state.orphans:
-                with result.timed("lb_cleanup"):
-                    result.deleted_lb_certificates = self.services.lb.delete_unused(
-                        self.config.owns_lb_certificate, keep=planned.lb_certificate_name)
+                self.delete_unused(keep=planned.lb_certificate_name)
             return
         if planned.action == ISSUE:
             leaf, chain, key = self.issue(observed)

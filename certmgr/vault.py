@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import oci
 
+from .clients import all_items
 from .errors import VaultError
 
 log = logging.getLogger("certmgr")
@@ -59,8 +60,7 @@ class VaultStore:
     def secret_id(self, name: str) -> str | None:
         if name not in self._ids:
             try:
-                found = oci.pagination.list_call_get_all_results(
-                    self.vaults.list_secrets, self.compartment_id, name=name, vault_id=self.vault_id).data
+                found = all_items(self.vaults.list_secrets, self.compartment_id, name=name, vault_id=self.vault_id)
             except oci.exceptions.ServiceError as exc:
                 raise self._fail("looking up", name, exc) from None
             live = [s for s in found if s.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")]
@@ -109,8 +109,10 @@ class VaultStore:
         return max(v.version_number for v in versions) if pending else secret.current_version_number
 
     def versions(self, name: str) -> list[oci.vault.models.SecretVersionSummary]:
-        return oci.pagination.list_call_get_all_results(self.vaults.list_secret_versions,
-                                                        self.secret_id(name)).data
+        try:
+            return all_items(self.vaults.list_secret_versions, self.secret_id(name))
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("listing the versions of", name, exc) from None
 
     def promote(self, name: str, version_number: int) -> None:
         try:

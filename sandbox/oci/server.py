@@ -119,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(500, {"code": "InternalServerError", "message": f"sandbox bug: {exc!r}"})
         status = reply.status
         if not path.startswith("/_control/"):
-            world.record(operation, region, status, principal)
+            world.record(operation, region, status, principal, path)
         self._send(reply, request_id)
 
     def _send(self, reply: Reply, request_id: str):

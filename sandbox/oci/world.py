@@ -58,7 +58,7 @@ class World:
         with self.lock:
             return list(self._backends.items())
 
-    def record(self, operation: str, region: str, status: int, principal: str) -> None:
+    def record(self, operation: str, region: str, status: int, principal: str, path: str = "") -> None:
         with self.lock:
             self.calls.append({"operation": operation, "region": region, "status": status,
-                               "principal": principal, "time": time.time()})
+                               "principal": principal, "path": path, "time": time.time()})

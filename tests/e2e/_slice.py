@@ -45,13 +45,14 @@ def _secrets(tenant) -> list[dict]:
     return [s for s in vault["secrets"] if s["vaultId"] == tenant.vault_id]
 
 
-def lock_holders(tenant) -> dict[str, str | None]:
-    """Who holds each run lock in the tenant's vault (None: free)."""
+def lock_holders(tenant, now: float | None = None) -> dict[str, str | None]:
+    """Who holds each run lock in the tenant's vault (None: free), or with `now`, whose lease runs past it."""
     holders = {}
     for s in _secrets(tenant):
         if s["name"].endswith(LOCK_SUFFIX):
-            bundle = tenant.secrets.get_secret_bundle_by_name(s["name"], tenant.vault_id).data
-            holders[s["name"]] = (bundle.metadata or {}).get("holder") or None  # the lease is in metadata
+            metadata = tenant.secrets.get_secret_bundle_by_name(s["name"], tenant.vault_id).data.metadata or {}
+            held = metadata.get("holder") and (now is None or float(metadata.get("until") or 0) > now)
+            holders[s["name"]] = metadata["holder"] if held else None  # the lease is in metadata
     return holders
 
 
@@ -75,6 +76,26 @@ def assert_unchanged(tenant, before: dict, *, verify: bool = True) -> None:
     after = state(tenant, verify=verify)
     changed = {part: {"before": before[part], "after": after[part]} for part in before if after[part] != before[part]}
     assert not changed, f"changed: {changed}"
+
+
+def assert_healthy(tenant, now: float | None = None) -> None:
+    """Where every run, failed or not, must leave things once the next run is done: the listener serves, in
+    a verified handshake, Vault's CURRENT certificate, Vault's CURRENT key is that certificate's, no
+    `_acme-challenge` record is left, at most the current and the previous of this deployment's LB
+    certificates exist, and no run holds the lock (at `now`: a killed run's lease only expires)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    served = tenant.served()
+    stored = x509.load_pem_x509_certificate(tenant.secret("certificate"))
+    key = serialization.load_pem_private_key(tenant.secret("private-key"), None)
+    assert served.serial_number == stored.serial_number, "the listener does not serve Vault's CURRENT certificate"
+    assert key.public_key().public_numbers() == stored.public_key().public_numbers(), \
+        "Vault's CURRENT key is not the CURRENT certificate's"
+    assert [r.domain for r in tenant.challenge_records()] == [], "TXT records left in the zone"
+    ours = [n for n in tenant.lb_certificate_names() if n.startswith(f"{tenant.prefix}-")]
+    assert len(ours) <= 2, f"more than the current and previous LB certificates: {ours}"
+    held = lock_holders(tenant, now)
+    assert set(held.values()) <= {None}, f"a run lock is still held: {held}"
 
 
 def vaults_client(tenant) -> oci.vault.VaultsClient:

@@ -5,7 +5,8 @@ import importlib
 import importlib.util
 import sys
 
-BENCHES = {"renew": "bench.renew", "monitor": "bench.monitor_scan"}
+BENCHES = {"renew": "bench.renew", "monitor": "bench.monitor_scan", "simulated": "bench.simulated_cloud",
+           "renewals": "bench.renewals"}
 
 
 def present() -> dict[str, str]:

@@ -67,14 +67,16 @@ class _Network(client.ClientNetwork):
 
 def _replacement_refused(exc: Exception) -> bool:
     """The CA's answer that this order cannot replace the named certificate: it was replaced already (409
-    alreadyReplaced), or this account did not order it, or the CA does not know it (RFC 9773 names no
-    error type for the last two; Let's Encrypt and Pebble answer malformed/unauthorized about it)."""
+    alreadyReplaced), or this account did not order it, or the CA does not know it. RFC 9773 names no error
+    type for the last two: Let's Encrypt answers malformed or unauthorized, Pebble serverInternal ("could not
+    find an order for the given certificate"), so the answer is recognised by what it is about. A rate limit
+    is never such an answer: it applies without `replaces` all the more."""
     if isinstance(exc, acme_errors.ConflictError):
         return True
     if not isinstance(exc, messages.Error):
         return False
     code, detail = (exc.code or ""), (exc.detail or "").lower()
-    return code == "alreadyReplaced" or (code in ("malformed", "unauthorized") and
+    return code == "alreadyReplaced" or (code in ("malformed", "unauthorized", "serverInternal") and
                                          any(word in detail for word in ("replace", "certid", "certificate")))
 
 

@@ -30,7 +30,7 @@ class Policy:
     max_backoff: float = 30.0
     first_poll: float = 0.05              # first poll of an LB work request or ACME order; then a tenth of the
     max_poll: float = 2.0           # time already spent, up to this
-    dns_poll: float = 1.0              # between propagation checks
+    dns_poll: float = 0.5              # between propagation checks
     min_propagation_wait: float = 10.0
     after_propagation: float = 90.0    # kept for validation, finalization, Vault and LB after the DNS wait
     lease_margin: float = 60.0         # the run lock outlives the run's budget by this much

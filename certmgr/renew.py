@@ -123,6 +123,7 @@ class _Run:
 
     def issue(self, observed: Observed):
         self.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
+        self.services.vault.check_room()  # a certificate Vault cannot take is an order wasted
         try:
             fullchain, key = self.order(observed)
         except (AcmeError, DnsError) as exc:  # the CA refused, or validation could not happen: back off

@@ -23,7 +23,9 @@ from .errors import VaultError
 log = logging.getLogger("certmgr")
 
 KEEP_DEPRECATED = 5                               # newest DEPRECATED versions kept for rollback and audit
-PENDING_DELETION_LIMIT = 30                       # OCI's limit per secret
+PENDING_DELETION_LIMIT = 30                       # OCI's limits per secret: versions pending deletion,
+ACTIVE_LIMIT = 30                                 # and versions in active use
+NEAR_LIMIT = 25                                   # in active use: say so before writes start failing
 DELETE_AFTER = dt.timedelta(days=1, minutes=10)   # OCI's shortest wait, with a margin for clock skew
 
 
@@ -101,12 +103,43 @@ class VaultStore:
                 secret = self.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
                     secret_content=body)).data
         except oci.exceptions.ServiceError as exc:
+            if exc.code == "LimitExceeded" and secret_id is not None:
+                raise self._limit(name, exc) from None
             raise self._fail("writing", name, exc) from None
         if secret_id is None:
             return secret.current_version_number  # a new secret: one version, nothing to prune
         versions = self.versions(name)
         self.prune(name, versions)
         return max(v.version_number for v in versions) if pending else secret.current_version_number
+
+    def check_room(self, name: str) -> None:
+        """Raise the limit error now if a new version of `name` cannot be written: a run checks before it
+        orders, so a full Vault never costs an order (and a rate-limit slot) it cannot store."""
+        if self.secret_id(name) is None:
+            return
+        versions = self.versions(name)
+        now = dt.datetime.now(dt.timezone.utc)
+        in_use = sum(1 for v in versions if not v.time_of_deletion)
+        pending = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
+        deletable = sum(1 for v in versions if "DEPRECATED" in v.stages and not v.time_of_deletion)
+        if in_use >= ACTIVE_LIMIT and (pending >= PENDING_DELETION_LIMIT or not deletable):
+            raise self._limit(name, message=f"{in_use} versions in use, {pending} pending deletion", versions=versions)
+
+    def _limit(self, name: str, exc: oci.exceptions.ServiceError | None = None, *, message: str = "",
+               versions: list | None = None) -> VaultError:
+        """OCI's version limits, with when they clear: the earliest scheduled deletion frees a place."""
+        try:
+            due = [v.time_of_deletion for v in versions or self.versions(name) if v.time_of_deletion]
+        except VaultError:
+            due = []
+        when = (f"the next scheduled deletion frees a place at {min(due):%Y-%m-%d %H:%M} UTC" if due else
+                "no version is scheduled for deletion yet; certmgr schedules old ones at every write")
+        error = VaultError(f"vault: secret {name!r} is at OCI's limit of {ACTIVE_LIMIT} versions in use and "
+                           f"{PENDING_DELETION_LIMIT} pending deletion ({exc.message if exc else message})",
+                           hint=f"nothing is misconfigured: OCI deletes a version no sooner than a day after it "
+                                f"is scheduled; {when}, and the next run after that succeeds")
+        error.status = exc.status if exc else 400
+        return error
 
     def versions(self, name: str) -> list[oci.vault.models.SecretVersionSummary]:
         try:
@@ -141,6 +174,11 @@ class VaultStore:
             if len(old) > room:
                 self._warn(f"vault: {len(old) - room} old versions of secret {name!r} must wait to be deleted: "
                            f"{PENDING_DELETION_LIMIT} are already pending deletion, OCI's limit")
+            active = sum(1 for v in versions if not v.time_of_deletion) - min(len(old), room)
+            if active >= NEAR_LIMIT:
+                self._warn(f"vault: secret {name!r} has {active} of OCI's {ACTIVE_LIMIT} versions in use: "
+                           f"renewals will fail at {ACTIVE_LIMIT} until older versions are deleted (OCI waits "
+                           "a day after scheduling); avoid forcing renewals until then")
         except Exception as exc:  # the write itself succeeded; never fail the run for the clean-up
             reason = (f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError)
                       else f"{type(exc).__name__}: {exc}")
@@ -181,6 +219,11 @@ class CertificateVault:
         self.store.write(self.names["certificate"], cert_pem, version=name)
         self.store.promote(self.names["private_key"], key_version)
         self.store.promote(self.names["chain"], chain_version)
+
+    def check_room(self) -> None:
+        """Before an order: each secret of the set can take one more version (see VaultStore.check_room)."""
+        for role in ("private_key", "chain", "certificate"):
+            self.store.check_room(self.names[role])
 
     def promote_key(self, version: str) -> None:
         """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""

@@ -326,3 +326,62 @@ def test_no_renewal_advice_is_asked_for_an_expired_certificate(ca_tenant, front)
     result = run(env)
     assert (result.status, result.action) == ("ok", "issue") and "expired" in result.reason, result.render()
     assert not [p for p in front.paths(seen) if "renewalInfo" in p], front.paths(seen)
+
+
+# 6. Vault's version limits ------------------------------------------------------------------------------------
+
+def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(ca_tenant):
+    """30 versions in use and 30 pending deletion (what months of forced renewals in one day could leave):
+    the run says so, and when it clears, before it orders a certificate it could not store."""
+    env = dict(ca_tenant.env, CERTMGR_NAME_PREFIX="full")
+    assert run(env).status == "ok"
+    vaults = ca_tenant._client(oci.vault.VaultsClient)
+    key_id = secret_path(ca_tenant, "full-private-key").rsplit("/", 1)[1]
+    content = ca_tenant.secrets.get_secret_bundle(key_id, stage="CURRENT").data.secret_bundle_content.content
+    when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+    schedule = oci.vault.models.ScheduleSecretVersionDeletionDetails(time_of_deletion=when)
+    while True:  # the same key again and again: the set stays valid, only the counts grow
+        versions = vaults.list_secret_versions(key_id).data
+        in_use = [v for v in versions if not v.time_of_deletion]
+        pending = len(versions) - len(in_use)
+        if len(in_use) == 30 and pending == 30:
+            break
+        if len(in_use) == 30:
+            oldest = min(v.version_number for v in in_use if "DEPRECATED" in v.stages)
+            vaults.schedule_secret_version_deletion(key_id, oldest, schedule)
+            continue
+        vaults.update_secret(key_id, oci.vault.models.UpdateSecretDetails(
+            secret_content=oci.vault.models.Base64SecretContentDetails(content_type="BASE64", content=content)))
+    result = run(env, force=True)
+    assert result.status == "failed", result.render()
+    assert "is at OCI's limit of 30 versions in use and 30 pending deletion" in result.error
+    assert f"the next scheduled deletion frees a place at {when:%Y-%m-%d %H:%M} UTC" in " ".join(result.warnings)
+    assert "no TXT record was added" in result.state and "acme_order" not in result.timings  # never ordered
+
+
+# 7. Two first runs at once ----------------------------------------------------------------------------------
+
+def test_two_concurrent_first_runs_issue_exactly_once_twenty_times(ca_tenant):
+    """No lock secret, no account, no certificate yet, and two runs start together (the schedule and a
+    manual invoke): exactly one orders, registers an account and deploys; every time."""
+    ca_tenant.control("POST", "/options", {"work_request_delay": 0.05})
+    try:
+        for n in range(20):
+            env = dict(ca_tenant.env, CERTMGR_NAME_PREFIX=f"race{n}")
+            results, start = [], threading.Barrier(2)
+
+            def one():
+                start.wait()
+                results.append(run(env))
+            threads = [threading.Thread(target=one) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            outcomes = sorted((r.status, r.action) for r in results)
+            assert outcomes in ([("ok", "issue"), ("skipped", "issue")], [("ok", "issue"), ("ok", "nothing")]), \
+                f"round {n}: {[r.render() for r in results]}"
+            versions = ca_tenant.secret_versions()
+            assert (versions[f"race{n}-acme-account-key"], versions[f"race{n}-certificate"]) == (1, 1), versions
+    finally:
+        ca_tenant.control("POST", "/options", {"work_request_delay": 0.3})

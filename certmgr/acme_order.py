@@ -257,32 +257,3 @@ def _csr_names(csr_pem: bytes) -> list[str]:
     csr = x509.load_pem_x509_csr(csr_pem)
     san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return san.get_values_for_type(x509.DNSName)
-
-
-def ari_window(directory_url: str, cert_pem: bytes, *, ca_bundle: str | None = None,
-               timeout: int = 10) -> tuple[dt.datetime, dt.datetime] | None:
-    """The CA's suggested renewal window for `cert_pem` (RFC 9773), or None when the CA has no ARI.
-
-    Read without an account (ARI is a plain GET), so a daily run that has nothing to do stays cheap.
-    Raises AcmeError when the directory cannot be read.
-    """
-    net = client.ClientNetwork(None, user_agent=USER_AGENT, verify_ssl=ca_bundle or True, timeout=timeout)
-    try:
-        directory = client.ClientV2.get_directory(directory_url, net)
-    except Exception as exc:
-        raise AcmeError(f"acme: cannot read the ACME directory {directory_url}: {_describe(exc)}",
-                        hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
-    try:
-        url = directory["renewalInfo"] + "/" + cert_id(cert_pem)
-    except KeyError:
-        return None
-    try:
-        info = messages.RenewalInfo.from_json(net.get(url, content_type="application/json").json())
-    except Exception as exc:
-        raise AcmeError(f"acme: cannot read renewal info {url}: {_describe(exc)}") from None
-    return info.suggested_window.start, info.suggested_window.end
-
-
-def cert_id(cert_pem: bytes) -> str:
-    """The ARI certificate identifier, as sent in a new order's `replaces`."""
-    return client._renewal_info_path_component(x509.load_pem_x509_certificate(cert_pem))

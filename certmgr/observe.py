@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import oci
 
 from . import certs
-from .acme_order import ari_window
+from .ari import ari_window
 from .config import Config, names_outside_zone
 from .dns01 import OciDns
 from .errors import AcmeError, CertificateError, ConfigError, Problem

@@ -11,10 +11,10 @@ import logging
 import time
 
 from . import certs
-from .acme_order import AcmeAccount, Eab, cert_id
+from .ari import cert_id
 from .clients import Clients
 from .config import Config
-from .dns01 import OciDns, TxtRecord, wait_for_propagation, zone_nameservers
+from .dns01 import OciDns, TxtRecord
 from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, LoadBalancerError,
                      WorkRequestPending)
 from .lock import LockBusy, LockLost, RunLock
@@ -133,6 +133,9 @@ class _Run:
         return self.store(fullchain, key)
 
     def order(self, observed: Observed):
+        # Imported here: the ACME client and dnspython are only needed by a run that orders.
+        from .acme_order import AcmeAccount, Eab
+        from .propagation import wait_for_propagation, zone_nameservers
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None

@@ -16,6 +16,7 @@ class Fault:
     status: int | None = None      # error status to answer with; None = latency only
     rate: float = 1.0              # share of matching calls that fail
     count: int | None = None       # fail at most this many times (None: until cleared)
+    skip: int = 0                  # let this many matching calls through untouched first
     retry_after: int | None = None  # seconds, sent as Retry-After (429/503)
     latency: float = 0.0           # seconds added before answering
     message: str = "Injected fault"
@@ -24,12 +25,12 @@ class Fault:
     @classmethod
     def from_json(cls, data: dict) -> "Fault":
         return cls(operation=data.get("operation", "*"), path=data.get("path", "*"), status=data.get("status"),
-                   rate=float(data.get("rate", 1.0)), count=data.get("count"),
+                   rate=float(data.get("rate", 1.0)), count=data.get("count"), skip=int(data.get("skip", 0)),
                    retry_after=data.get("retryAfter"), latency=float(data.get("latency", 0.0)),
                    message=data.get("message", "Injected fault"))
 
     def to_json(self) -> dict:
-        return {"operation": self.operation, "path": self.path, "status": self.status, "rate": self.rate, "count": self.count,
+        return {"operation": self.operation, "path": self.path, "status": self.status, "rate": self.rate, "count": self.count, "skip": self.skip,
                 "retryAfter": self.retry_after, "latency": self.latency, "hits": self.hits}
 
 
@@ -53,6 +54,9 @@ class Faults:
         with self._lock:
             for fault in self.items:
                 if not (fnmatch.fnmatchcase(operation, fault.operation) and fnmatch.fnmatchcase(path, fault.path)):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 latency += fault.latency
                 if error or fault.status is None:

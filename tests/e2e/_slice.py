@@ -119,7 +119,7 @@ def write_secret(tenant, name: str, content: bytes) -> None:
 
 
 def add_fault(tenant, **fault) -> dict:
-    """Inject an OCI fault: operation (glob), status, count, retryAfter, rate, latency."""
+    """Inject an OCI fault: operation and path (globs), status, count, skip, retryAfter, rate, latency."""
     return tenant.control("POST", "/faults", fault)
 
 

@@ -1,0 +1,79 @@
+"""Proof that TXT values are visible: every authoritative nameserver of the zone answers them, asked directly.
+
+Only a run that orders needs this (and dnspython), so it lives apart from the DNS API adapter.
+"""
+from __future__ import annotations
+
+import socket
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rdatatype
+import oci
+
+from .config import DNS_PORT
+from .dns01 import TxtRecord
+from .errors import DnsError, PropagationTimeout
+
+
+def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:
+    """The zone's authoritative servers as addresses, resolved through the system resolver."""
+    servers = []
+    for ns in zone.nameservers or []:
+        try:
+            for info in socket.getaddrinfo(ns.hostname.rstrip("."), DNS_PORT, type=socket.SOCK_DGRAM):
+                servers.append((info[4][0], DNS_PORT))
+                break
+        except socket.gaierror as exc:
+            raise DnsError(f"dns: cannot resolve nameserver {ns.hostname}: {exc}",
+                           hint="set CERTMGR_DNS_NAMESERVERS to the zone's authoritative servers") from None
+    if not servers:
+        raise DnsError(f"dns: zone {zone.name} lists no nameservers",
+                       hint="set CERTMGR_DNS_NAMESERVERS")
+    return servers
+
+
+def txt_values(server: tuple[str, int], name: str, timeout: float = 3.0) -> set[str]:
+    """TXT values at `name` as one authoritative server answers them right now (TCP when truncated)."""
+    query = dns.message.make_query(name, dns.rdatatype.TXT, use_edns=0, payload=1232)
+    query.flags &= ~dns.flags.RD
+    reply, _ = dns.query.udp_with_fallback(query, server[0], timeout=timeout, port=server[1])
+    values = set()
+    for rrset in reply.answer:
+        if rrset.rdtype == dns.rdatatype.TXT:
+            values |= {b"".join(r.strings).decode() for r in rrset}
+    return values
+
+
+def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]], *, timeout: float,
+                         interval: float = 2.0, clock=time.monotonic, sleep=time.sleep) -> float:
+    """Poll every server until each shows every value; return the seconds it took.
+
+    Bounded by `timeout`; on expiry the error says which server is missing which value.
+    """
+    start = clock()
+    wanted: dict[str, set[str]] = {}
+    for r in records:
+        wanted.setdefault(r.name, set()).add(r.value)
+    pending = {(s, n) for s in servers for n in wanted}
+    last_error: dict = {}
+    while True:
+        for server, name in sorted(pending):
+            try:
+                if wanted[name] <= txt_values(server, name):
+                    pending.discard((server, name))
+                    last_error.pop((server, name), None)
+            except (dns.exception.DNSException, OSError) as exc:
+                last_error[(server, name)] = exc
+        if not pending:
+            return clock() - start
+        if clock() - start >= timeout:
+            missing = "; ".join(f"{host}:{port} lacks {name}" +
+                                (f" ({last_error[((host, port), name)]})" if ((host, port), name) in last_error else "")
+                                for (host, port), name in sorted(pending))
+            raise PropagationTimeout(f"dns: TXT records not visible after {timeout:.0f}s: {missing}",
+                                     hint="raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation")
+        sleep(min(interval, max(0.0, timeout - (clock() - start))))

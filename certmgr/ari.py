@@ -1,7 +1,9 @@
-"""ACME Renewal Information (RFC 9773): the CA's suggested renewal window for a certificate.
+"""What the CA says without an account: its directory (profiles offered) and its ACME Renewal Information
+(RFC 9773), the suggested renewal window for a certificate.
 
-ARI is a plain GET that needs no account, so it is done here with the standard library and `cryptography`:
-a daily run that has nothing to do never loads the ACME client.
+Both are plain GETs, done here with the standard library and `cryptography`, so a daily run that has nothing
+to do never loads the ACME client, and a run that must order learns that the CA is unreachable, or lacks the
+profile asked for, before it takes the lock or writes anything.
 """
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ def _problem(exc: Exception) -> str:
             return f"{problem.get('type')}: {problem.get('detail')}"
         except ValueError:
             return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        return getattr(reason, "strerror", None) or str(reason)  # "Connection refused", not the urllib wrapping
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -53,17 +58,30 @@ def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def ari_window(directory_url: str, cert_pem: bytes, *, ca_bundle: str | None = None,
-               timeout: float = 10) -> tuple[dt.datetime, dt.datetime] | None:
-    """The CA's suggested renewal window for `cert_pem`, or None when the CA has no ARI.
-
-    Raises AcmeError when the directory or the renewal info cannot be read."""
-    context = ssl.create_default_context(cafile=ca_bundle)
+def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout: float = 10) -> dict:
+    """The CA's directory object; AcmeError when it cannot be read."""
     try:
-        directory = _get_json(directory_url, context, timeout)
+        directory = _get_json(directory_url, ssl.create_default_context(cafile=ca_bundle), timeout)
+        if not isinstance(directory, dict) or "newOrder" not in directory:
+            raise ValueError("not an ACME directory (no newOrder)")
+        return directory
     except (OSError, ValueError) as exc:
         raise AcmeError(f"acme: cannot read the ACME directory {directory_url}: {_problem(exc)}",
                         hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
+
+
+def profiles(directory: dict) -> dict:
+    """The certificate profiles the CA offers (name: description); empty when it offers none."""
+    offered = (directory.get("meta") or {}).get("profiles")
+    return offered if isinstance(offered, dict) else {}
+
+
+def ari_window(directory: dict, cert_pem: bytes, *, ca_bundle: str | None = None,
+               timeout: float = 10) -> tuple[dt.datetime, dt.datetime] | None:
+    """The CA's suggested renewal window for `cert_pem`, or None when the CA has no ARI.
+
+    Raises AcmeError when the renewal info cannot be read."""
+    context = ssl.create_default_context(cafile=ca_bundle)
     if "renewalInfo" not in directory:
         return None
     url = directory["renewalInfo"].rstrip("/") + "/" + cert_id(cert_pem)

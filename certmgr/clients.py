@@ -3,6 +3,7 @@ override, the caller's retry policy and the timeouts. Clients are created on fir
 the `Clients` object, i.e. one run."""
 from __future__ import annotations
 
+import configparser
 import os
 
 import oci
@@ -61,7 +62,7 @@ class Clients:
                 if region:
                     self.config["region"] = region
                 self.signer = oci.signer.Signer.from_config(self.config)
-            except (oci.exceptions.ClientError, OSError, ValueError) as exc:
+            except (oci.exceptions.ClientError, OSError, ValueError, configparser.Error) as exc:
                 raise ConfigError([Problem("OCI_CONFIG_FILE", f"{path} (profile {profile}) cannot be used: "
                                            f"{type(exc).__name__}: {str(exc).split(', please')[0]}",
                                            "point OCI_CONFIG_FILE at a valid OCI CLI config file (`oci setup "

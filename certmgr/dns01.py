@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import oci
 
-from .errors import DnsError
+from .errors import DnsError, oci_failure
 
 TXT_TTL = 60
 
@@ -37,8 +37,8 @@ class OciDns:
         try:
             return self.client.get_zone(self.zone_id).data
         except oci.exceptions.ServiceError as exc:
-            raise DnsError(f"dns: cannot read zone {self.zone_id}: {exc.status} {exc.code}: {exc.message}",
-                           hint="check CERTMGR_DNS_ZONE_ID and that the function may read the zone") from None
+            raise oci_failure(DnsError, f"dns: cannot read zone {self.zone_id}", exc,
+                              "check CERTMGR_DNS_ZONE_ID and that the function may read the zone") from None
 
     def _patch(self, records: list[TxtRecord], operation: str) -> None:
         items = [oci.dns.models.RecordOperation(domain=r.name, rtype="TXT", rdata=r.value, ttl=TXT_TTL,
@@ -48,8 +48,8 @@ class OciDns:
         except oci.exceptions.ServiceError as exc:
             verb = "add" if operation == "ADD" else "remove"
             names = ", ".join(sorted({r.name for r in records}))
-            raise DnsError(f"dns: could not {verb} TXT records at {names} in zone {self.zone_id}: "
-                           f"{exc.status} {exc.code}: {exc.message}") from None
+            raise oci_failure(DnsError, f"dns: could not {verb} TXT records at {names} in zone {self.zone_id}",
+                              exc) from None
 
     def present(self, records: list[TxtRecord]) -> None:
         self._patch(records, "ADD")

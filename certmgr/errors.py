@@ -14,6 +14,7 @@ class CertmgrError(Exception):
     """Base of certmgr's errors. `str(error)` is one line: message, then state and hint when known."""
 
     component = "certmgr"
+    status: int | None = None  # the OCI status behind it, when an OCI call failed
 
     def __init__(self, message: str, *, state: str | None = None, hint: str | None = None):
         prefix = f"{self.component}: "
@@ -34,6 +35,33 @@ class CertmgrError(Exception):
         """The error as the run's JSON result shows it."""
         return {"error": type(self).__name__, "component": self.component, "message": self.message,
                 "state": self.state, "hint": self.hint}
+
+
+SIGNATURE_HINT = ("OCI did not accept the request's signature: check the API key (key_file), its fingerprint, "
+                  "user and tenancy in the OCI config file, or the function's resource principal and dynamic group")
+BUSY_HINT = "the service is busy or failing: the next run retries"
+
+
+def oci_reason(exc) -> str:
+    """One line for a failed OCI call: the service's status, code and message."""
+    return f"{exc.status} {exc.code}: {exc.message}"
+
+
+def oci_hint(status: int | None, otherwise: str | None = None) -> str | None:
+    """The hint that fits an OCI status: the signature for 401, patience for 429 and 5xx, else `otherwise`."""
+    if status == 401:
+        return SIGNATURE_HINT
+    if status == 429 or (status or 0) >= 500:
+        return BUSY_HINT
+    return otherwise
+
+
+def oci_failure(cls, what: str, exc, hint: str | None = None, **details) -> "CertmgrError":
+    """A `cls` error for an OCI call that failed: what was attempted, the service's answer, the fitting hint;
+    it keeps the status (`.status`) for callers that tell a conflict from a failure."""
+    error = cls(f"{what}: {oci_reason(exc)}", hint=oci_hint(exc.status, hint), **details)
+    error.status = exc.status
+    return error
 
 
 @dataclass(frozen=True)
@@ -124,3 +152,9 @@ class CertificateError(CertmgrError):
 
 class NotifyError(CertmgrError):
     component = "notify"
+
+
+class OciUnreachable(CertmgrError):
+    """An OCI call that failed without an answer (connection refused, timeout, TLS) after its retries."""
+
+    component = "oci"

@@ -12,7 +12,7 @@ from typing import Callable
 
 import oci
 
-from .errors import LoadBalancerError, WorkRequestPending
+from .errors import LoadBalancerError, WorkRequestPending, oci_failure
 from .policy import DEFAULT, Deadline, Policy
 
 
@@ -29,15 +29,14 @@ class LoadBalancer:
         self.deadline = deadline or policy.deadline(300)  # never wait forever, even without a run's deadline
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
-        return LoadBalancerError(f"lb: {what} on load balancer {self.lb_id} failed: "
-                                 f"{exc.status} {exc.code}: {exc.message}")
+        return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)
 
     def get(self) -> oci.load_balancer.models.LoadBalancer:
         try:
             return self.client.get_load_balancer(self.lb_id).data
         except oci.exceptions.ServiceError as exc:
-            raise LoadBalancerError(f"lb: cannot read load balancer {self.lb_id}: {exc.status} {exc.code}: "
-                                    f"{exc.message}", hint="check CERTMGR_LB_ID and the function's LB policy") from None
+            raise oci_failure(LoadBalancerError, f"lb: cannot read load balancer {self.lb_id}", exc,
+                              "check CERTMGR_LB_ID and the function's LB policy") from None
 
     def certificates(self) -> dict[str, oci.load_balancer.models.Certificate]:
         try:

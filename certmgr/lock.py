@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import oci
 
-from .errors import CertmgrError, VaultError
+from .errors import CertmgrError, VaultError, oci_hint, oci_reason
 from .vault import VaultStore
 
 log = logging.getLogger("certmgr")
@@ -131,11 +131,12 @@ class RunLock:
         except (oci.exceptions.ServiceError, VaultError) as exc:
             if getattr(exc, "status", None) in (409, 412):  # another run created or took it first
                 raise self._busy("a concurrent run", until) from None
-            reason = (f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError)
+            reason = (oci_reason(exc) if isinstance(exc, oci.exceptions.ServiceError)
                       else exc.message.removeprefix("vault: "))  # one line, as every other error, not the SDK's dict
             raise VaultError(f"vault: cannot take the run lock {self.name!r}: {reason}",
-                             hint=getattr(exc, "hint", None) or "check CERTMGR_VAULT_ID and the function's "
-                                                                "Vault policy; the next run tries again") from None
+                             hint=getattr(exc, "hint", None) or oci_hint(exc.status, "check CERTMGR_VAULT_ID and "
+                                                                         "the function's Vault policy; the next run "
+                                                                         "tries again")) from None
         self.until = until
 
     def note(self, **changes) -> None:
@@ -167,9 +168,9 @@ class RunLock:
                             self.name)
                 return
             expires = time.strftime("%H:%M:%S UTC", time.gmtime(self.until))
-            raise VaultError(f"vault: could not release the run lock {self.name!r}: {exc.status} {exc.code}: "
-                             f"{exc.message}", state=f"the run's changes are in place; the lock expires by "
-                             f"itself at {expires}", hint="nothing to do: runs until then are skipped") from None
+            raise VaultError(f"vault: could not release the run lock {self.name!r}: {oci_reason(exc)}",
+                             state=f"the run's changes are in place; the lock expires by itself at {expires}",
+                             hint="nothing to do: runs until then are skipped") from None
 
     def __enter__(self):
         self.acquire()

@@ -28,7 +28,7 @@ from . import certs, notify
 from .clients import Clients, all_items
 from .policy import DEFAULT, Policy
 from .config import Config
-from .errors import CertmgrError, ConfigError, NotifyError
+from .errors import CertmgrError, ConfigError, NotifyError, oci_reason
 from .monitor_config import MonitorConfig
 from .notify import API_ERRORS
 from .result import Timed
@@ -89,7 +89,7 @@ def _count(n: int, noun: str) -> str:
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, oci.exceptions.ServiceError):
-        return f"{exc.status} {exc.code}: {exc.message}"
+        return oci_reason(exc)
     if isinstance(exc, CertmgrError):
         return exc.message
     return f"{type(exc).__name__}: {exc}"

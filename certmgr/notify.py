@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import oci
 
-from .errors import NotifyError
+from .errors import NotifyError, OciUnreachable
 
 if TYPE_CHECKING:
     from .monitor import Item
@@ -30,7 +30,8 @@ LOG_SOURCE, LOG_TYPE = "certmgr-monitor", "certmgr.monitor.certificate"
 SMTP_TIMEOUT = 30                # seconds per SMTP operation
 LABELS = {"UNKNOWN": "COULD NOT CHECK"}
 # What an OCI call raises when it fails: the service's answer, or no answer at all (the SDK wraps both).
-API_ERRORS = (oci.exceptions.ServiceError, oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)
+API_ERRORS = (oci.exceptions.ServiceError, oci.exceptions.RequestException, oci.exceptions.ConnectTimeout,
+              OciUnreachable)  # the last: what certmgr's retry policy raises once a call got no answer
 
 
 @dataclass(frozen=True)

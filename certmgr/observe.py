@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import oci
 
 from . import certs
-from .ari import ari_window
+from .ari import ari_window, profiles, read_directory
 from .config import Config, names_outside_zone
 from .dns01 import OciDns
 from .errors import AcmeError, CertificateError, ConfigError, Problem
@@ -28,6 +28,7 @@ class Observed:
     listeners: dict[str, oci.load_balancer.models.Listener]
     record: RunRecord = field(default_factory=RunRecord)
     warnings: list[str] = field(default_factory=list)
+    ca_problem: AcmeError | None = None  # the CA's directory could not be read: a run must not order
 
 
 def _certificate_state(stored: StoredCertificate | None) -> dict:
@@ -87,13 +88,26 @@ def observe(config: Config, *, dns: OciDns, vault: CertificateVault, lb: LoadBal
     if "certificate" in found:
         cert = found["certificate"]
         keep = config.lb_certificate_name(cert.serial, cert.not_before)
-    if "certificate" in found and found["certificate"].not_after > now:  # no advice asked for an expired one
-        try:
-            window = ari_window(config.acme_directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
+    directory, ca_problem = None, None
+    try:
+        directory = read_directory(config.acme_directory, ca_bundle=config.acme_ca_bundle)
+    except AcmeError as exc:
+        ca_problem = exc
+        if "certificate" in found:
+            warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
+    if directory is not None and config.acme_profile and config.acme_profile not in profiles(directory):
+        offered = ", ".join(profiles(directory))
+        raise ConfigError([Problem("CERTMGR_ACME_PROFILE", f"{config.acme_profile!r} is not a profile the CA at "
+                                   f"{config.acme_directory} offers ({'it offers ' + offered if offered else 'it offers no profiles'})",
+                                   f"set one it offers{' (' + offered + ')' if offered else ''}, or leave it "
+                                   "empty for the CA's default")])
+    if directory is not None and "certificate" in found and found["certificate"].not_after > now:
+        try:  # no advice is asked for an expired certificate
+            window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
         except (AcmeError, ValueError) as exc:  # advice only: the renewal window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
     state = State(listeners=_listener_states(bundles, listeners), ari_window=window, force=force,
-                  key_is_current=stored.key_is_current if stored else True,
+                  set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
                   **_record_state(record), **found)
-    return Observed(state, stored, zone, {l.name: l for l in listeners}, record, warnings)
+    return Observed(state, stored, zone, {l.name: l for l in listeners}, record, warnings, ca_problem)

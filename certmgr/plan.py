@@ -46,7 +46,7 @@ class State:
     listeners: tuple[ListenerState, ...] = ()
     ari_window: tuple[dt.datetime, dt.datetime] | None = None  # the CA's suggested renewal window (RFC 9773)
     force: bool = False                       # renew whatever the certificate's state (--force)
-    key_is_current: bool = True               # Vault's CURRENT key and chain are the certificate's own
+    set_is_current: bool = True               # Vault's CURRENT key and chain are the certificate's own
     leftover_txt: tuple[str, ...] = ()        # names where an interrupted run may have left TXT values
     orphans: tuple[str, ...] = ()             # this deployment's LB certificates that no listener uses
     orders_held_until: dt.datetime | None = None  # no new order before this: the CA refused recent ones
@@ -96,7 +96,7 @@ def _repairs(state: State) -> tuple[str, ...]:
     found = []
     if state.leftover_txt:
         found.append(f"remove the TXT values it presented at {', '.join(state.leftover_txt)}")
-    if state.certificate and not state.key_is_current:
+    if state.certificate and not state.set_is_current:
         found.append("make the stored certificate's own key and chain CURRENT in Vault")
     if state.orphans:
         found.append(f"delete the unused LB certificate{'s' if len(state.orphans) > 1 else ''} "

@@ -17,6 +17,8 @@ from typing import Callable
 
 import oci
 
+from .errors import OciUnreachable
+
 log = logging.getLogger("certmgr")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -99,6 +101,18 @@ def retryable(exc: Exception) -> bool:
     return isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout))
 
 
+def unreachable(func, operation: str, exc: Exception, attempts: int) -> OciUnreachable:
+    """The network failure in one line, with the endpoint it could not reach (requests' own text is long)."""
+    text = str(exc)
+    why = next((words for words in ("Connection refused", "timed out", "Name or service not known",
+                                    "certificate verify failed", "Connection reset") if words in text), text[:160])
+    endpoint = getattr(getattr(func, "__self__", None), "endpoint", "the OCI endpoint")
+    return OciUnreachable(f"oci: no answer from {endpoint} to {operation} after {attempts} attempt"
+                          f"{'s' if attempts != 1 else ''}: {type(exc).__name__}: {why}",
+                          hint="check CERTMGR_REGION (and CERTMGR_OCI_ENDPOINT if set), and that the function's "
+                               "subnet reaches OCI's services (a service or NAT gateway); the next run tries again")
+
+
 class OciRetry:
     """An `oci` retry strategy built from a Policy: bounded attempts, full-jitter exponential backoff,
     `Retry-After` honoured, and no wait that the deadline cannot afford."""
@@ -128,6 +142,8 @@ class OciRetry:
                 return func(*args, **kwargs)
             except Exception as exc:
                 pause = self.wait(exc, attempt)
+                if pause is None and getattr(exc, "status", None) is None and retryable(exc):
+                    raise unreachable(func, kwargs.get("operation_name", "call"), exc, attempt) from None
                 if pause is None:
                     raise
                 log.info("retrying %s in %.1fs (attempt %d of %d): %s", kwargs.get("operation_name", "call"),

@@ -107,7 +107,12 @@ class _Run:
         and *before* it is registered, so a failure after registration can never orphan an account."""
         pem = self.services.vault.read_account_key()
         if pem is not None:
-            return certs.load_private_key(pem, what="the ACME account key in Vault"), None
+            try:
+                return certs.load_private_key(pem, what="the ACME account key in Vault"), None
+            except CertificateError as exc:  # never stuck on it: a new key is a new account, nothing more
+                self.result.warnings.append(
+                    f"{exc.message}: secret {self.config.secret_names['account_key']!r} gets a new key and a new "
+                    "ACME account is registered (the unusable version stays in the secret's history)")
         key = certs.generate_key("ecdsa-p256")
 
         def store() -> None:
@@ -214,7 +219,7 @@ class _Run:
         self.remove_leftover_txt()
         if planned.action not in (ISSUE, DEPLOY):
             stored = observed.stored
-            if stored and not stored.key_is_current and stored.version_name:
+            if stored and not stored.set_is_current and stored.version_name:
                 self.services.vault.promote_key(stored.version_name)
                 result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
             if observed.state.orphans:
@@ -229,7 +234,7 @@ class _Run:
             stored = observed.stored
             leaf = certs.info(certs.parse_chain(stored.cert_pem)[0])
             pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
-            if not stored.key_is_current and stored.version_name:
+            if not stored.set_is_current and stored.version_name:
                 self.services.vault.promote_key(stored.version_name)  # finish an interrupted Vault write
                 result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
         self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
@@ -293,6 +298,8 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             return result
         if not _acts(planned):
             return result
+        if planned.action == ISSUE and observed.ca_problem:
+            raise observed.ca_problem  # before the lock: a run that cannot order changes nothing
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:
             # Another run may have acted between the first look and the lock: look again, under it.

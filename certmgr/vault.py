@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import oci
 
 from .clients import all_items
-from .errors import VaultError
+from .errors import VaultError, oci_failure, oci_reason
 
 log = logging.getLogger("certmgr")
 
@@ -35,7 +35,7 @@ class StoredCertificate:
     chain_pem: bytes | None
     key_pem: bytes | None
     version_name: str | None
-    key_is_current: bool      # the key secret's CURRENT version is this certificate's key
+    set_is_current: bool      # the key and chain secrets' CURRENT versions are this certificate's own
 
 
 def version_name(serial_hex: str) -> str:
@@ -51,13 +51,8 @@ class VaultStore:
         self.warnings: list[str] = []  # problems that did not stop the write (pruning), for the run's result
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
-        error = VaultError(f"vault: {what} secret {name!r} in vault {self.vault_id} failed: "
-                           f"{exc.status} {exc.code}: {exc.message}",
-                           hint="the Vault service is busy or failing: the next run retries" if exc.status in
-                           (429,) or exc.status >= 500 else
+        return oci_failure(VaultError, f"vault: {what} secret {name!r} in vault {self.vault_id} failed", exc,
                            "check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
-        error.status = exc.status
-        return error
 
     def secret_id(self, name: str) -> str | None:
         if name not in self._ids:
@@ -180,7 +175,7 @@ class VaultStore:
                            f"renewals will fail at {ACTIVE_LIMIT} until older versions are deleted (OCI waits "
                            "a day after scheduling); avoid forcing renewals until then")
         except Exception as exc:  # the write itself succeeded; never fail the run for the clean-up
-            reason = (f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError)
+            reason = (oci_reason(exc) if isinstance(exc, oci.exceptions.ServiceError)
                       else f"{type(exc).__name__}: {exc}")
             self._warn(f"vault: could not schedule old versions of secret {name!r} for deletion: {reason}")
 
@@ -203,14 +198,16 @@ class CertificateVault:
         if name:
             key = self.store.read(self.names["private_key"], version=name)
             chain = self.store.read(self.names["chain"], version=name)
-            current_key = self.store.read(self.names["private_key"])
-            key_is_current = bool(current_key and key and current_key[1] == name)
+            current_key, current_chain = self.store.read(self.names["private_key"]), self.store.read(self.names["chain"])
+            # the CURRENT key and chain are this certificate's own (not a write cut short, nor one by hand)
+            set_is_current = bool(key and chain and current_key and current_chain and
+                                  current_key[1] == name and current_chain[1] == name)
         else:  # stored by hand: the CURRENT versions are all there is
             key = self.store.read(self.names["private_key"])
             chain = self.store.read(self.names["chain"])
-            key_is_current = True
+            set_is_current = True
         return StoredCertificate(cert_pem, chain[0] if chain else None, key[0] if key else None, name,
-                                 key_is_current)
+                                 set_is_current)
 
     def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
         name = version_name(serial_hex)

@@ -222,11 +222,13 @@ def test_private_key_that_does_not_match_is_replaced(tenant):
 # 4. Services that fail: the CA, DNS, Vault and the load balancer -------------------------------------------------
 
 def test_unreachable_acme_directory_writes_nothing(tenant, before):
-    """A fresh prefix has no ACME account key yet: even that must not be stored when the CA is unreachable."""
+    """A fresh prefix has no ACME account key yet: even that must not be stored when the CA is unreachable,
+    nor the run lock created: the directory is read before the lock is taken."""
     directory = f"http://127.0.0.1:{closed_port()}/dir"
     result = run(dict(tenant.env, CERTMGR_ACME_DIRECTORY=directory, CERTMGR_NAME_PREFIX="unreachable"))
-    assert_failed(result, f"acme: cannot read the ACME directory {directory}: ConnectionError",
-                  "check CERTMGR_ACME_DIRECTORY", "Vault and the load balancer are unchanged")
+    assert_failed(result, f"acme: cannot read the ACME directory {directory}: Connection refused",
+                  "check CERTMGR_ACME_DIRECTORY", "nothing was changed")
+    assert not [name for name in tenant.secret_versions() if name.startswith("unreachable-")]
     assert_unchanged(tenant, before)
 
 

@@ -207,7 +207,6 @@ class _Run:
                 self.result.warnings.append(f"{exc.message}; the next run deletes what is left")
 
     def act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
-        result = self.result
         try:
             self._act(observed, planned, now)
         except WorkRequestPending as exc:

@@ -19,7 +19,7 @@ import requests
 import trustme
 
 from certmgr import monitor
-from certmgr.app import execute
+from certmgr.app import Request, execute
 from certmgr.config import Config
 from sandbox.fn_platform import ROOT, FnContainer
 from sandbox.oci import certificates, loadbalancer, observability, vault
@@ -254,7 +254,7 @@ def test_a_region_that_cannot_be_searched_is_reported_and_the_rest_scanned(box, 
 def test_bad_configuration_lists_every_problem(env):
     env.update(CERTMGR_MONITOR_WARNING_DAYS="7", CERTMGR_MONITOR_CRITICAL_DAYS="14",
                CERTMGR_MONITOR_REALERT_DAYS="weekly", CERTMGR_MONITOR_SMTP_FROM="")
-    body, ok = execute(env, action="monitor")
+    body, ok = execute(env, Request(action="monitor"))
     assert not ok and body["status"] == "failed"
     for variable in ("CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_REALERT_DAYS", "CERTMGR_MONITOR_SMTP_FROM"):
         assert variable in body["error"]

@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov in a venv of its own: it pins packaging<24 and ships its own `hcl2`, both clashing with the tests'.
+CHECKOV_VENV := .cache/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: demo test bench pebble install fn-build-certmgr fn-deploy-certmgr fn-invoke-certmgr fn-logs-certmgr
 
@@ -17,8 +20,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 pebble: $(STAMP)
 	$(PY) -m sandbox install-pebble
 
-test: $(STAMP) pebble
-	$(PY) -m pytest -q
+$(CHECKOV): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+test: $(STAMP) pebble $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(PY) -m pytest -q
 
 demo: $(STAMP) pebble
 	$(PY) -m demo
@@ -26,8 +34,11 @@ demo: $(STAMP) pebble
 bench: $(STAMP) pebble
 	$(PY) -m bench
 
-# --- Fn (OCI Functions). These wrap the `fn` CLI; all but build need FN_APP (the Function Application).
+# --- Fn (OCI Functions). These wrap the `fn` CLI; all but build need FN_APP (the Function Application:
+# `<name_prefix>-certmgr`, e.g. tmi-certmgr, when Terraform made it). FN_FUNCTION is the renewer's name:
+# `certmgr` from both `fn deploy` (func.yaml) and Terraform; `certmgr-<key>` for a fleet entry.
 FN ?= fn
+FN_FUNCTION ?= certmgr
 define need_fn
 	@command -v $(FN) >/dev/null || { echo "error: the fn CLI is not installed (https://fnproject.io): install it, then run 'fn use context <your OCI context>'" >&2; exit 1; }
 endef
@@ -47,7 +58,7 @@ fn-deploy-certmgr:
 fn-invoke-certmgr:
 	$(need_fn)
 	$(need_app)
-	echo '$(or $(BODY),{})' | $(FN) invoke $(FN_APP) certmgr
+	echo '$(or $(BODY),{})' | $(FN) invoke $(FN_APP) $(FN_FUNCTION)
 
 # OCI Functions write output to OCI Logging: LOG_SCOPE is the module's `log_search_scope` output.
 fn-logs-certmgr:

@@ -183,8 +183,11 @@ class Sandbox:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def write_env_file(self, path: str | os.PathLike) -> None:
+        """Written whole or not at all (a rename), so a shell waiting for the file never reads half of it."""
         lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(self.env.items())]
-        Path(path).write_text("\n".join(lines) + "\n")
+        partial = Path(f"{path}.partial")
+        partial.write_text("\n".join(lines) + "\n")
+        partial.replace(path)
 
     def summary(self, startup_seconds: float | None = None) -> str:
         took = f" in {startup_seconds:.2f}s" if startup_seconds is not None else ""

@@ -22,16 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 MODULE = TERRAFORM / "modules" / "certmgr"
 EXAMPLE = TERRAFORM / "examples" / "basic"
+FLEET = TERRAFORM / "examples" / "fleet"
 
 # The environment certmgr reads, by where the module sets it. Adding a key means adding it to certmgr.
-COMMON_KEYS = {"CERTMGR_COMPARTMENT_ID", "CERTMGR_NAME_PREFIX"}
+COMMON_KEYS = {"CERTMGR_COMPARTMENT_ID", "CERTMGR_VAULT_ID", "CERTMGR_VAULT_KEY_ID"}
 RENEWER_KEYS = {
-    "CERTMGR_MODE", "CERTMGR_DOMAIN", "CERTMGR_DNS_ZONE_ID", "CERTMGR_ACME_EMAIL", "CERTMGR_ACME_DIRECTORY",
-    "CERTMGR_ACME_PROFILE", "CERTMGR_RENEWAL_DAYS", "CERTMGR_KEY_TYPE", "CERTMGR_LB_ID", "CERTMGR_LB_LISTENERS",
-    "CERTMGR_VAULT_ID", "CERTMGR_VAULT_KEY_ID", "CERTMGR_PROPAGATION_TIMEOUT",
+    "CERTMGR_MODE", "CERTMGR_NAME_PREFIX", "CERTMGR_DOMAIN", "CERTMGR_DNS_ZONE_ID", "CERTMGR_ACME_EMAIL",
+    "CERTMGR_ACME_DIRECTORY", "CERTMGR_ACME_PROFILE", "CERTMGR_RENEWAL_DAYS", "CERTMGR_KEY_TYPE", "CERTMGR_LB_ID",
+    "CERTMGR_LB_LISTENERS", "CERTMGR_PROPAGATION_TIMEOUT", "CERTMGR_RUN_BUDGET",
 }
 MONITOR_KEYS = {
-    "CERTMGR_MODE", "CERTMGR_MONITOR_WARNING_DAYS", "CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_LB_IDS",
+    "CERTMGR_MODE", "CERTMGR_NAME_PREFIX", "CERTMGR_MONITOR_WARNING_DAYS", "CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_LB_IDS",
     "CERTMGR_MONITOR_TOPIC_ID", "CERTMGR_MONITOR_LOG_ID", "CERTMGR_MONITOR_SMTP_HOST", "CERTMGR_MONITOR_SMTP_FROM",
     "CERTMGR_MONITOR_SMTP_TO", "CERTMGR_MONITOR_SMTP_USERNAME_SECRET", "CERTMGR_MONITOR_SMTP_PASSWORD_SECRET",
 }
@@ -76,6 +77,11 @@ def statements(expr) -> list[str]:
     return re.findall(r"Allow [^\"\n]+", joined)
 
 
+def object_keys(expr: str) -> set[str]:
+    """The CERTMGR_* keys an object (or a for expression building objects) sets."""
+    return set(re.findall(r"\b(CERTMGR_[A-Z0-9_]+) =", expr))
+
+
 @pytest.fixture(scope="module")
 def module():
     return load(MODULE)
@@ -92,7 +98,7 @@ def test_every_file_parses(path):
         assert hcl2.load(f, serialization_options=PARSE)
 
 
-@pytest.mark.parametrize("directory", [MODULE, EXAMPLE], ids=["module", "example"])
+@pytest.mark.parametrize("directory", [MODULE, EXAMPLE, FLEET], ids=["module", "example", "fleet"])
 def test_variables_and_locals_used_are_declared_and_declared_are_used(directory):
     config, source = load(directory), text(directory)
     declared = set(named(config, "variable"))
@@ -106,9 +112,9 @@ def test_variables_and_locals_used_are_declared_and_declared_are_used(directory)
 def test_function_environment_is_what_certmgr_reads(module):
     values = local_values(module)
     assert set(values["common_settings"]) == COMMON_KEYS
-    assert set(values["renewer_settings"]) == RENEWER_KEYS
+    assert object_keys(values["renewer_settings"]) == RENEWER_KEYS
     assert set(values["monitor_settings"]) == MONITOR_KEYS
-    assert values["renewer_settings"]["CERTMGR_MODE"] == "renew"
+    assert 'CERTMGR_MODE = "renew"' in values["renewer_settings"]
     assert values["monitor_settings"]["CERTMGR_MODE"] == "monitor"
     # No CERTMGR_* name anywhere else in the module that certmgr would not know.
     assert set(re.findall(r"CERTMGR_[A-Z0-9_]+", text(MODULE))) <= COMMON_KEYS | RENEWER_KEYS | MONITOR_KEYS
@@ -117,7 +123,7 @@ def test_function_environment_is_what_certmgr_reads(module):
 def test_functions_and_application_get_their_own_settings(module):
     res = resources(module)
     assert res["oci_functions_application.this"]["config"] == "${local.common_config}"
-    assert res["oci_functions_function.renewer"]["config"] == "${local.renewer_config}"
+    assert res["oci_functions_function.renewer"]["config"] == "${local.renewer_config[each.key]}"
     assert res["oci_functions_function.monitor"]["config"] == "${local.monitor_config}"
 
 
@@ -140,12 +146,13 @@ def test_module_accepts_what_certmgr_accepts(module):
     [key_types] = re.findall(r"contains\(\[([^]]+)\]", variables["key_type"]["validation"][0]["condition"])
     assert re.findall(r'"([^"]+)"', key_types) == list(certs.KEY_TYPES)
     low, high = config.RENEWAL_DAYS_RANGE
-    assert f">= {low}" in variables["renewal_days"]["validation"][0]["condition"]
-    assert f"<= {high}" in variables["renewal_days"]["validation"][0]["condition"]
-    assert variables["renewal_days"]["default"] == config.DEFAULT_RENEWAL_DAYS
+    assert f">= {low}" in variables["certificate_renewal_days"]["validation"][0]["condition"]
+    assert f"<= {high}" in variables["certificate_renewal_days"]["validation"][0]["condition"]
+    assert variables["certificate_renewal_days"]["default"] == config.DEFAULT_RENEWAL_DAYS
+    assert variables["name_prefix"]["default"] == config.DEFAULT_NAME_PREFIX
 
 
-@pytest.mark.parametrize("name", ["renewal_days", "function_memory_mb", "function_timeout_seconds",
+@pytest.mark.parametrize("name", ["certificate_renewal_days", "function_memory_mb", "function_timeout_seconds",
                                   "acme_directory", "domain_names", "key_type", "schedule_recurrence_type"])
 def test_variable_has_validation(module, name):
     assert named(module, "variable")[name].get("validation"), f"{name} has no validation block"
@@ -160,9 +167,9 @@ def test_timeout_fits_a_synchronous_invoke(module):
 
 
 def test_each_function_has_a_daily_schedule(module):
-    functions = local_values(module)["functions"]
-    assert functions["renew"]["function_id"] == "${oci_functions_function.renewer.id}"
-    assert "oci_functions_function.monitor" in functions["monitor"]["function_id"]
+    schedules = local_values(module)["schedules"]
+    assert "for prefix, f in oci_functions_function.renewer" in schedules and "function_id = f.id" in schedules
+    assert "oci_functions_function.monitor[0].id" in schedules
     schedule = resources(module)["oci_resource_scheduler_schedule.this"]
     assert schedule["for_each"] == "${local.schedules}"
     assert schedule["action"] == "START_RESOURCE"
@@ -179,34 +186,46 @@ def test_provider_is_recent_enough_for_function_schedules(module):
 
 def test_each_dynamic_group_matches_one_function(module):
     res = resources(module)
-    for group, function in (("renewer", "renewer.id"), ("monitor", "monitor[0].id")):
+    for group, function in (("renewer", "renewer[each.key].id"), ("monitor", "monitor[0].id")):
         rule = res[f"oci_identity_dynamic_group.{group}"]["matching_rule"]
         assert "resource.type = 'fnfunc'" in rule and f"oci_functions_function.{function}" in rule
 
 
-def test_renewer_grants_are_scoped_to_its_zone_vault_and_key(module):
+def test_renewer_grants_are_scoped_to_its_zone_vault_key_and_exact_secret_names(module):
     grants = statements(local_values(module)["renewer_statements"])
-    by_resource = {re.search(r" to (?:\w+ )?([\w{}, -]+?) in ", g).group(1): g for g in grants}
-    zone = "target.dns-zone.id = '${var.dns_zone_id}'"
-    assert zone in by_resource["dns-zones"] and zone in by_resource["dns-records"]
-    own_secrets = "target.vault.id = '${var.vault_id}', target.secret.name = /${var.name_prefix}-*/"
-    assert own_secrets in by_resource["secret-family"] and own_secrets in by_resource["secrets"]
-    assert "target.key.id = '${var.vault_key_id}'" in by_resource["keys"]
-    assert "target.vault.id = '${var.vault_id}'" in by_resource["vaults"]
+    by_resource: dict[str, list[str]] = {}
+    for grant in grants:
+        by_resource.setdefault(re.search(r" to (?:\w+ )?([\w{}, -]+?) in ", grant).group(1), []).append(grant)
+    zone = "target.dns-zone.id = '${e.dns_zone_id}'"
+    assert all(zone in g for g in by_resource["dns-zones"] + by_resource["dns-records"])
+    exact = "target.vault.id = '${var.vault_id}', target.secret.name = '${prefix}-${role}'"
+    for kind in ("secret-family", "secret-versions"):
+        assert by_resource[kind] and all(exact in g for g in by_resource[kind]), kind
+    assert [g for g in by_resource["secrets"] if "SECRET_CREATE" in g] and \
+        all(exact in g for g in by_resource["secrets"] if "SECRET_CREATE" in g)
+    assert "target.key.id = '${var.vault_key_id}'" in by_resource["keys"][0]
+    assert "target.vault.id = '${var.vault_id}'" in by_resource["vaults"][0]
     for grant in grants:
         assert " in tenancy" not in grant, grant
+        assert "target.secret.name = /" not in grant, f"a name pattern another deployment can match: {grant}"
+        assert "var.name_prefix" not in grant, f"a renewer's grant must name its own prefix only: {grant}"
         assert not re.search(r"to manage (load-balancers|secret-family|all-resources)", grant), grant
         assert "LOAD_BALANCER_MOVE" not in grant and "LOAD_BALANCER_DELETE" not in grant
 
 
-def test_monitor_grants_are_read_only_except_its_alerts(module):
-    grants = statements(local_values(module)["monitor_statements"])
-    verbs = {re.search(r" to (\w+) ([\w-]+)", g).groups() for g in grants}
-    writes = {(verb, what) for verb, what in verbs if verb not in ("inspect", "read")}
-    assert writes == {("use", "ons-topics"), ("use", "log-content")}
+def test_monitor_grants_are_read_only_except_its_alerts_and_its_memory(module):
+    values = local_values(module)
+    grants = statements(values["monitor_statements"])
+    memory = "target.secret.name = '${local.monitor_secrets[0]}'"
+    assert values["monitor_secrets"] == ["${var.name_prefix}-monitor-state", "${var.name_prefix}-certificate"]
+    for grant in grants:
+        verb, what = re.search(r" to (\w+) ([\w-]+)", grant).groups()
+        if verb in ("inspect", "read"):
+            continue
+        assert (what in ("ons-topics", "log-content", "vaults", "keys") or memory in grant), grant
     assert "request.permission = 'ONS_TOPIC_PUBLISH'" in next(g for g in grants if "ons-topics" in g)
-    assert "read secret-bundles in tenancy where any {${join" in local_values(module)["monitor_statements"]
-    assert "target.secret.id = '${id}'" in local_values(module)["monitor_statements"]
+    assert any("read secret-bundles" in g and "${local.monitor_secrets[1]}" in g for g in grants)
+    assert "read secret-bundles in tenancy where any {${join" in values["monitor_statements"]
 
 
 def test_schedules_may_only_invoke(module):
@@ -215,19 +234,22 @@ def test_schedules_may_only_invoke(module):
     assert re.findall(r'"(read fn-function|use fn-invocation|[a-z]+ [\w-]+)"', expr) == ["read fn-function", "use fn-invocation"]
 
 
-def test_example_passes_every_required_module_variable(module, example):
+@pytest.mark.parametrize("directory", [EXAMPLE, FLEET], ids=["example", "fleet"])
+def test_example_passes_every_required_module_variable(module, directory):
     variables = named(module, "variable")
     required = {name for name, body in variables.items() if "default" not in body}
-    [call] = named(example, "module").values()
-    arguments = set(call) - {"source"}
+    calls = named(load(directory), "module")
+    assert list(calls) == ["certificates"]  # `terraform output -module=certificates invoke_command`
+    arguments = set(calls["certificates"]) - {"source"}
     assert required - arguments == set(), "required but not passed"
     assert arguments - set(variables) == set(), "passed but not a module variable"
 
 
-def test_tfvars_example_sets_every_required_example_variable(example):
-    with (EXAMPLE / "terraform.tfvars.example").open() as f:
+@pytest.mark.parametrize("directory", [EXAMPLE, FLEET], ids=["example", "fleet"])
+def test_tfvars_example_sets_every_required_example_variable(directory):
+    with (directory / "terraform.tfvars.example").open() as f:
         values = hcl2.load(f, serialization_options=PARSE)
-    variables = named(example, "variable")
+    variables = named(load(directory), "variable")
     required = {name for name, body in variables.items() if "default" not in body}
     assert required <= set(values) <= set(variables)
 
@@ -240,11 +262,15 @@ needs_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="
 
 VALID_INPUTS = {
     "tenancy_ocid": "ocid1.tenancy.oc1..aaaa", "compartment_id": "ocid1.compartment.oc1..aaaa",
-    "subnet_id": "ocid1.subnet.oc1.iad.aaaa", "image": "iad.ocir.io/ns/certmgr:0.1.0",
+    "subnet_id": "ocid1.subnet.oc1.iad.aaaa", "certmgr_image_url": "iad.ocir.io/ns/certmgr:0.1.0",
     "domain_names": ["example.com", "*.example.com"], "dns_zone_id": "ocid1.dns-zone.oc1..aaaa",
     "acme_contact_email": "admin@example.com", "load_balancer_id": "ocid1.loadbalancer.oc1.iad.aaaa",
     "vault_id": "ocid1.vault.oc1.iad.aaaa", "vault_key_id": "ocid1.key.oc1.iad.aaaa",
 }
+
+
+FLEET_ENTRY = {"domain_names": ["api.example.com"], "dns_zone_id": "ocid1.dns-zone.oc1..bbbb",
+               "load_balancer_id": "ocid1.loadbalancer.oc1.iad.bbbb"}
 
 
 def plan_variables(tmp_path: Path, inputs: dict) -> subprocess.CompletedProcess:
@@ -265,8 +291,9 @@ def test_terraform_fmt_is_clean():
 @needs_terraform
 @pytest.mark.parametrize("override, accepted", [
     ({}, True),
-    ({"renewal_days": 7}, True), ({"renewal_days": 60}, True),
-    ({"renewal_days": 6}, False), ({"renewal_days": 61}, False), ({"renewal_days": 30.5}, False),
+    ({"certificate_renewal_days": 7}, True), ({"certificate_renewal_days": 60}, True),
+    ({"certificate_renewal_days": 6}, False), ({"certificate_renewal_days": 61}, False),
+    ({"certificate_renewal_days": 30.5}, False),
     ({"function_memory_mb": 1024}, True), ({"function_memory_mb": 300}, False),
     ({"function_timeout_seconds": 300}, True), ({"function_timeout_seconds": 301}, False),
     ({"function_timeout_seconds": 29}, False),
@@ -275,8 +302,10 @@ def test_terraform_fmt_is_clean():
     ({"key_type": "ecdsa-p384"}, True), ({"key_type": "rsa-1024"}, False),
     ({"acme_profile": "tlsserver"}, True), ({"acme_profile": "two words"}, False),
     ({"dns_propagation_timeout_seconds": 240}, True), ({"dns_propagation_timeout_seconds": 241}, False),
-    ({"domain_names": []}, False), ({"domain_names": ["Example.com"]}, False),
-    ({"image": "certmgr"}, False), ({"log_retention_days": 45}, False),
+    ({"domain_names": ["Example.com"]}, False), ({"certificates": {"a-b": FLEET_ENTRY}}, False),
+    ({"certificates": {"api": FLEET_ENTRY, "www": FLEET_ENTRY}}, True),
+    ({"certificates": {"api": {**FLEET_ENTRY, "renewal_days": 61}}}, False),
+    ({"certmgr_image_url": "certmgr"}, False), ({"log_retention_days": 45}, False),
 ], ids=lambda v: json.dumps(v) if isinstance(v, dict) else str(v))
 def test_variable_validation(tmp_path, override, accepted):
     run = plan_variables(tmp_path, {**VALID_INPUTS, **override})
@@ -290,7 +319,7 @@ def test_example_values_pass_module_validation(tmp_path, example):
     """The placeholders in terraform.tfvars.example, passed through the example, satisfy the module."""
     with (EXAMPLE / "terraform.tfvars.example").open() as f:
         values = hcl2.load(f, serialization_options=PARSE)
-    [call] = named(example, "module").values()
+    call = named(example, "module")["certificates"]
     passed = {arg: values[m.group(1)] for arg, expr in call.items()
               if (m := re.fullmatch(r"\$\{var\.(\w+)\}", str(expr))) and m.group(1) in values}
     run = plan_variables(tmp_path, passed)
@@ -298,13 +327,15 @@ def test_example_values_pass_module_validation(tmp_path, example):
 
 
 def checkov() -> str | None:
-    """checkov on PATH or next to this interpreter (a venv that is not activated)."""
-    beside = Path(sys.executable).parent / "checkov"
-    return shutil.which("checkov") or (str(beside) if beside.exists() else None)
+    """checkov as `make test` installs it (CHECKOV, a venv of its own: .cache/checkov), else on PATH."""
+    made = os.environ.get("CHECKOV") or str(ROOT / ".cache" / "checkov" / "bin" / "checkov")
+    return made if Path(made).exists() else shutil.which("checkov")
 
 
-@pytest.mark.skipif(checkov() is None, reason="checkov is not installed (optional: pip install checkov)")
+@pytest.mark.skipif(checkov() is None and not os.environ.get("CHECKOV") and not os.environ.get("CI"),
+                    reason="checkov is not installed: `make test` installs it into .cache/checkov")
 def test_checkov_finds_nothing():
+    assert checkov(), "CHECKOV is set (or this is CI) but checkov is not installed"
     run = subprocess.run([checkov(), "-d", str(TERRAFORM), "--framework", "terraform", "--skip-download",
                           "--output", "json", "--quiet"], capture_output=True, text=True, timeout=300)
     report = json.loads(run.stdout)

@@ -1,8 +1,11 @@
-# certmgr on OCI Functions: one image, two functions.
+# certmgr on OCI Functions: one image, one application, a renewer per certificate and one monitor.
 #   renewer  (CERTMGR_MODE=renew)    renews through ACME DNS-01, stores in Vault, deploys to the LB.
-#   monitor  (CERTMGR_MODE=monitor)  reports expiring certificates; read-only except for its alerts.
-# Each runs daily from Resource Scheduler and has its own dynamic group, so the monitor never gets the
-# renewer's write permissions.
+#   monitor  (CERTMGR_MODE=monitor)  reports expiring certificates; read-only except for its alerts and
+#                                    its memory secret.
+# Each function runs daily from a Resource Scheduler schedule of its own (a schedule holds at most 25
+# resources; one each never nears that) and has its own dynamic group, so no renewer can touch another's
+# zone or secrets and the monitor never gets a renewer's write permissions. Nothing is created until
+# enable_certificate_automation is true.
 
 locals {
   acme_directories = {
@@ -10,7 +13,33 @@ locals {
     production = "https://acme-v02.api.letsencrypt.org/directory"
   }
 
-  tags = merge({ "app" = "certmgr" }, var.tags)
+  tags    = merge({ "app" = "certmgr" }, var.tags)
+  enabled = var.enable_certificate_automation
+
+  # The certificates, by secret prefix: the fleet map, or the one certificate of the single variables.
+  single_domains = length(var.domain_names) > 0 ? var.domain_names : compact([var.domain_name])
+  entries = !local.enabled ? {} : length(var.certificates) > 0 ? {
+    for key, c in var.certificates : "${var.name_prefix}-${key}" => {
+      function_name    = "certmgr-${key}"
+      domain_names     = c.domain_names
+      dns_zone_id      = c.dns_zone_id
+      load_balancer_id = c.load_balancer_id
+      listeners        = c.listeners
+      renewal_days     = coalesce(c.renewal_days, var.certificate_renewal_days)
+    }
+    } : {
+    (var.name_prefix) = {
+      function_name    = "certmgr" # what `fn deploy` names it too (func.yaml), so both paths meet
+      domain_names     = local.single_domains
+      dns_zone_id      = var.dns_zone_id
+      load_balancer_id = var.load_balancer_id
+      listeners        = var.lb_listener_names
+      renewal_days     = var.certificate_renewal_days
+    }
+  }
+  # The exact secrets a renewer keeps (certmgr's Config.secret_names, and its run lock).
+  secret_roles      = ["certificate", "private-key", "chain", "acme-account-key", "lock"]
+  load_balancer_ids = distinct(concat([for e in local.entries : e.load_balancer_id], var.monitor_load_balancer_ids))
 
   dns_zone_compartment_id = coalesce(var.dns_zone_compartment_id, var.compartment_id)
   vault_compartment_id    = coalesce(var.vault_compartment_id, var.compartment_id)
@@ -23,29 +52,35 @@ locals {
   # its defaults and the console shows only what was chosen.
   common_settings = {
     CERTMGR_COMPARTMENT_ID = var.compartment_id
-    CERTMGR_NAME_PREFIX    = var.name_prefix
-  }
-  renewer_settings = {
-    CERTMGR_MODE           = "renew"
-    CERTMGR_DOMAIN         = join(",", var.domain_names)
-    CERTMGR_DNS_ZONE_ID    = var.dns_zone_id
-    CERTMGR_ACME_EMAIL     = var.acme_contact_email
-    CERTMGR_ACME_DIRECTORY = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
-    CERTMGR_ACME_PROFILE   = var.acme_profile
-    CERTMGR_RENEWAL_DAYS   = tostring(var.renewal_days)
-    CERTMGR_KEY_TYPE       = var.key_type
-    CERTMGR_LB_ID          = var.load_balancer_id
-    CERTMGR_LB_LISTENERS   = join(",", var.lb_listener_names)
     CERTMGR_VAULT_ID       = var.vault_id
     CERTMGR_VAULT_KEY_ID   = var.vault_key_id
-    # Always set: certmgr's own default (300 s) would use up the whole function timeout.
-    CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
+  }
+  renewer_settings = {
+    for prefix, e in local.entries : prefix => {
+      CERTMGR_MODE                = "renew"
+      CERTMGR_NAME_PREFIX         = prefix
+      CERTMGR_DOMAIN              = join(",", e.domain_names)
+      CERTMGR_DNS_ZONE_ID         = e.dns_zone_id
+      CERTMGR_ACME_EMAIL          = var.acme_contact_email
+      CERTMGR_ACME_DIRECTORY      = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
+      CERTMGR_ACME_PROFILE        = var.acme_profile
+      CERTMGR_RENEWAL_DAYS        = tostring(e.renewal_days)
+      CERTMGR_KEY_TYPE            = var.key_type
+      CERTMGR_LB_ID               = e.load_balancer_id
+      CERTMGR_LB_LISTENERS        = join(",", e.listeners)
+      CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
+      # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
+      CERTMGR_RUN_BUDGET = tostring(var.function_timeout_seconds - 20)
+    }
   }
   monitor_settings = {
-    CERTMGR_MODE                         = "monitor"
+    CERTMGR_MODE = "monitor"
+    # Its memory is the secret "<name_prefix>-monitor-state"; it scans certmgr's own certificate of the
+    # single-certificate form ("<name_prefix>-certificate"), and every load balancer below.
+    CERTMGR_NAME_PREFIX                  = var.name_prefix
     CERTMGR_MONITOR_WARNING_DAYS         = tostring(var.monitor_warning_days)
     CERTMGR_MONITOR_CRITICAL_DAYS        = tostring(var.monitor_critical_days)
-    CERTMGR_MONITOR_LB_IDS               = join(",", distinct(concat([var.load_balancer_id], var.monitor_load_balancer_ids)))
+    CERTMGR_MONITOR_LB_IDS               = join(",", local.load_balancer_ids)
     CERTMGR_MONITOR_TOPIC_ID             = local.monitor_topic_id
     CERTMGR_MONITOR_LOG_ID               = local.monitor_log_id
     CERTMGR_MONITOR_SMTP_HOST            = var.monitor_smtp_host
@@ -54,9 +89,10 @@ locals {
     CERTMGR_MONITOR_SMTP_USERNAME_SECRET = var.monitor_smtp_username_secret_id
     CERTMGR_MONITOR_SMTP_PASSWORD_SECRET = var.monitor_smtp_password_secret_id
   }
-  common_config  = { for k, v in local.common_settings : k => v if v != null && v != "" }
-  renewer_config = { for k, v in local.renewer_settings : k => v if v != null && v != "" }
-  monitor_config = { for k, v in local.monitor_settings : k => v if v != null && v != "" }
+  common_config   = { for k, v in local.common_settings : k => v if v != null && v != "" }
+  renewer_config  = { for prefix, settings in local.renewer_settings : prefix => { for k, v in settings : k => v if v != null && v != "" } }
+  monitor_config  = { for k, v in local.monitor_settings : k => v if v != null && v != "" }
+  monitor_enabled = local.enabled && var.enable_monitor
 
   # Known at plan time, unlike the ids of resources still to be created.
   monitor_has_topic = var.create_monitor_topic || var.monitor_topic_id != null
@@ -65,12 +101,11 @@ locals {
   monitor_log_id    = var.monitor_log_id != null ? var.monitor_log_id : one(oci_logging_log.monitor[*].id)
   smtp_secret_ids   = compact([var.monitor_smtp_username_secret_id, var.monitor_smtp_password_secret_id])
 
-  # The deployed functions by mode; each gets a schedule.
-  functions = {
-    renew   = { enabled = true, function_id = oci_functions_function.renewer.id, recurrence = var.renew_recurrence }
-    monitor = { enabled = var.enable_monitor, function_id = one(oci_functions_function.monitor[*].id), recurrence = var.monitor_recurrence }
-  }
-  schedules = { for mode, f in local.functions : mode => f if f.enabled }
+  # The deployed functions (each renewer by its prefix, and "monitor"); each gets a schedule.
+  schedules = merge(
+    { for prefix, f in oci_functions_function.renewer : prefix => { function_id = f.id, recurrence = var.renew_recurrence, what = "renew" } },
+    local.monitor_enabled ? { monitor = { function_id = oci_functions_function.monitor[0].id, recurrence = var.monitor_recurrence, what = "monitor" } } : {},
+  )
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -78,21 +113,40 @@ locals {
 # ---------------------------------------------------------------------------------------------------------
 
 resource "oci_functions_application" "this" {
+  count = local.enabled ? 1 : 0
+
   compartment_id = var.compartment_id
-  display_name   = "${var.name_prefix}-certmgr"
+  display_name   = "${var.name_prefix}-certmgr" # FN_APP for the Makefile's fn-* targets
   subnet_ids     = [var.subnet_id]
   config         = local.common_config
   freeform_tags  = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.domain_name == null || length(var.domain_names) == 0
+      error_message = "Set domain_name (one name) or domain_names (several), not both."
+    }
+    precondition {
+      condition     = length(var.certificates) == 0 || (var.domain_name == null && length(var.domain_names) == 0 && var.dns_zone_id == null && var.load_balancer_id == null)
+      error_message = "Set certificates (a fleet) or domain_name/domain_names, dns_zone_id and load_balancer_id (one certificate), not both."
+    }
+    precondition {
+      condition     = length(var.certificates) > 0 || (length(local.single_domains) > 0 && var.dns_zone_id != null && var.load_balancer_id != null)
+      error_message = "Set domain_name (or domain_names), dns_zone_id and load_balancer_id, or a certificates map."
+    }
+  }
 }
 
 resource "oci_functions_function" "renewer" {
-  application_id = oci_functions_application.this.id
-  display_name   = "${var.name_prefix}-certmgr-renew"
-  image          = var.image
+  for_each = local.entries
+
+  application_id = oci_functions_application.this[0].id
+  display_name   = each.value.function_name
+  image          = var.certmgr_image_url
   memory_in_mbs  = var.function_memory_mb
   # A renewal waits for DNS propagation, ACME validation and LB work requests: up to ~4 minutes.
   timeout_in_seconds = var.function_timeout_seconds
-  config             = local.renewer_config
+  config             = local.renewer_config[each.key]
   freeform_tags      = local.tags
 
   lifecycle {
@@ -104,11 +158,11 @@ resource "oci_functions_function" "renewer" {
 }
 
 resource "oci_functions_function" "monitor" {
-  count = var.enable_monitor ? 1 : 0
+  count = local.monitor_enabled ? 1 : 0
 
-  application_id     = oci_functions_application.this.id
-  display_name       = "${var.name_prefix}-certmgr-monitor"
-  image              = var.image
+  application_id     = oci_functions_application.this[0].id
+  display_name       = "certmgr-monitor"
+  image              = var.certmgr_image_url
   memory_in_mbs      = var.function_memory_mb
   timeout_in_seconds = var.function_timeout_seconds
   config             = local.monitor_config
@@ -140,8 +194,8 @@ resource "oci_resource_scheduler_schedule" "this" {
 
   action             = "START_RESOURCE"
   compartment_id     = var.compartment_id
-  display_name       = "${var.name_prefix}-certmgr-${each.key}"
-  description        = "Runs certmgr (${each.key})"
+  display_name       = "${each.key}-certmgr-${each.value.what}"
+  description        = "Runs certmgr (${each.value.what}, ${each.key})"
   recurrence_type    = var.schedule_recurrence_type
   recurrence_details = each.value.recurrence
   time_starts        = var.schedule_time_starts
@@ -157,7 +211,7 @@ resource "oci_resource_scheduler_schedule" "this" {
 # ---------------------------------------------------------------------------------------------------------
 
 resource "oci_ons_notification_topic" "monitor" {
-  count = var.enable_monitor && var.create_monitor_topic ? 1 : 0
+  count = local.monitor_enabled && var.create_monitor_topic ? 1 : 0
 
   compartment_id = var.compartment_id
   name           = "${var.name_prefix}-certmgr-expiry"
@@ -166,7 +220,7 @@ resource "oci_ons_notification_topic" "monitor" {
 }
 
 resource "oci_ons_subscription" "monitor_email" {
-  for_each = var.enable_monitor && var.create_monitor_topic ? toset(var.monitor_topic_emails) : toset([])
+  for_each = local.monitor_enabled && var.create_monitor_topic ? toset(var.monitor_topic_emails) : toset([])
 
   compartment_id = var.compartment_id
   topic_id       = oci_ons_notification_topic.monitor[0].id
@@ -176,7 +230,7 @@ resource "oci_ons_subscription" "monitor_email" {
 }
 
 resource "oci_logging_log_group" "this" {
-  count = var.enable_logging ? 1 : 0
+  count = local.enabled && var.enable_logging ? 1 : 0
 
   compartment_id = var.compartment_id
   display_name   = "${var.name_prefix}-certmgr"
@@ -185,7 +239,7 @@ resource "oci_logging_log_group" "this" {
 
 # What the functions print: the only place a scheduled (detached) run's output can be read.
 resource "oci_logging_log" "invocations" {
-  count = var.enable_logging ? 1 : 0
+  count = local.enabled && var.enable_logging ? 1 : 0
 
   display_name       = "${var.name_prefix}-certmgr-invoke"
   log_group_id       = oci_logging_log_group.this[0].id
@@ -198,7 +252,7 @@ resource "oci_logging_log" "invocations" {
     compartment_id = var.compartment_id
     source {
       category    = "invoke"
-      resource    = oci_functions_application.this.id
+      resource    = oci_functions_application.this[0].id
       service     = "functions"
       source_type = "OCISERVICE"
     }
@@ -206,7 +260,7 @@ resource "oci_logging_log" "invocations" {
 }
 
 resource "oci_logging_log" "monitor" {
-  count = var.enable_logging && var.enable_monitor && var.monitor_log_id == null ? 1 : 0
+  count = local.monitor_enabled && var.enable_logging && var.monitor_log_id == null ? 1 : 0
 
   display_name       = "${var.name_prefix}-certmgr-expiry"
   log_group_id       = oci_logging_log_group.this[0].id

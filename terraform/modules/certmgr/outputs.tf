@@ -1,26 +1,31 @@
 output "application_id" {
-  description = "OCID of the Function Application."
-  value       = oci_functions_application.this.id
+  description = "OCID of the Function Application (null while enable_certificate_automation is false)."
+  value       = one(oci_functions_application.this[*].id)
 }
 
 output "function_ids" {
-  description = "Function OCIDs by mode (renew, monitor)."
-  value       = { for mode, schedule in local.schedules : mode => schedule.function_id }
+  description = "Function OCIDs: each renewer by its secret prefix, and \"monitor\"."
+  value       = { for key, schedule in local.schedules : key => schedule.function_id }
 }
 
 output "schedule_ids" {
-  description = "Resource Scheduler schedule OCIDs by mode."
-  value       = { for mode, schedule in oci_resource_scheduler_schedule.this : mode => schedule.id }
+  description = "Resource Scheduler schedule OCIDs, by the same keys as function_ids."
+  value       = { for key, schedule in oci_resource_scheduler_schedule.this : key => schedule.id }
 }
 
 output "invoke_commands" {
   description = "OCI CLI commands that run each function now (synchronously, so within its timeout)."
-  value       = { for mode, schedule in local.schedules : mode => "oci fn function invoke --function-id ${schedule.function_id} --file - --body ''" }
+  value       = { for key, schedule in local.schedules : key => "oci fn function invoke --function-id ${schedule.function_id} --file - --body ''" }
 }
 
 output "invoke_command" {
-  description = "OCI CLI command that runs the renewer now."
-  value       = "oci fn function invoke --function-id ${oci_functions_function.renewer.id} --file - --body ''"
+  description = "OCI CLI command that runs the renewer now (the first one, in a fleet); prints the run's JSON result."
+  value       = length(local.entries) > 0 ? "oci fn function invoke --function-id ${values(oci_functions_function.renewer)[0].id} --file - --body ''" : null
+}
+
+output "secret_prefixes" {
+  description = "The Vault secret prefix of each renewer ({prefix}-certificate, -private-key, -chain, -acme-account-key, -lock)."
+  value       = keys(local.entries)
 }
 
 output "monitor_topic_id" {
@@ -32,12 +37,12 @@ output "policy_statements" {
   description = "IAM statements by policy, for an administrator to apply when create_policies is false."
   value = {
     renewer   = local.renewer_statements
-    monitor   = var.enable_monitor ? local.monitor_statements : []
+    monitor   = local.monitor_enabled ? local.monitor_statements : []
     scheduler = local.scheduler_statements
   }
 }
 
 output "log_search_scope" {
   description = "Where the functions' output is searchable: LOG_SCOPE for `make fn-logs-certmgr`"
-  value       = var.enable_logging ? "${var.compartment_id}/${oci_logging_log_group.this[0].id}/${oci_logging_log.invocations[0].id}" : null
+  value       = local.enabled && var.enable_logging ? "${var.compartment_id}/${oci_logging_log_group.this[0].id}/${oci_logging_log.invocations[0].id}" : null
 }

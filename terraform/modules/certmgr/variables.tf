@@ -1,4 +1,14 @@
 # ---------------------------------------------------------------------------------------------------------
+# The switch, as in the seed guide: nothing is created until it is true.
+# ---------------------------------------------------------------------------------------------------------
+
+variable "enable_certificate_automation" {
+  description = "Create certmgr (functions, schedules, dynamic groups, policies, logs). false creates nothing."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------------------
 # Where certmgr runs
 # ---------------------------------------------------------------------------------------------------------
 
@@ -21,9 +31,9 @@ variable "compartment_id" {
 }
 
 variable "name_prefix" {
-  description = "Prefix for resource names and for the Vault secrets certmgr keeps ({prefix}-certificate, ...)."
+  description = "Prefix for resource names and for the Vault secrets certmgr keeps ({prefix}-certificate, ...); certmgr's own default."
   type        = string
-  default     = "certmgr"
+  default     = "tmi"
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{0,24}$", var.name_prefix))
     error_message = "name_prefix must be 1-25 lowercase letters, digits or '-', starting with a letter."
@@ -39,12 +49,12 @@ variable "subnet_id" {
   }
 }
 
-variable "image" {
-  description = "certmgr image in OCIR, same region as the functions (e.g. iad.ocir.io/ns/certmgr:0.1.0)."
+variable "certmgr_image_url" {
+  description = "certmgr image in OCIR, same region as the functions (e.g. us-ashburn-1.ocir.io/<namespace>/certmgr:0.1.0)."
   type        = string
   validation {
-    condition     = can(regex("^[^\\s:/]+(:[0-9]+)?/[^\\s]+[:@][^\\s/]+$", var.image))
-    error_message = "image must be a registry path with a tag or digest, e.g. iad.ocir.io/ns/certmgr:0.1.0."
+    condition     = can(regex("^[^\\s:/]+(:[0-9]+)?/[^\\s]+[:@][^\\s/]+$", var.certmgr_image_url))
+    error_message = "certmgr_image_url must be a registry path with a tag or digest, e.g. iad.ocir.io/ns/certmgr:0.1.0."
   }
 }
 
@@ -73,20 +83,32 @@ variable "function_timeout_seconds" {
 # What the renewer manages
 # ---------------------------------------------------------------------------------------------------------
 
-variable "domain_names" {
-  description = "Names on the certificate, all in the DNS zone below; one ACME order covers them all (apex + wildcard is fine)."
-  type        = list(string)
+variable "domain_name" {
+  description = "The certificate's name (the seed's single name). Set this or domain_names, not both; or use certificates."
+  type        = string
+  default     = null
   validation {
-    condition     = length(var.domain_names) > 0 && alltrue([for d in var.domain_names : can(regex("^(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,63}$", d))])
-    error_message = "domain_names must list at least one lowercase DNS name (optionally *.name)."
+    condition     = var.domain_name == null || can(regex("^(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,63}$", coalesce(var.domain_name, "x.example")))
+    error_message = "domain_name must be a lowercase DNS name (optionally *.name)."
+  }
+}
+
+variable "domain_names" {
+  description = "Several names on one certificate, all in the DNS zone below (apex + wildcard is fine). Set this or domain_name, not both."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for d in var.domain_names : can(regex("^(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,63}$", d))])
+    error_message = "domain_names must hold lowercase DNS names (optionally *.name)."
   }
 }
 
 variable "dns_zone_id" {
-  description = "OCID of the OCI DNS zone holding the names; the renewer may change records in this zone only."
+  description = "OCID of the OCI DNS zone holding the names; the renewer may change records in this zone only. Required unless certificates is set."
   type        = string
+  default     = null
   validation {
-    condition     = startswith(var.dns_zone_id, "ocid1.dns-zone.")
+    condition     = var.dns_zone_id == null || startswith(coalesce(var.dns_zone_id, "ocid1.dns-zone."), "ocid1.dns-zone.")
     error_message = "dns_zone_id must be a DNS zone OCID (ocid1.dns-zone....)."
   }
 }
@@ -116,14 +138,14 @@ variable "acme_directory" {
   }
 }
 
-variable "renewal_days" {
+variable "certificate_renewal_days" {
   description = "Renew when the certificate has fewer days left than this."
   type        = number
   default     = 30
   validation {
     # Below 7 leaves no room for a failed day; above 60 renews a 90-day certificate every month for nothing.
-    condition     = var.renewal_days >= 7 && var.renewal_days <= 60 && floor(var.renewal_days) == var.renewal_days
-    error_message = "renewal_days must be a whole number from 7 to 60."
+    condition     = var.certificate_renewal_days >= 7 && var.certificate_renewal_days <= 60 && floor(var.certificate_renewal_days) == var.certificate_renewal_days
+    error_message = "certificate_renewal_days must be a whole number from 7 to 60."
   }
 }
 
@@ -159,10 +181,11 @@ variable "dns_propagation_timeout_seconds" {
 }
 
 variable "load_balancer_id" {
-  description = "OCID of the Load Balancer whose HTTPS listeners serve the certificate."
+  description = "OCID of the Load Balancer whose HTTPS listeners serve the certificate. Required unless certificates is set."
   type        = string
+  default     = null
   validation {
-    condition     = startswith(var.load_balancer_id, "ocid1.loadbalancer.")
+    condition     = var.load_balancer_id == null || startswith(coalesce(var.load_balancer_id, "ocid1.loadbalancer."), "ocid1.loadbalancer.")
     error_message = "load_balancer_id must be a load balancer OCID (ocid1.loadbalancer....)."
   }
 }
@@ -177,6 +200,39 @@ variable "lb_listener_names" {
   description = "Listeners to update; empty means every listener with an SSL configuration."
   type        = list(string)
   default     = []
+}
+
+variable "certificates" {
+  description = <<-EOT
+    A fleet in one call: one renewer function, schedule, dynamic group and policy per entry, each with the
+    secret prefix "<name_prefix>-<key>", so no entry can touch another's objects. Empty: the one certificate
+    of domain_name / domain_names, dns_zone_id and load_balancer_id, with the prefix name_prefix.
+  EOT
+  type = map(object({
+    domain_names     = list(string)
+    dns_zone_id      = string
+    load_balancer_id = string
+    listeners        = optional(list(string), [])
+    renewal_days     = optional(number)
+  }))
+  default = {}
+  validation {
+    # Letters and digits only: with "-" in a key, one entry's prefix could begin another's.
+    condition     = alltrue([for k in keys(var.certificates) : can(regex("^[a-z][a-z0-9]{0,11}$", k))])
+    error_message = "certificates keys must be 1-12 lowercase letters or digits, starting with a letter."
+  }
+  validation {
+    condition = alltrue([for c in values(var.certificates) : length(c.domain_names) > 0 && alltrue([
+      for d in c.domain_names : can(regex("^(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,63}$", d))
+    ])])
+    error_message = "each certificates entry needs domain_names: lowercase DNS names (optionally *.name)."
+  }
+  validation {
+    condition = alltrue([for c in values(var.certificates) :
+      startswith(c.dns_zone_id, "ocid1.dns-zone.") && startswith(c.load_balancer_id, "ocid1.loadbalancer.") &&
+    (c.renewal_days == null || try(c.renewal_days >= 7 && c.renewal_days <= 60, false))])
+    error_message = "each certificates entry needs a DNS zone and a load balancer OCID, and renewal_days from 7 to 60 if set."
+  }
 }
 
 variable "vault_id" {
@@ -254,7 +310,7 @@ variable "monitor_compartment_id" {
 variable "monitor_warning_days" {
   description = "Warn when a certificate has fewer days left than this."
   type        = number
-  default     = 21
+  default     = 30
   validation {
     condition     = var.monitor_warning_days >= 1 && var.monitor_warning_days <= 365 && floor(var.monitor_warning_days) == var.monitor_warning_days
     error_message = "monitor_warning_days must be a whole number from 1 to 365."
@@ -362,7 +418,7 @@ variable "create_dynamic_group" {
 }
 
 variable "existing_dynamic_group_name" {
-  description = "Existing dynamic group of the renewer function (when create_dynamic_group is false)."
+  description = "Existing dynamic group of the renewer function (when create_dynamic_group is false; one certificate only)."
   type        = string
   default     = null
 }

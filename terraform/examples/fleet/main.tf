@@ -1,0 +1,37 @@
+# Many certificates in one module call: one renewer function, schedule, dynamic group and policy per entry
+# of `certificates`, each with the secret prefix "<name_prefix>-<key>" (here tmi-api, tmi-www).
+
+terraform {
+  required_version = ">= 1.5.0"
+  required_providers {
+    oci = {
+      source  = "oracle/oci"
+      version = ">= 6.37.0"
+    }
+  }
+}
+
+provider "oci" {
+  region = var.region
+}
+
+module "certificates" {
+  source = "../../modules/certmgr"
+
+  enable_certificate_automation = true
+
+  tenancy_ocid      = var.tenancy_ocid
+  compartment_id    = var.compartment_id
+  subnet_id         = var.subnet_id
+  certmgr_image_url = var.certmgr_image_url
+
+  acme_contact_email = var.acme_contact_email
+  vault_id           = var.vault_id
+  vault_key_id       = var.vault_key_id
+
+  certificates = var.certificates
+}
+
+output "invoke_commands" {
+  value = module.certificates.invoke_commands
+}

@@ -1,0 +1,47 @@
+"""The permissions table (terraform/modules/certmgr/permissions.json) against the OCI calls certmgr really
+makes: a renewal series (first issue, forced renewals until old versions are pruned) and two monitor runs,
+counted from the sandbox's call log. Every call made is in the table; every table entry is made here or
+named in certmgr's code (some, like the Certificates service read, need data this sandbox slice lacks)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from _slice import fast_policy
+from certmgr import monitor, renew
+from certmgr.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = json.loads((ROOT / "terraform/modules/certmgr/permissions.json").read_text())
+SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").glob("*.py"))
+
+
+def operations(sandbox, since: int) -> set[str]:
+    return {c["operation"] for c in sandbox.world.calls[since:]}
+
+
+def in_source(operation: str) -> bool:
+    return re.search(rf"\.{operation.split('.', 1)[1]}\b", SOURCE) is not None
+
+
+def test_the_renewer_calls_exactly_what_the_table_grants(make_tenant, sandbox):
+    tenant = make_tenant("iam")
+    since = len(sandbox.world.calls)
+    assert renew.run(Config.from_env(tenant.env), policy=fast_policy()).status == "ok"
+    for _ in range(7):  # past the 5 DEPRECATED versions kept, so old ones are scheduled for deletion
+        result = renew.run(Config.from_env(tenant.env), force=True, policy=fast_policy())
+        assert result.status == "ok", result.render()
+    made = operations(sandbox, since)
+    assert made - set(TABLE["renewer"]) == set(), "called without a grant in the table"
+    assert {op for op in set(TABLE["renewer"]) - made if not in_source(op)} == set(), "in the table, never called"
+
+
+def test_the_monitor_calls_exactly_what_the_table_grants(sandbox):
+    env = dict(sandbox.env, CERTMGR_MODE="monitor", CERTMGR_NAME_PREFIX="iammon")
+    since = len(sandbox.world.calls)
+    for _ in range(2):
+        assert monitor.run(Config.from_env(env), env).status in ("ok", "sent"), "the monitor run failed"
+    made = operations(sandbox, since)
+    assert made - set(TABLE["monitor"]) == set(), "called without a grant in the table"
+    assert {op for op in set(TABLE["monitor"]) - made if not in_source(op)} == set(), "in the table, never called"

@@ -1,0 +1,51 @@
+"""The module's policies against the table of what certmgr calls (terraform/modules/certmgr/permissions.json),
+both ways: every operation has a grant that covers it, and every grant covers some operation."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from test_terraform import MODULE, load
+from test_terraform_seed import GUIDE_TFVARS, scope_for, tfvars
+
+TABLE = json.loads((MODULE / "permissions.json").read_text())
+VERBS = ["inspect", "read", "use", "manage"]
+FAMILIES = {"secret-family": {"secrets", "secret-versions", "secret-bundles"},
+            "leaf-certificate-family": {"leaf-certificates", "leaf-certificate-versions", "leaf-certificate-bundles"}}
+WITH_EVERYTHING = {"monitor_log_id": "ocid1.log.oc1.iad.aaaalog", "monitor_topic_id": "ocid1.onstopic.oc1.iad.aaaa",
+                   "monitor_smtp_username_secret_id": "ocid1.vaultsecret.oc1.iad.user",
+                   "monitor_smtp_password_secret_id": "ocid1.vaultsecret.oc1.iad.pass"}
+
+
+def covers(statement: str, grant: str) -> bool:
+    permissions = re.search(r" to \{([A-Z_, ]+)\} in ", statement)
+    if permissions:
+        return grant in {p.strip() for p in permissions.group(1).split(",")}
+    verb, resource = re.search(r" to (\w+) ([\w-]+) in ", statement).groups()
+    if " " not in grant:
+        return False
+    need_verb, need_resource = grant.split()
+    same = need_resource == resource or need_resource in FAMILIES.get(resource, ())
+    return same and VERBS.index(verb) >= VERBS.index(need_verb)
+
+
+@pytest.fixture(scope="module")
+def policies():
+    scope = scope_for(load(MODULE), {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING})
+    return {"renewer": scope["local"].renewer_statements["tmi"], "monitor": scope["local"].monitor_statements}
+
+
+@pytest.mark.parametrize("who", ["renewer", "monitor"])
+def test_every_operation_has_a_grant(policies, who):
+    missing = {op: grant for op, grants in TABLE[who].items() for grant in grants
+               if not any(covers(s, grant) for s in policies[who])}
+    assert missing == {}, f"no statement grants: {missing}"
+
+
+@pytest.mark.parametrize("who", ["renewer", "monitor"])
+def test_every_grant_is_used(policies, who):
+    needed = [grant for grants in TABLE[who].values() for grant in grants]
+    unused = [s for s in policies[who] if not any(covers(s, grant) for grant in needed)]
+    assert unused == [], f"granted but no operation needs it: {unused}"

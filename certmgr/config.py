@@ -104,6 +104,8 @@ class Config:
       dns_nameservers     tuple[tuple[str, int], ...]  CERTMGR_DNS_NAMESERVERS as (ip, port); () = the zone's
       propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 120)
       run_budget          int           CERTMGR_RUN_BUDGET seconds (10..3600, 280): every wait of a run ends by then
+      verify_endpoints    tuple[tuple[str, int], ...]  CERTMGR_VERIFY_ENDPOINTS host:port; () = no check
+      verify_ca_bundle    str | None    CERTMGR_VERIFY_CA_BUNDLE: extra roots for that check (a PEM file)
       oci_endpoint        str | None    CERTMGR_OCI_ENDPOINT, may hold `{region}`; no trailing slash
       acme_profile        str | None    CERTMGR_ACME_PROFILE
       mode                str           CERTMGR_MODE: "renew" or "monitor"
@@ -136,6 +138,8 @@ class Config:
     dns_nameservers: tuple[tuple[str, int], ...] = ()
     propagation_timeout: int = DEFAULT_PROPAGATION_TIMEOUT
     run_budget: int = DEFAULT_RUN_BUDGET
+    verify_endpoints: tuple[tuple[str, int], ...] = ()
+    verify_ca_bundle: str | None = None
     oci_endpoint: str | None = None
     acme_profile: str | None = None
     mode: str = DEFAULT_MODE
@@ -160,6 +164,13 @@ class Config:
         p = self.name_prefix
         return {"certificate": f"{p}-certificate", "private_key": f"{p}-private-key", "chain": f"{p}-chain",
                 "account_key": f"{p}-acme-account-key"}
+
+    @property
+    def verify_name(self) -> str:
+        """The name a post-deploy check asks for (SNI, hostname check): the primary name, or a name the
+        primary wildcard covers."""
+        plain = [n for n in self.domains if not n.startswith("*.")]
+        return plain[0] if plain else "www." + self.domains[0].removeprefix("*.")
 
     @property
     def lock_name(self) -> str:
@@ -386,6 +397,19 @@ def _nameservers(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(dict.fromkeys(_nameserver(item) for item in _items(text)))
 
 
+def _endpoints(text: str) -> tuple[tuple[str, int], ...]:
+    """`host:port` items (a host name or an address; `[ipv6]:port`), the TLS endpoints a deploy must reach."""
+    found = []
+    for item in _items(text):
+        host, _, port = item.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise _Invalid(f"{item!r} is not host:port", "list the HTTPS endpoints clients use, e.g. "
+                                                         "www.example.com:443,203.0.113.7:443")
+        found.append((host, int(port)))
+    return tuple(dict.fromkeys(found))
+
+
 def _endpoint(text: str) -> str:
     _url(text.replace("{region}", "us-ashburn-1"))
     if "{" in text.replace("{region}", "") or "}" in text.replace("{region}", ""):
@@ -479,6 +503,11 @@ _VARS = (
     _Var("CERTMGR_RUN_BUDGET", "run_budget", _int_in(*RUN_BUDGET_RANGE, "seconds"),
          f"a whole number of seconds, {RUN_BUDGET_RANGE[0]} to {RUN_BUDGET_RANGE[1]}, at least 20 below the "
          f"function's timeout (default {DEFAULT_RUN_BUDGET})", DEFAULT_RUN_BUDGET),
+    _Var("CERTMGR_VERIFY_ENDPOINTS", "verify_endpoints", _endpoints,
+         "host:port of each HTTPS endpoint that must serve the new certificate after a deploy, comma-separated; "
+         "leave it empty for no check", ()),
+    _Var("CERTMGR_VERIFY_CA_BUNDLE", "verify_ca_bundle", _ca_bundle,
+         "the path of a PEM file with roots to trust, besides the system's, when checking those endpoints"),
     _Var("CERTMGR_OCI_ENDPOINT", "oci_endpoint", _endpoint,
          "an http(s) URL that replaces every OCI service endpoint; {region} in it becomes the region"),
     _Var("CERTMGR_ACME_PROFILE", "acme_profile", _profile,

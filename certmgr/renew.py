@@ -196,6 +196,22 @@ class _Run:
                 result.listeners.append(listener.name)
                 log.info("listener %s now serves %s", listener.name, name)
         self.delete_unused(keep=name)
+        if self.config.verify_endpoints:
+            self.verify(leaf.serial)
+
+    def verify(self, serial: str) -> None:
+        """Every endpoint clients use must serve `serial`: the proof that OCI's success reached them."""
+        from .verify import context, verify  # only a run that deployed, and was asked to, makes handshakes
+        with self.result.timed("verify"):
+            try:
+                self.result.endpoints = verify(self.config.verify_endpoints, self.config.verify_name, serial,
+                                               context(self.config.verify_ca_bundle), self.policy, self.deadline)
+            except LoadBalancerError as exc:
+                self.result.endpoints = getattr(exc, "report", [])
+                exc.state = (f"Vault holds certificate {serial} and every listener references it, as OCI reports, "
+                             "but the endpoints above do not serve it; the next run sees nothing to deploy, so "
+                             "find what serves the old certificate")
+                raise
 
     def delete_unused(self, keep: str | None) -> None:
         """Housekeeping after the listeners are safe: a failure is a warning, the next run deletes them."""

@@ -34,6 +34,7 @@ class Result(Timed):
     lb_certificate: str | None = None
     deleted_lb_certificates: list[str] = field(default_factory=list)  # deletions asked of OCI this run
     repaired: list[str] = field(default_factory=list)  # what interrupted runs left, finished by this one
+    endpoints: list[dict] = field(default_factory=list)  # post-deploy check: endpoint, serial served, ok
     stored_in_vault: bool = False
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     warnings: list[str] = field(default_factory=list)
@@ -67,6 +68,8 @@ class Result(Timed):
             lines.append(f"  removed:   {', '.join(self.deleted_lb_certificates)}")
         for repair in self.repaired:
             lines.append(f"  repaired:  {repair}")
+        for seen in self.endpoints:
+            lines.append(f"  served:    {seen['endpoint']} {seen['serial']}{'' if seen['ok'] else ' (not the new one)'}")
         for warning in self.warnings:
             lines.append(f"  warning:   {warning}")
         if self.error:

@@ -14,7 +14,9 @@ What certmgr depends on, and so what is emulated closely:
 - Every listener is a live server (`sandbox.tls_listeners`) presenting the certificate it references,
   switched when the work request that changed it succeeds.
 Control: `POST /_control/lb/{loadBalancerId}/fail-next-work-request` with `{"count", "message",
-"errorCode"}` makes that many following work requests end FAILED without applying their change.
+"errorCode"}` makes that many following work requests end FAILED without applying their change;
+`POST /_control/lb/{loadBalancerId}/stale-listener` with `{"listener", "stale": true}` keeps that listener's
+live server presenting what it presents now whatever succeeds (an edge that lags behind the API).
 Not emulated: `certificateIds` (Certificates-service certificates) on listeners, custom cipher suites,
 backends and health, load balancer create/delete (seed with `Backend.add_load_balancer`).
 """
@@ -385,6 +387,7 @@ class Backend:
         self.work_requests: dict[str, WorkRequest] = {}
         self.retry_tokens: dict[str, tuple[str, str, str]] = {}   # token -> (lb id, type, work request id)
         self.servers: dict[tuple[str, str], ListenerServer] = {}
+        self.stale: set[tuple[str, str]] = set()  # (lb, listener) whose server keeps what it presents
         self._closed = False
 
     # -- seeding and inspection (tests, the stack) ------------------------------------------------
@@ -435,6 +438,13 @@ class Backend:
             if lb_id in self.load_balancers:
                 self._advance(self.load_balancers[lb_id])
             return self.servers[(lb_id, listener_name)].address
+
+    def set_stale(self, lb_id: str, listener: str, stale: bool = True) -> None:
+        """Keep (or stop keeping) a listener's server on what it presents now."""
+        with self.world.lock:
+            (self.stale.add if stale else self.stale.discard)((lb_id, listener))
+            if not stale:
+                self._sync_servers(self.load_balancer(lb_id))
 
     def fail_next_work_requests(self, lb_id: str, count: int = 1, message: str = "Injected work request failure",
                                 error_code: str = "INTERNAL_ERROR") -> int:
@@ -556,7 +566,7 @@ class Backend:
             server = self.servers.get((lb.id, name))
             if server is None:
                 self.servers[(lb.id, name)] = ListenerServer(name, tls)
-            elif server.tls != tls:
+            elif server.tls != tls and (lb.id, name) not in self.stale:
                 server.configure(tls)
         for key in [k for k in self.servers if k[0] == lb.id and k[1] not in lb.state.listeners]:
             self.servers.pop(key).close()
@@ -660,6 +670,15 @@ def list_work_requests(req: Request) -> Reply:
     return Reply(body=wire([wr.model() for wr in chunk]), headers=headers)
 
 
+def _control_stale(req: Request) -> Reply:
+    lb_id, data = req.params["loadBalancerId"], req.json()
+    for (module, _region), backend in req.world.backends():
+        if module == __name__ and lb_id in backend.load_balancers:
+            backend.set_stale(lb_id, data["listener"], bool(data.get("stale", True)))
+            return Reply(body={"loadBalancerId": lb_id, "listener": data["listener"], "stale": bool(data.get("stale", True))})
+    raise NotAuthorizedOrNotFound(f"Load balancer {lb_id} not found")
+
+
 def _control_fail_next(req: Request) -> Reply:
     lb_id, data = req.params["loadBalancerId"], req.json()
     for (module, _region), backend in req.world.backends():
@@ -688,6 +707,7 @@ ROUTES = [
     Route("GET", API + "/loadBalancerWorkRequests/{workRequestId}", "lb.get_work_request", get_work_request),
 ]
 CONTROL_ROUTES = [
+    Route("POST", "/_control/lb/{loadBalancerId}/stale-listener", "control.lb_stale_listener", _control_stale),
     Route("POST", "/_control/lb/{loadBalancerId}/fail-next-work-request", "control.lb_fail_next_work_request",
           _control_fail_next),
 ]

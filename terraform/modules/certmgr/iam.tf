@@ -3,7 +3,7 @@
 # zone, vault, key and each secret exactly wherever OCI documents a policy variable for it; where it does
 # not (Load Balancer, Notifications, Logging), the compartment is the scope. Policies sit at the tenancy
 # root because they reach into several compartments and "inspect tenancies" can only be granted there.
-# tests/unit/test_iam.py holds the table from each OCI operation certmgr calls to the grant it needs, and
+# permissions.json lists each OCI operation certmgr calls and the grant it needs; tests/unit/test_iam_policies.py
 # checks these statements against it both ways (no missing grant, no unused grant).
 
 locals {

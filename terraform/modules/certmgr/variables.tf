@@ -202,6 +202,16 @@ variable "lb_listener_names" {
   default     = []
 }
 
+variable "verify_endpoints" {
+  description = "host:port of the HTTPS endpoints clients use; after each deploy certmgr checks in a TLS handshake that they serve the new certificate. Empty: no check."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for e in var.verify_endpoints : can(regex("^[^\\s:]+:[0-9]{1,5}$", e)) || can(regex("^\\[[0-9a-fA-F:]+\\]:[0-9]{1,5}$", e))])
+    error_message = "verify_endpoints must hold host:port items, e.g. www.example.com:443."
+  }
+}
+
 variable "certificates" {
   description = <<-EOT
     A fleet in one call: one renewer function, schedule, dynamic group and policy per entry, each with the

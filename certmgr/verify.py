@@ -1,0 +1,58 @@
+"""The proof of a deploy: what clients are served, seen in a real TLS handshake with each endpoint.
+
+OCI saying a work request succeeded is not a certificate served. After a deploy, each endpoint in
+CERTMGR_VERIFY_ENDPOINTS is asked for the primary name (SNI and hostname check), trusting the system's roots
+and CERTMGR_VERIFY_CA_BUNDLE; the served leaf must carry the new serial. Listeners take a moment to pick a
+change up, so the check is repeated, by the run's policy, until every endpoint serves it or the time given
+runs out.
+"""
+from __future__ import annotations
+
+import socket
+import ssl
+
+from cryptography import x509
+
+from .errors import LoadBalancerError
+from .policy import Deadline, Policy
+
+
+def context(ca_bundle: str | None) -> ssl.SSLContext:
+    trust = ssl.create_default_context()
+    if ca_bundle:
+        trust.load_verify_locations(cafile=ca_bundle)
+    return trust
+
+
+def served(endpoint: tuple[str, int], name: str, trust: ssl.SSLContext, timeout: float = 5.0) -> str:
+    """The serial (hex) the endpoint presents for `name`, or why no trusted certificate came back."""
+    try:
+        with socket.create_connection(endpoint, timeout=timeout) as raw:
+            with trust.wrap_socket(raw, server_hostname=name) as tls:
+                return format(x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number, "x")
+    except ssl.SSLCertVerificationError as exc:
+        return f"untrusted ({exc.verify_message})"
+    except (OSError, ssl.SSLError) as exc:
+        return f"no TLS ({type(exc).__name__}: {exc})"
+
+
+def verify(endpoints, name: str, serial: str, trust: ssl.SSLContext, policy: Policy,
+           deadline: Deadline) -> list[dict]:
+    """Each endpoint with what it served last; LoadBalancerError when one still does not serve `serial`."""
+    want, clock, started = format(int(serial.replace(":", ""), 16), "x"), policy.clock, policy.clock()
+    while True:
+        seen = {f"{host}:{port}": served((host, port), name, trust) for host, port in endpoints}
+        report = [{"endpoint": e, "serial": s, "ok": s == want} for e, s in seen.items()]
+        wrong = [f"{r['endpoint']} serves {r['serial']}" for r in report if not r["ok"]]
+        pause = policy.poll_interval(clock() - started)
+        if not wrong:
+            return report
+        if clock() - started + pause > policy.verify_for or not deadline.allows(pause):
+            error = LoadBalancerError(f"lb: the deploy reached OCI but not every client: {'; '.join(wrong)} "
+                                      f"(expected {want} for {name})",
+                                      hint="check that CERTMGR_VERIFY_ENDPOINTS are the load balancer's listeners "
+                                           "and that nothing in front of them (a CDN, another balancer) serves "
+                                           "an older certificate")
+            error.report = report
+            raise error
+        policy.sleep(pause)

@@ -68,6 +68,7 @@ locals {
       CERTMGR_KEY_TYPE            = var.key_type
       CERTMGR_LB_ID               = e.load_balancer_id
       CERTMGR_LB_LISTENERS        = join(",", e.listeners)
+      CERTMGR_VERIFY_ENDPOINTS    = join(",", var.verify_endpoints)
       CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
       # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
       CERTMGR_RUN_BUDGET = tostring(var.function_timeout_seconds - 20)

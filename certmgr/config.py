@@ -85,7 +85,7 @@ class Config:
     Renewal (`None` / empty only when `mode == "monitor"`, where they are optional):
       domains          tuple[str, ...]  CERTMGR_DOMAIN: lower case, punycode, no trailing dot; first is primary;
                                         `*.` allowed as the leftmost label
-      dns_zone_id      str              CERTMGR_DNS_ZONE_ID
+      dns_zone_ids     tuple[str]       CERTMGR_DNS_ZONE_ID: one zone OCID or several, comma-separated
       acme_email       str              CERTMGR_ACME_EMAIL
       lb_id            str              CERTMGR_LB_ID
       vault_id         str              CERTMGR_VAULT_ID
@@ -120,7 +120,7 @@ class Config:
     """
 
     domains: tuple[str, ...]
-    dns_zone_id: str | None
+    dns_zone_ids: tuple[str, ...]
     acme_email: str | None
     lb_id: str | None
     vault_id: str | None
@@ -155,6 +155,11 @@ class Config:
         return _read(env)
 
     @property
+    def dns_zone_id(self) -> str | None:
+        """The first zone: the one named in messages when there is only one."""
+        return self.dns_zone_ids[0] if self.dns_zone_ids else None
+
+    @property
     def primary_name(self) -> str | None:
         return self.domains[0] if self.domains else None
 
@@ -186,17 +191,6 @@ class Config:
         """Whether `name` is one of this deployment's LB certificate names: exactly, so that prefix `tmi`
         never claims the certificates of a deployment with prefix `tmi-b`."""
         return re.fullmatch(re.escape(self.name_prefix) + r"-[0-9a-f]{1,16}-[0-9]{8}", name) is not None
-
-
-def names_outside_zone(names: Iterable[str], zone_name: str) -> list[str]:
-    """The names whose `_acme-challenge` record cannot be written in `zone_name` (known once the zone is read)."""
-    zone = zone_name.lower().removesuffix(".")
-    outside = []
-    for name in names:
-        base = name.removeprefix("*.")
-        if base != zone and not base.endswith("." + zone):
-            outside.append(name)
-    return outside
 
 
 def normalise_name(text: str) -> str:
@@ -285,6 +279,14 @@ def _ocid(text: str) -> str:
     if not _OCID.match(text):
         raise _Invalid(f"{text!r} is not an OCID (ocid1.<resource type>.<realm>.[region].<unique id>)")
     return text
+
+
+def _ocids(text: str) -> tuple[str, ...]:
+    items = _items(text)
+    twice = sorted({i for i in items if items.count(i) > 1})
+    if twice:
+        raise _Invalid(f"{', '.join(twice)} listed twice")
+    return tuple(_ocid(item) for item in items)
 
 
 def _int_in(low: int, high: int, unit: str) -> Callable[[str], int]:
@@ -458,8 +460,9 @@ _VARS = (
     _Var("CERTMGR_DOMAIN", "domains", _domains,
          "the certificate's DNS names, comma-separated, primary first (e.g. example.com,*.example.com)", (),
          required=True),
-    _Var("CERTMGR_DNS_ZONE_ID", "dns_zone_id", _ocid,
-         "the OCID of the OCI DNS zone holding the names (ocid1.dns-zone.oc1..<unique id>)", required=True,
+    _Var("CERTMGR_DNS_ZONE_ID", "dns_zone_ids", _ocids,
+         "the OCID of the OCI DNS zone holding the names (ocid1.dns-zone.oc1..<unique id>), or several, "
+         "comma-separated, when the names (or their CNAME'd _acme-challenge) are in several zones", required=True,
          kinds=("dns-zone", "dnszone")),
     _Var("CERTMGR_ACME_EMAIL", "acme_email", _email,
          "the ACME account's contact e-mail address (e.g. admin@example.com)", required=True),
@@ -539,11 +542,12 @@ def _read(env: Mapping[str, str]) -> Config:
             continue
         if var.field == "mode":
             mode = values["mode"]
-        kind = text.split(".")[1] if var.kinds else None
-        if kind and kind not in var.kinds:
-            expected = " or ".join(map(repr, var.kinds))
-            warnings.append(f"{var.env}: {text} is the OCID of a {kind!r}, not of a {expected}; "
-                            f"check that it is {var.wants.split(' (')[0]}")
+        for item in _items(text) if var.kinds else ():
+            kind = item.split(".")[1]
+            if kind not in var.kinds:
+                expected = " or ".join(map(repr, var.kinds))
+                warnings.append(f"{var.env}: {item} is the OCID of a {kind!r}, not of a {expected}; "
+                                f"check that it is {var.wants.split(' (')[0]}")
     _check_eab(env, problems)
     unknown = _unknown_variables(env)
     if problems:

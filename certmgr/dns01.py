@@ -1,8 +1,13 @@
 """DNS-01 on OCI DNS: put TXT values in and take exactly them out again (`propagation.py` proves them visible).
 
 Shaped like a lego DNS provider: `present` and `cleanup` take the same list of (name, value) pairs and
-touch nothing else. Both are one PATCH each, by value, so an apex and a wildcard sharing one
+touch nothing else. Both are one PATCH per zone, by value, so an apex and a wildcard sharing one
 `_acme-challenge` name, or another client's record there, are never disturbed.
+
+`Zones` holds every zone of CERTMGR_DNS_ZONE_ID: a record goes to the zone with the longest matching
+suffix, and an `_acme-challenge` name that is a CNAME (delegated to a validation zone, as lego and
+cert-manager follow by default) is written, checked and cleaned at its target, which must be in one of
+those zones.
 """
 from __future__ import annotations
 
@@ -56,3 +61,85 @@ class OciDns:
 
     def cleanup(self, records: list[TxtRecord]) -> None:
         self._patch(records, "REMOVE")
+
+    def cname(self, domain: str) -> str | None:
+        """The CNAME target at `domain` in this zone, or None."""
+        try:
+            items = self.client.get_rr_set(self.zone_id, domain, "CNAME").data.items
+        except oci.exceptions.ServiceError as exc:
+            if exc.status == 404:
+                return None
+            raise oci_failure(DnsError, f"dns: cannot read records at {domain} in zone {self.zone_id}", exc) from None
+        return items[0].rdata.rstrip(".").lower() if items else None
+
+
+MAX_CNAMES = 8
+
+
+class Zones:
+    """The configured zones: which one holds a name, where a challenge really lives, and TXT writes routed."""
+
+    def __init__(self, client: oci.dns.DnsClient, zone_ids: tuple[str, ...]):
+        self.by_id = {zone_id: OciDns(client, zone_id) for zone_id in zone_ids}
+        self.by_name: dict[str, OciDns] = {}
+        self.models: dict[str, oci.dns.models.Zone] = {}
+        self.targets: dict[str, str] = {}  # challenge name -> where its TXT value goes
+
+    def load(self) -> list[oci.dns.models.Zone]:
+        for zone_id, dns in self.by_id.items():
+            model = dns.zone()
+            self.by_name[model.name.rstrip(".").lower()] = dns
+            self.models[model.name.rstrip(".").lower()] = model
+        return list(self.models.values())
+
+    def zone_of(self, name: str) -> str | None:
+        """The name of the configured zone holding `name` (the longest matching suffix), or None."""
+        name = name.rstrip(".").lower()
+        holding = [z for z in self.by_name if name == z or name.endswith("." + z)]
+        return max(holding, key=len) if holding else None
+
+    def target(self, name: str) -> str:
+        """Where the TXT value for challenge `name` goes: `name`, or the end of its CNAME chain."""
+        if name not in self.targets:
+            seen, at = [name], name
+            while (zone := self.zone_of(at)) is not None and (next_name := self.by_name[zone].cname(at)):
+                if next_name in seen or len(seen) > MAX_CNAMES:
+                    raise DnsError(f"dns: the CNAME chain from {name} loops or is longer than {MAX_CNAMES}: "
+                                   f"{' -> '.join(seen + [next_name])}", hint="fix the CNAME records")
+                seen.append(next_name)
+                at = next_name
+            if self.zone_of(at) is None:
+                raise DnsError(f"dns: {name} is a CNAME to {at}, in no zone of CERTMGR_DNS_ZONE_ID, so certmgr "
+                               f"cannot write its TXT value; nothing was ordered",
+                               hint=f"add the OCID of the zone holding {at} to CERTMGR_DNS_ZONE_ID, and allow the "
+                                    "function to manage its records")
+            self.targets[name] = at
+        return self.targets[name]
+
+    def routed(self, records: list[TxtRecord]) -> list[TxtRecord]:
+        """`records` at their targets (see `target`)."""
+        return [TxtRecord(self.target(r.name), r.value) for r in records]
+
+    def _by_zone(self, records: list[TxtRecord]) -> dict[str, list[TxtRecord]]:
+        grouped: dict[str, list[TxtRecord]] = {}
+        for record in records:
+            zone = self.zone_of(record.name)
+            if zone is None:  # recorded by a run configured with another zone: not ours to touch now
+                continue
+            grouped.setdefault(zone, []).append(record)
+        return grouped
+
+    def present(self, records: list[TxtRecord]) -> None:
+        for zone, group in self._by_zone(records).items():
+            self.by_name[zone].present(group)
+
+    def cleanup(self, records: list[TxtRecord]) -> None:
+        """Every zone's records are removed even if one zone's removal fails; the first failure is raised."""
+        failure = None
+        for zone, group in self._by_zone(records).items():
+            try:
+                self.by_name[zone].cleanup(group)
+            except DnsError as exc:
+                failure = failure or exc
+        if failure:
+            raise failure

@@ -9,8 +9,8 @@ import oci
 
 from . import certs
 from .ari import ari_window, profiles, read_directory
-from .config import Config, names_outside_zone
-from .dns01 import OciDns
+from .config import Config
+from .dns01 import Zones, challenge_name
 from .errors import AcmeError, CertificateError, ConfigError, Problem
 from .lb import LoadBalancer, select_listeners, unused
 from .lock import RunRecord, read_record
@@ -24,7 +24,7 @@ class Observed:
 
     state: State
     stored: StoredCertificate | None
-    zone: oci.dns.models.Zone
+    zones: list[oci.dns.models.Zone]
     listeners: dict[str, oci.load_balancer.models.Listener]
     record: RunRecord = field(default_factory=RunRecord)
     warnings: list[str] = field(default_factory=list)
@@ -67,15 +67,16 @@ def _record_state(record: RunRecord) -> dict:
             "failed_orders": record.failures, "last_order_error": record.last_error}
 
 
-def observe(config: Config, *, dns: OciDns, vault: CertificateVault, lb: LoadBalancer, force: bool = False,
+def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer, force: bool = False,
             now: dt.datetime | None = None) -> Observed:
     now = now or dt.datetime.now(dt.timezone.utc)
-    zone = dns.zone()
-    outside = names_outside_zone(config.domains, zone.name)
+    zones = dns.load()
+    outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
     if outside:
-        raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {zone.name} "
-                                   f"({config.dns_zone_id})", "list only names inside the zone, or point "
-                                   "CERTMGR_DNS_ZONE_ID at the zone that holds them")])
+        held = ", ".join(f"{z.name} ({z.id})" for z in zones)
+        raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
+                                   "list only names inside the zones, or add the OCID of the zone that holds "
+                                   "them to CERTMGR_DNS_ZONE_ID")])
     balancer = lb.get()
     listeners = select_listeners(balancer, config.lb_listeners)
     bundles = lb.certificates()
@@ -110,4 +111,4 @@ def observe(config: Config, *, dns: OciDns, vault: CertificateVault, lb: LoadBal
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
                   **_record_state(record), **found)
-    return Observed(state, stored, zone, {l.name: l for l in listeners}, record, warnings, ca_problem)
+    return Observed(state, stored, zones, {l.name: l for l in listeners}, record, warnings, ca_problem)

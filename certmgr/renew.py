@@ -14,7 +14,7 @@ from . import certs
 from .ari import cert_id
 from .clients import Clients
 from .config import Config
-from .dns01 import OciDns, TxtRecord
+from .dns01 import TxtRecord, Zones, challenge_name
 from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, LoadBalancerError,
                      WorkRequestPending)
 from .lock import LockBusy, LockLost, RunLock
@@ -32,7 +32,7 @@ class Services:
     """The adapters one run uses, built from one set of clients, waiting by one policy and deadline."""
 
     def __init__(self, config: Config, clients: Clients, policy: Policy = DEFAULT, deadline: Deadline | None = None):
-        self.dns = OciDns(clients.dns(), config.dns_zone_id)
+        self.dns = Zones(clients.dns(), config.dns_zone_ids)
         self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
                                                  key_id=config.vault_key_id, compartment_id=config.compartment_id),
                                       config.secret_names)
@@ -55,13 +55,15 @@ class _Run:
         self.in_flight: WorkRequestPending | None = None  # an LB change OCI had not finished at the deadline
 
     def present(self, records) -> None:
-        """Record the values in the lock first: if this run dies now, the next one removes exactly them."""
+        """Record the values in the lock first: if this run dies now, the next one removes exactly them.
+        Each value goes where its challenge name leads (a CNAME's target)."""
+        records = self.services.dns.routed(records)
         self.lock.note(txt=tuple((r.name, r.value) for r in records))
         self.txt_in_zone, self.presented = list(records), True
         self.services.dns.present(records)
 
     def cleanup(self, records) -> None:
-        self.services.dns.cleanup(records)
+        self.services.dns.cleanup(self.services.dns.routed(records))
         self.txt_in_zone = []
         try:
             self.lock.note(txt=())
@@ -149,17 +151,24 @@ class _Run:
                                   ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key, policy=self.policy)
         key = certs.generate_key(config.key_type)
         csr = certs.make_csr(key, config.domains)
-        servers = list(config.dns_nameservers) or zone_nameservers(observed.zone)
+        dns = self.services.dns
+
+        def wait(records) -> None:
+            """Each zone's values on that zone's nameservers (or CERTMGR_DNS_NAMESERVERS)."""
+            by_zone: dict[str, list] = {}
+            for record in dns.routed(records):
+                by_zone.setdefault(dns.zone_of(record.name), []).append(record)
+            for zone, group in by_zone.items():
+                servers = list(config.dns_nameservers) or zone_nameservers(dns.models[zone])
+                wait_for_propagation(group, servers, timeout=self.propagation_budget(), interval=self.policy.dns_poll,
+                                     clock=self.policy.clock, sleep=self.policy.sleep)
         replaces = None
         if observed.state.certificate is not None:
             replaces = cert_id(observed.stored.cert_pem)
         log.info("ordering a certificate for %s", ", ".join(config.domains))
         try:
             fullchain = account.issue(
-                csr, present=self.present, cleanup=self.cleanup,
-                wait=lambda records: wait_for_propagation(records, servers, timeout=self.propagation_budget(),
-                                                          interval=self.policy.dns_poll, clock=self.policy.clock,
-                                                          sleep=self.policy.sleep),
+                csr, present=self.present, cleanup=self.cleanup, wait=wait,
                 deadline=time.monotonic() + self.deadline.left(), profile=config.acme_profile, replaces=replaces,
                 timings=result.timings)
         finally:
@@ -313,8 +322,11 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             return result
         if not _acts(planned):
             return result
-        if planned.action == ISSUE and observed.ca_problem:
-            raise observed.ca_problem  # before the lock: a run that cannot order changes nothing
+        if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
+            if observed.ca_problem:
+                raise observed.ca_problem
+            for name in config.domains:
+                services.dns.target(challenge_name(name))  # every challenge lands in a zone certmgr can write
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:
             # Another run may have acted between the first look and the lock: look again, under it.

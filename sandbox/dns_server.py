@@ -4,6 +4,8 @@ Pebble validates DNS-01 challenges by asking this server, so replies must be wel
 clients (Go's miekg/dns): EDNS0 only when the query used it, UDP replies never larger than the size
 the client advertised (TC set instead, the client retries over TCP), long TXT values split into
 255-byte strings. `lookup_fn(name)` returns a `sandbox.oci.dns.Lookup` or None (name in no zone).
+A CNAME is followed within its zone; into another zone it serves only when the query asks for recursion
+(RD), as the CA's resolver does, while certmgr's propagation check (RD clear) sees the authoritative answer.
 """
 from __future__ import annotations
 
@@ -177,8 +179,11 @@ class DnsServer:
                 response.answer.extend(_rrsets(owner, cname))
                 owner = dns.name.from_text(cname[0][2])
                 found = self.lookup_fn(owner.to_text())
-                if found is None or found.apex != apex:
-                    return      # the target is not in this zone: the resolver follows it
+                if found is None:
+                    return      # the target is in no zone served here: the resolver follows it
+                if found.apex != apex and not response.flags & dns.flags.RD:
+                    return      # asked authoritatively (no recursion desired): the answer ends at the zone
+                apex = found.apex  # recursion desired, as the CA's resolver asks: follow into the other zone
                 continue
             break
         if not found.exists:

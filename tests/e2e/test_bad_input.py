@@ -132,7 +132,7 @@ def test_bad_environment_is_reported_whole_and_changes_nothing(tenant, before, o
 def test_names_outside_the_zone_are_named(tenant, before):
     result = run(dict(tenant.env, CERTMGR_DOMAIN=f"{tenant.zone},www.other.example,*.other.example"))
     assert_failed(result, f"CERTMGR_DOMAIN: www.other.example, *.other.example not in zone {tenant.zone}",
-                  "point CERTMGR_DNS_ZONE_ID at the zone that holds them", "nothing was changed")
+                  "add the OCID of the zone that holds them to CERTMGR_DNS_ZONE_ID", "nothing was changed")
     assert_unchanged(tenant, before)
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import trustme
 
-from certmgr.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret, names_outside_zone,
+from certmgr.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret,
                             normalise_name)
 from certmgr.errors import ConfigError
 
@@ -325,17 +325,6 @@ def test_secret_and_lb_names():
     issued = dt.datetime(2026, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
     assert config.lb_certificate_name("04A1B2C3D4E5F60718293A", issued) == "shop-04a1b2c3d4e5f607-20260304"
     assert config.lb_certificate_name("0abc", issued) == "shop-0abc-20260304"
-
-
-@pytest.mark.parametrize("names, zone, outside", [
-    (["example.com", "*.example.com", "a.b.example.com"], "example.com", []),
-    (["example.com", "*.example.com"], "Example.COM.", []),
-    (["example.com", "www.example.com"], "www.example.com", ["example.com"]),
-    (["badexample.com", "example.org"], "example.com", ["badexample.com", "example.org"]),
-    (["*.sub.example.com"], "sub.example.com", []),
-])
-def test_names_outside_zone(names, zone, outside):
-    assert names_outside_zone(names, zone) == outside
 
 
 def test_normalise_name_is_public_for_other_inputs():

@@ -1,14 +1,14 @@
 """The ACME side of a renewal: account, one order for every name, DNS-01 answers, finalize that order.
 
-Built on certbot's `acme.ClientV2`. The order is created once and finalized once; TXT records are
-removed in a `finally` whatever happens between.
+Built on certbot's `acme.ClientV2`. One order per run (placed again without `replaces` only when the CA
+refuses the replacement itself); TXT records are removed whatever happens after they were presented.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import josepy as jose
@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .dns01 import TxtRecord, challenge_name
-from .errors import AcmeError
+from .errors import AcmeError, CertmgrError, DnsError
 from .policy import DEFAULT, Policy, retry_after
 
 USER_AGENT = "certmgr (+acme-python)"
@@ -27,7 +27,7 @@ NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a re
 @dataclass
 class Eab:
     kid: str
-    hmac_key: str
+    hmac_key: str = field(repr=False)  # a credential: never in a repr
 
 
 class _NewOrder(messages.NewOrder):
@@ -165,6 +165,16 @@ class AcmeAccount:
 
         `present` / `wait` / `cleanup` are the DNS side; `deadline` is a `time.monotonic()` value.
         """
+        try:
+            return self._issue(csr_pem, present=present, wait=wait, cleanup=cleanup, deadline=deadline,
+                               profile=profile, replaces=replaces, timings=timings)
+        except CertmgrError:
+            raise
+        except Exception as exc:  # the CA or the network failed where no step above names it
+            raise AcmeError(f"acme: the order failed: {_describe(exc)}") from None
+
+    def _issue(self, csr_pem: bytes, *, present, wait, cleanup, deadline: float, profile: str | None,
+               replaces: str | None, timings: dict | None) -> str:
         timings = timings if timings is not None else {}
         started = time.monotonic()
         order = self.order(csr_pem, profile=profile, replaces=replaces)
@@ -211,7 +221,10 @@ class AcmeAccount:
                     cleanup(records)
             raise
         if records:
-            cleanup(records)
+            try:
+                cleanup(records)
+            except DnsError as exc:  # the certificate is issued: keep it; the run lock's record has the values
+                self.warnings.append(f"{exc.message}; the next run removes those TXT values")
         return fullchain
 
     def _pause(self, started: float, deadline: float, asked: float | None = None) -> None:

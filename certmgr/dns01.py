@@ -120,26 +120,26 @@ class Zones:
         """`records` at their targets (see `target`)."""
         return [TxtRecord(self.target(r.name), r.value) for r in records]
 
-    def _by_zone(self, records: list[TxtRecord]) -> dict[str, list[TxtRecord]]:
-        grouped: dict[str, list[TxtRecord]] = {}
+    def _by_zone(self, records: list[TxtRecord]) -> dict[str | None, list[TxtRecord]]:
+        grouped: dict[str | None, list[TxtRecord]] = {}
         for record in records:
-            zone = self.zone_of(record.name)
-            if zone is None:  # recorded by a run configured with another zone: not ours to touch now
-                continue
-            grouped.setdefault(zone, []).append(record)
+            grouped.setdefault(self.zone_of(record.name), []).append(record)
         return grouped
 
     def present(self, records: list[TxtRecord]) -> None:
         for zone, group in self._by_zone(records).items():
-            self.by_name[zone].present(group)
+            self.by_name[zone].present(group)  # routed records always have a zone (see `target`)
 
-    def cleanup(self, records: list[TxtRecord]) -> None:
-        """Every zone's records are removed even if one zone's removal fails; the first failure is raised."""
-        failure = None
-        for zone, group in self._by_zone(records).items():
+    def cleanup(self, records: list[TxtRecord]) -> list[TxtRecord]:
+        """Remove `records` zone by zone, every zone even if one fails (the first failure is raised); return
+        those in no configured zone (recorded by a run configured with other zones), which stay untouched."""
+        grouped, failure = self._by_zone(records), None
+        for zone, group in grouped.items():
             try:
-                self.by_name[zone].cleanup(group)
+                if zone is not None:
+                    self.by_name[zone].cleanup(group)
             except DnsError as exc:
                 failure = failure or exc
         if failure:
             raise failure
+        return grouped.get(None, [])

@@ -148,12 +148,24 @@ class RunLock:
                 self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
                     metadata=self._metadata(self.holder, until, record)), if_match=self.etag).headers.get("etag")
         except oci.exceptions.ServiceError as exc:
+            if exc.status == 412 and self._still_ours():
+                self.record, self.until = record, until  # a retried write whose first attempt had landed
+                return
             if exc.status == 412:
                 self.etag = None  # never release what is another run's
                 raise LockLost(f"lock: another run took over the lease on {self.name!r} while this run was "
                                "acting; this run stopped before its next change") from None
             raise self.store._fail("writing", self.name, exc) from None
         self.record, self.until = record, until
+
+    def _still_ours(self) -> bool:
+        """After a 412: a retried write whose first attempt landed finds its own lease there. Take up its
+        etag instead of reporting a takeover."""
+        response = self.store.vaults.get_secret(self.store.secret_id(self.name))
+        if (response.data.metadata or {}).get("holder") != self.holder:
+            return False
+        self.etag = response.headers.get("etag")
+        return True
 
     def release(self) -> None:
         if self.etag is None:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import oci
+from cryptography import x509
 
 from . import certs
 from .ari import ari_window, profiles, read_directory
@@ -105,7 +106,7 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
     if directory is not None and "certificate" in found and found["certificate"].not_after > now:
         try:  # no advice is asked for an expired certificate
             window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
-        except (AcmeError, ValueError) as exc:  # advice only: the renewal window still decides
+        except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
     state = State(listeners=_listener_states(bundles, listeners), ari_window=window, force=force,
                   set_is_current=stored.set_is_current if stored else True,

@@ -3,7 +3,8 @@
 The caller builds a `Policy` and hands it down (the CLI and the Fn handler use `DEFAULT`; tests pass a fast
 one with the same attempt counts), so no adapter keeps a timing constant of its own. `OciRetry` is the
 policy in the shape the `oci` SDK calls (`make_retrying_call`). Unlike the SDK's strategies it honours
-`Retry-After` and never sleeps past the run's deadline: a wait that would overrun it is not started.
+`Retry-After` (up to `max_retry_after`) and, given the run's deadline, never starts a wait that would
+overrun it.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Policy:
     attempts: int = 5                  # per OCI call, the first one included
     backoff: float = 1.0               # cap of the first retry's wait (full jitter); doubles per attempt
     max_backoff: float = 30.0
+    max_retry_after: float = 120.0     # a longer Retry-After gives up instead (the next run tries again)
     first_poll: float = 0.05              # first poll of an LB work request or ACME order; then a tenth of the
     max_poll: float = 2.0           # time already spent, up to this
     dns_poll: float = 0.5              # between propagation checks
@@ -129,6 +131,8 @@ class OciRetry:
         if attempt >= self.policy.attempts or not retryable(exc):
             return None
         asked = retry_after(getattr(exc, "headers", None))
+        if asked is not None and asked > self.policy.max_retry_after:
+            return None
         pause = asked if asked is not None else \
             self.policy.jitter() * min(self.policy.max_backoff, self.policy.backoff * 2 ** (attempt - 1))
         if self.deadline is not None and not self.deadline.allows(pause):
@@ -143,9 +147,9 @@ class OciRetry:
                 return func(*args, **kwargs)
             except Exception as exc:
                 pause = self.wait(exc, attempt)
-                if pause is None and getattr(exc, "status", None) is None and retryable(exc):
-                    raise unreachable(func, kwargs.get("operation_name", "call"), exc, attempt) from None
                 if pause is None:
+                    if getattr(exc, "status", None) is None and retryable(exc):
+                        raise unreachable(func, kwargs.get("operation_name", "call"), exc, attempt) from None
                     raise
                 log.info("retrying %s in %.1fs (attempt %d of %d): %s", kwargs.get("operation_name", "call"),
                          pause, attempt + 1, self.policy.attempts, getattr(exc, "status", type(exc).__name__))

@@ -10,13 +10,15 @@ import datetime as dt
 import logging
 import time
 
+from cryptography import x509
+
 from . import certs
 from .ari import cert_id
 from .clients import Clients
 from .config import Config
 from .dns01 import TxtRecord, Zones, challenge_name
-from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, DnsError, LoadBalancerError,
-                     WorkRequestPending)
+from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, LoadBalancerError,
+                     PropagationTimeout, WorkRequestPending)
 from .lock import LockBusy, LockLost, RunLock
 from .lb import LoadBalancer
 from .observe import Observed, observe
@@ -82,10 +84,15 @@ class _Run:
         """Take out the TXT values an interrupted run recorded (the record, read under the lock, is exact)."""
         pairs = self.lock.record.txt
         if pairs:
-            self.services.dns.cleanup([TxtRecord(name, value) for name, value in pairs])
+            skipped = self.services.dns.cleanup([TxtRecord(name, value) for name, value in pairs])
             self.lock.note(txt=())
-            names = ", ".join(sorted({name for name, _ in pairs}))
-            self.result.repaired.append(f"removed the TXT values an interrupted run left at {names}")
+            names = ", ".join(sorted({name for name, _ in pairs} - {r.name for r in skipped}))
+            if names:
+                self.result.repaired.append(f"removed the TXT values an interrupted run left at {names}")
+            if skipped:
+                self.result.warnings.append(
+                    f"TXT values an interrupted run left at {', '.join(sorted({r.name for r in skipped}))} are in "
+                    "no zone of CERTMGR_DNS_ZONE_ID any more: remove those values by hand")
 
     def hold_orders(self, exc: CertmgrError) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
@@ -133,7 +140,7 @@ class _Run:
         self.services.vault.check_room()  # a certificate Vault cannot take is an order wasted
         try:
             fullchain, key = self.order(observed)
-        except (AcmeError, DnsError) as exc:  # the CA refused, or validation could not happen: back off
+        except (AcmeError, PropagationTimeout) as exc:  # the CA refused, or its validation would fail: back off
             self.hold_orders(exc)
             raise
         self.lock.note(failures=0, retry_at=0.0, last_error="")  # also: the lease is still ours, before Vault
@@ -164,12 +171,17 @@ class _Run:
                                      clock=self.policy.clock, sleep=self.policy.sleep)
         replaces = None
         if observed.state.certificate is not None:
-            replaces = cert_id(observed.stored.cert_pem)
+            try:
+                replaces = cert_id(observed.stored.cert_pem)
+            except (ValueError, x509.ExtensionNotFound):  # no authority key id: nothing the CA can match
+                replaces = None
         log.info("ordering a certificate for %s", ", ".join(config.domains))
         try:
             fullchain = account.issue(
                 csr, present=self.present, cleanup=self.cleanup, wait=wait,
-                deadline=time.monotonic() + self.deadline.left(), profile=config.acme_profile, replaces=replaces,
+                # validation and finalization leave part of the reserve for storing and deploying
+                deadline=time.monotonic() + self.deadline.left() - self.policy.after_propagation / 2,
+                profile=config.acme_profile, replaces=replaces,
                 timings=result.timings)
         finally:
             result.warnings += account.warnings
@@ -238,16 +250,20 @@ class _Run:
             self.in_flight = exc
             raise
 
+    def promote_set(self, stored) -> None:
+        """Finish an interrupted Vault write (or undo one by hand): the certificate's own key and chain."""
+        if stored and not stored.set_is_current and stored.version_name:
+            self.services.vault.promote_key(stored.version_name)
+            self.result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
+
     def _act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
         result = self.result
         self.remove_leftover_txt()
         if planned.action not in (ISSUE, DEPLOY):
-            stored = observed.stored
-            if stored and not stored.set_is_current and stored.version_name:
-                self.services.vault.promote_key(stored.version_name)
-                result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
+            self.promote_set(observed.stored)
             if observed.state.orphans:
-                self.delete_unused(keep=planned.lb_certificate_name)
+                cert = observed.state.certificate  # never the stored certificate's own LB certificate
+                self.delete_unused(keep=cert and self.config.lb_certificate_name(cert.serial, cert.not_before))
             return
         if planned.action == ISSUE:
             leaf, chain, key = self.issue(observed)
@@ -258,9 +274,7 @@ class _Run:
             stored = observed.stored
             leaf = certs.info(certs.parse_chain(stored.cert_pem)[0])
             pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
-            if not stored.set_is_current and stored.version_name:
-                self.services.vault.promote_key(stored.version_name)  # finish an interrupted Vault write
-                result.repaired.append("made the stored certificate's own key and chain CURRENT in Vault")
+            self.promote_set(stored)
         self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
 
     def left_behind(self, planned: Plan, pending: list[str]) -> str:
@@ -276,10 +290,13 @@ class _Run:
         if self.txt_in_zone:
             left = ", ".join(sorted({r.name for r in self.txt_in_zone}))
             return (f"Vault and the load balancer are unchanged; TXT records this run added at {left} may "
-                    "remain: remove those values (only them) from the zone")
+                    "remain: the run lock's record holds them and the next run removes exactly those values")
         if planned.action == ISSUE:
             txt = "TXT records added by this run were removed" if self.presented else "no TXT record was added"
             return f"Vault and the load balancer are unchanged; {txt}"
+        if planned.action != DEPLOY:  # repair (or backoff with repairs)
+            done = "; ".join(self.result.repaired) or "nothing was repaired"
+            return f"Vault and the load balancer are otherwise unchanged ({done}); the next run repairs what is left"
         return f"Vault unchanged; listeners {', '.join(pending)} still serve their previous certificate; " \
                "the next run will deploy again"
 

@@ -113,11 +113,13 @@ class VaultStore:
         if self.secret_id(name) is None:
             return
         versions = self.versions(name)
+        if sum(1 for v in versions if not v.time_of_deletion) >= ACTIVE_LIMIT:
+            self.prune(name, versions)  # writes prune after they land: make the room before this one
+            versions = self.versions(name)
         now = dt.datetime.now(dt.timezone.utc)
         in_use = sum(1 for v in versions if not v.time_of_deletion)
         pending = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
-        deletable = sum(1 for v in versions if "DEPRECATED" in v.stages and not v.time_of_deletion)
-        if in_use >= ACTIVE_LIMIT and (pending >= PENDING_DELETION_LIMIT or not deletable):
+        if in_use >= ACTIVE_LIMIT:
             raise self._limit(name, message=f"{in_use} versions in use, {pending} pending deletion", versions=versions)
 
     def _limit(self, name: str, exc: oci.exceptions.ServiceError | None = None, *, message: str = "",
@@ -153,8 +155,8 @@ class VaultStore:
     def prune(self, name: str, versions: list | None = None) -> None:
         """Schedule the deletion of the DEPRECATED versions older than the newest KEEP_DEPRECATED.
 
-        OCI allows 30 versions in active use per secret, and every renewal and every locked run adds some:
-        left alone, writes would fail after a few years and stop renewals and the run lock. Deletion is
+        OCI allows 30 versions in active use per secret, and every renewal adds one to each secret of the set:
+        left alone, writes would fail after a few years (or a busy day of forced renewals) and stop renewals. Deletion is
         housekeeping, so a failure is only a warning; the next write tries again.
         """
         try:

@@ -125,6 +125,15 @@ def serial_hex(cert: x509.Certificate) -> str:
     return text.zfill(len(text) + len(text) % 2)
 
 
+def same_serial(a: str | None, b: str | None) -> bool:
+    """Whether two serials in hex (any case, with or without ':' or leading zeros) are the same number: the one
+    comparison plan, status and the post-deploy check share."""
+    try:
+        return a is not None and b is not None and int(a.replace(":", ""), 16) == int(b.replace(":", ""), 16)
+    except ValueError:
+        return False
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 of the DER encoding, lower-case hex."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from .certs import CertInfo
+from .certs import CertInfo, same_serial
 from .config import Config
 
 NOTHING, ISSUE, DEPLOY, REPAIR, BACKOFF = "nothing", "issue", "deploy", "repair", "backoff"
@@ -190,12 +190,8 @@ def _triggers(config: Config, state: State, cert: CertInfo, now: dt.datetime, du
 
 def _serves(listener: ListenerState, serial: str, lb_name: str) -> bool:
     if listener.serial:
-        return _serial_number(listener.serial) == _serial_number(serial)
+        return same_serial(listener.serial, serial)
     return listener.certificate_name == lb_name
-
-
-def _serial_number(text: str) -> int:
-    return int(text.replace(":", ""), 16)
 
 
 def _when(moment: dt.datetime) -> str:

@@ -13,6 +13,7 @@ import ssl
 
 from cryptography import x509
 
+from .certs import same_serial
 from .errors import LoadBalancerError
 from .policy import Deadline, Policy
 
@@ -39,17 +40,17 @@ def served(endpoint: tuple[str, int], name: str, trust: ssl.SSLContext, timeout:
 def verify(endpoints, name: str, serial: str, trust: ssl.SSLContext, policy: Policy,
            deadline: Deadline) -> list[dict]:
     """Each endpoint with what it served last; LoadBalancerError when one still does not serve `serial`."""
-    want, clock, started = format(int(serial.replace(":", ""), 16), "x"), policy.clock, policy.clock()
+    clock, started = policy.clock, policy.clock()
     while True:
         seen = {f"{host}:{port}": served((host, port), name, trust) for host, port in endpoints}
-        report = [{"endpoint": e, "serial": s, "ok": s == want} for e, s in seen.items()]
+        report = [{"endpoint": e, "serial": s, "ok": same_serial(s, serial)} for e, s in seen.items()]
         wrong = [f"{r['endpoint']} serves {r['serial']}" for r in report if not r["ok"]]
         pause = policy.poll_interval(clock() - started)
         if not wrong:
             return report
         if clock() - started + pause > policy.verify_for or not deadline.allows(pause):
             error = LoadBalancerError(f"lb: the deploy reached OCI but not every client: {'; '.join(wrong)} "
-                                      f"(expected {want} for {name})",
+                                      f"(expected {serial} for {name})",
                                       hint="check that CERTMGR_VERIFY_ENDPOINTS are the load balancer's listeners "
                                            "and that nothing in front of them (a CDN, another balancer) serves "
                                            "an older certificate")

@@ -174,3 +174,11 @@ def test_generate_key_rejects_unknown_type():
 def test_chain_round_trip(chain):
     leaf, mid, _, _ = chain
     assert certs.parse_chain(certs.chain_to_pem([leaf, mid])) == [leaf, mid]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("0a1b", "A1B", True), ("0a:1b", "0A1B", True), ("01", "1", True), ("0a1b", "0a1c", False),
+    ("untrusted (self-signed)", "0a1b", False), (None, "0a1b", False),
+])
+def test_same_serial_compares_numbers_not_spellings(a, b, same):
+    assert certs.same_serial(a, b) is same

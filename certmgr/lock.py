@@ -119,9 +119,12 @@ class RunLock:
         if current.get("holder") and held_until > self.clock():
             raise self._busy(current["holder"], held_until)
         self.record = RunRecord.from_metadata(current)
-        return self.store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
-            metadata=self._metadata(self.holder, until, self.record)),
-            if_match=response.headers.get("etag")).headers.get("etag")
+        return self._write(self.holder, until, self.record, response.headers.get("etag"))
+
+    def _write(self, holder: str | None, until: float, record: RunRecord, etag: str | None) -> str | None:
+        """The lease and the record as the lock secret's metadata, only if it still has `etag`; the new etag."""
+        return self.store.vaults.update_secret(self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
+            metadata=self._metadata(holder, until, record)), if_match=etag).headers.get("etag")
 
     def acquire(self) -> None:
         until = self.clock() + self.seconds
@@ -144,9 +147,7 @@ class RunLock:
         With no changes, this is the lease check a run makes before a change in Vault or on the LB."""
         record, until = replace(self.record, **changes), self.clock() + self.seconds
         try:
-            self.etag = self.store.vaults.update_secret(
-                self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
-                    metadata=self._metadata(self.holder, until, record)), if_match=self.etag).headers.get("etag")
+            self.etag = self._write(self.holder, until, record, self.etag)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 412 and self._still_ours():
                 self.record, self.until = record, until  # a retried write whose first attempt had landed
@@ -172,8 +173,7 @@ class RunLock:
             return
         etag, self.etag = self.etag, None
         try:
-            self.store.vaults.update_secret(self.store.secret_id(self.name), oci.vault.models.UpdateSecretDetails(
-                metadata=self._metadata(None, 0, self.record)), if_match=etag)
+            self._write(None, 0, self.record, etag)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 412:  # the lease expired and another run took it over: it is theirs now
                 log.warning("lock: the lease on %r expired during this run and another run took it over",

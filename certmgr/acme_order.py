@@ -16,11 +16,11 @@ from acme import challenges, client, errors as acme_errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from .ari import USER_AGENT
 from .dns01 import TxtRecord, challenge_name
 from .errors import AcmeError, CertmgrError, DnsError
 from .policy import DEFAULT, Policy, retry_after
 
-USER_AGENT = "certmgr (+acme-python)"
 NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a retry costs one request
 
 

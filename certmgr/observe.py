@@ -25,9 +25,7 @@ class Observed:
 
     state: State
     stored: StoredCertificate | None
-    zones: list[oci.dns.models.Zone]
     listeners: dict[str, oci.load_balancer.models.Listener]
-    record: RunRecord = field(default_factory=RunRecord)
     warnings: list[str] = field(default_factory=list)
     ca_problem: AcmeError | None = None  # the CA's directory could not be read: a run must not order
 
@@ -71,7 +69,7 @@ def _record_state(record: RunRecord) -> dict:
 def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer, force: bool = False,
             now: dt.datetime | None = None) -> Observed:
     now = now or dt.datetime.now(dt.timezone.utc)
-    zones = dns.load()
+    zones = dns.load()  # also what the routing of TXT values, and the propagation check, use
     outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
     if outside:
         held = ", ".join(f"{z.name} ({z.id})" for z in zones)
@@ -112,4 +110,4 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
                   **_record_state(record), **found)
-    return Observed(state, stored, zones, {l.name: l for l in listeners}, record, warnings, ca_problem)
+    return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem)

@@ -59,7 +59,7 @@ class Plan:
     """What to do and why.
 
     `triggers` names every reason to issue, as codes: force, missing, unusable, expired, expiring, ari,
-    names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (deploy).
+    names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (kept by any clean-up).
     `renew_at` is when the stored certificate becomes due, so a report can say when the next action is.
     `repairs` are what interrupted runs left that this run finishes, one sentence each.
     """
@@ -118,22 +118,21 @@ def _decide(config: Config, state: State, now: dt.datetime) -> Plan:
 
     due, fraction = renewal_time(cert, config.renewal_days)
     renew_at = min(due, state.ari_window[0]) if state.ari_window else due
-    common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at)
+    lb_name = config.lb_certificate_name(cert.serial, cert.not_before)
+    common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at, lb_certificate_name=lb_name)
     found = forced + _triggers(config, state, cert, now, due, fraction)
     if found:
         return _issue(found, listeners, **common)
 
-    lb_name = config.lb_certificate_name(cert.serial, cert.not_before)
     stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
     valid = f"valid until {_when(cert.not_after)} ({_span(cert.not_after - now)})"
     if stale:
         who = f"listener {stale[0]} does" if len(stale) == 1 else f"listeners {', '.join(stale)} do"
         return Plan(DEPLOY, f"{who} not serve the stored certificate, {valid}", listeners_to_update=stale,
-                    lb_certificate_name=lb_name, **common)
+                    **common)
     served = {0: "no listener is managed", 1: "the 1 listener serves it"}.get(
         len(listeners), f"all {len(listeners)} listeners serve it")
-    return Plan(NOTHING, f"{valid}, renewal due {_when(renew_at)}; {served}", lb_certificate_name=lb_name,
-                **common)
+    return Plan(NOTHING, f"{valid}, renewal due {_when(renew_at)}; {served}", **common)
 
 
 def renewal_time(cert: CertInfo, renewal_days: int) -> tuple[dt.datetime, float | None]:

@@ -262,8 +262,7 @@ class _Run:
         if planned.action not in (ISSUE, DEPLOY):
             self.promote_set(observed.stored)
             if observed.state.orphans:
-                cert = observed.state.certificate  # never the stored certificate's own LB certificate
-                self.delete_unused(keep=cert and self.config.lb_certificate_name(cert.serial, cert.not_before))
+                self.delete_unused(keep=planned.lb_certificate_name)  # never the stored certificate's own
             return
         if planned.action == ISSUE:
             leaf, chain, key = self.issue(observed)

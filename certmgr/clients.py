@@ -100,6 +100,9 @@ class Clients:
     def certificates(self, region=None) -> oci.certificates.CertificatesClient:
         return self._client(oci.certificates.CertificatesClient, region)
 
+    def certificates_management(self, region=None) -> oci.certificates_management.CertificatesManagementClient:
+        return self._client(oci.certificates_management.CertificatesManagementClient, region)
+
     def identity(self, region=None) -> oci.identity.IdentityClient:
         return self._client(oci.identity.IdentityClient, region)
 

@@ -104,6 +104,8 @@ class Config:
       dns_nameservers     tuple[tuple[str, int], ...]  CERTMGR_DNS_NAMESERVERS as (ip, port); () = the zone's
       propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 120)
       run_budget          int           CERTMGR_RUN_BUDGET seconds (10..3600, 280): every wait of a run ends by then
+      certificate_name    str | None    CERTMGR_CERTIFICATE_NAME: deploy through the Certificates service as this
+                                        certificate (in compartment_id); None = upload LB certificate bundles
       verify_endpoints    tuple[tuple[str, int], ...]  CERTMGR_VERIFY_ENDPOINTS host:port; () = no check
       verify_ca_bundle    str | None    CERTMGR_VERIFY_CA_BUNDLE: extra roots for that check (a PEM file)
       oci_endpoint        str | None    CERTMGR_OCI_ENDPOINT, may hold `{region}`; no trailing slash
@@ -138,6 +140,7 @@ class Config:
     dns_nameservers: tuple[tuple[str, int], ...] = ()
     propagation_timeout: int = DEFAULT_PROPAGATION_TIMEOUT
     run_budget: int = DEFAULT_RUN_BUDGET
+    certificate_name: str | None = None
     verify_endpoints: tuple[tuple[str, int], ...] = ()
     verify_ca_bundle: str | None = None
     oci_endpoint: str | None = None
@@ -419,6 +422,12 @@ def _endpoint(text: str) -> str:
     return text.rstrip("/")
 
 
+def _certificate_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,240}", text):
+        raise _Invalid(f"{text!r} is not a Certificates-service certificate name")
+    return text
+
+
 def _profile(text: str) -> str:
     if not _PROFILE.match(text):
         raise _Invalid(f"{text!r} is not a profile name (letters, digits, '.', '_', '-')")
@@ -506,6 +515,9 @@ _VARS = (
     _Var("CERTMGR_RUN_BUDGET", "run_budget", _int_in(*RUN_BUDGET_RANGE, "seconds"),
          f"a whole number of seconds, {RUN_BUDGET_RANGE[0]} to {RUN_BUDGET_RANGE[1]}, at least 20 below the "
          f"function's timeout (default {DEFAULT_RUN_BUDGET})", DEFAULT_RUN_BUDGET),
+    _Var("CERTMGR_CERTIFICATE_NAME", "certificate_name", _certificate_name,
+         "the name of the certificate in the OCI Certificates service that listeners should reference (1 to 240 "
+         "letters, digits, '.', '-', '_'); leave it empty to deploy LB certificate bundles"),
     _Var("CERTMGR_VERIFY_ENDPOINTS", "verify_endpoints", _endpoints,
          "host:port of each HTTPS endpoint that must serve the new certificate after a deploy, comma-separated; "
          "leave it empty for no check", ()),

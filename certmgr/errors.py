@@ -119,6 +119,14 @@ class LoadBalancerError(CertmgrError):
     component = "lb"
 
 
+class ServiceCertificateError(CertmgrError):
+    component = "certificates"
+
+
+class UsagesMismatch(ServiceCertificateError):
+    """The Certificates service refuses a version whose extended key usages differ from the certificate's."""
+
+
 class WorkRequestPending(LoadBalancerError):
     """A work request had not finished when the run's deadline came: OCI may still complete it."""
 

@@ -78,11 +78,13 @@ class LoadBalancer:
             raise self._fail(f"uploading certificate {name}", exc) from None
         self.wait(response.headers["opc-work-request-id"], f"uploading certificate {name}")
 
-    def switch(self, listener: oci.load_balancer.models.Listener, certificate_name: str) -> None:
-        """Point `listener` at `certificate_name`, keeping every other field it has."""
+    def switch(self, listener: oci.load_balancer.models.Listener, certificate_name: str | None = None, *,
+               certificate_id: str | None = None) -> None:
+        """Point `listener` at an LB certificate bundle, or at a Certificates-service certificate by OCID,
+        keeping every other field it has."""
         details = _copy(listener, oci.load_balancer.models.UpdateListenerDetails)
         ssl = _copy(listener.ssl_configuration, oci.load_balancer.models.SSLConfigurationDetails)
-        ssl.certificate_name, ssl.certificate_ids = certificate_name, None
+        ssl.certificate_name, ssl.certificate_ids = (None, [certificate_id]) if certificate_id else (certificate_name, None)
         details.ssl_configuration = ssl
         if listener.connection_configuration is not None:
             details.connection_configuration = _copy(listener.connection_configuration,

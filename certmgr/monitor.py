@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 import oci
 
 from . import certs, notify
+from .certservice import generation
 from .clients import Clients, all_items
 from .policy import DEFAULT, Policy
 from .config import Config
@@ -352,7 +353,20 @@ class _Scan:
             compartments = names.result()
         for item in items:
             item.compartment = compartments.get(item.compartment_id)
-        return items
+        return self.once(items)
+
+    def once(self, items: list[Item]) -> list[Item]:
+        """certmgr's certificate once: with the Certificates-service target, its Vault copy is the same
+        certificate as the one the service holds (same serial), so only the service's is listed."""
+        name = self.config.certificate_name
+        stored = [i for i in items if i.source == "vault" and i.serial]
+        if not name or not stored:
+            return items
+        twins = [i for i in items if i.source == "certificates" and generation(name, i.name)
+                 and certs.same_serial(i.serial, stored[0].serial)]
+        for twin in twins:
+            twin.detail = f"certmgr's certificate, kept in vault {self.config.vault_id} as {stored[0].name}"
+        return [i for i in items if not (twins and i is stored[0])]
 
 
 def _guard(unknown: Item, read: Callable, *args) -> Callable[[], list[Item]]:

@@ -10,6 +10,7 @@ from cryptography import x509
 
 from . import certs
 from .ari import ari_window, profiles, read_directory
+from .certservice import CertificatesService, ServiceCertificate
 from .config import Config
 from .dns01 import Zones, challenge_name
 from .errors import AcmeError, CertificateError, ConfigError, Problem
@@ -28,6 +29,8 @@ class Observed:
     listeners: dict[str, oci.load_balancer.models.Listener]
     warnings: list[str] = field(default_factory=list)
     ca_problem: AcmeError | None = None  # the CA's directory could not be read: a run must not order
+    service: ServiceCertificate | None = None  # the Certificates-service certificate listeners should reference
+    retired: tuple[ServiceCertificate, ...] = ()  # replaced ones that no managed listener references
 
 
 def _certificate_state(stored: StoredCertificate | None) -> dict:
@@ -49,15 +52,26 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
             "key_matches": key_matches}
 
 
-def _listener_states(bundles: dict, listeners) -> tuple[ListenerState, ...]:
+def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) -> tuple[ListenerState, ...]:
+    """What each listener serves: an LB bundle by name, or a Certificates-service certificate by OCID (its
+    CURRENT version, when it is one of certmgr's; another's serial is not read)."""
     serials = {}
     for name, cert in bundles.items():
         try:
             serials[name] = certs.serial_hex(certs.parse_chain(cert.public_certificate)[0])
         except CertificateError:
             serials[name] = None  # a certificate certmgr cannot read is not one it deployed
-    return tuple(ListenerState(l.name, l.ssl_configuration.certificate_name,
-                               serials.get(l.ssl_configuration.certificate_name)) for l in listeners)
+    by_id = {c.id: c for c in owned}
+    states = []
+    for l in listeners:
+        ssl = l.ssl_configuration
+        if ssl.certificate_ids:
+            mine = by_id.get(ssl.certificate_ids[0])
+            states.append(ListenerState(l.name, mine.name if mine else ssl.certificate_ids[0],
+                                        mine.serial if mine else None, ssl.certificate_ids[0]))
+        else:
+            states.append(ListenerState(l.name, ssl.certificate_name, serials.get(ssl.certificate_name)))
+    return tuple(states)
 
 
 def _record_state(record: RunRecord) -> dict:
@@ -66,7 +80,8 @@ def _record_state(record: RunRecord) -> dict:
             "failed_orders": record.failures, "last_order_error": record.last_error}
 
 
-def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer, force: bool = False,
+def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer,
+            service: CertificatesService | None = None, force: bool = False,
             now: dt.datetime | None = None) -> Observed:
     now = now or dt.datetime.now(dt.timezone.utc)
     zones = dns.load()  # also what the routing of TXT values, and the propagation check, use
@@ -79,6 +94,11 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
     balancer = lb.get()
     listeners = select_listeners(balancer, config.lb_listeners)
     bundles = lb.certificates()
+    owned = service.owned() if service else []
+    target = owned[-1] if owned else None
+    referenced = {l.ssl_configuration.certificate_ids[0] for l in (balancer.listeners or {}).values()
+                  if l.ssl_configuration and l.ssl_configuration.certificate_ids}
+    retired = tuple(c for c in owned[:-1] if c.id not in referenced)
     stored = vault.read_certificate()
     record = read_record(vault.store, config.lock_name)
     found = _certificate_state(stored)
@@ -106,8 +126,9 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
             window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
         except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
-    state = State(listeners=_listener_states(bundles, listeners), ari_window=window, force=force,
+    state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window, force=force,
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
-                  **_record_state(record), **found)
-    return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem)
+                  service_id=target and target.id, service_serial=target and target.serial,
+                  retired=tuple(c.name for c in retired), **_record_state(record), **found)
+    return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, target, retired)

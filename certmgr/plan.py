@@ -31,8 +31,9 @@ class ListenerState:
     """One listener certmgr manages, and what it serves now."""
 
     name: str
-    certificate_name: str | None = None   # the LB certificate its SSL configuration names
-    serial: str | None = None             # that certificate's serial (hex), when the LB lists it
+    certificate_name: str | None = None   # the LB certificate (or Certificates-service certificate) it names
+    serial: str | None = None             # that certificate's serial (hex), when known
+    certificate_id: str | None = None     # the Certificates-service certificate it references by OCID
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class State:
     set_is_current: bool = True               # Vault's CURRENT key and chain are the certificate's own
     leftover_txt: tuple[str, ...] = ()        # names where an interrupted run may have left TXT values
     orphans: tuple[str, ...] = ()             # this deployment's LB certificates that no listener uses
+    service_id: str | None = None             # CERTMGR_CERTIFICATE_NAME's certificate (the newest successor)
+    service_serial: str | None = None         # its CURRENT version's serial (hex)
+    retired: tuple[str, ...] = ()             # replaced Certificates-service certificates no listener uses
     orders_held_until: dt.datetime | None = None  # no new order before this: the CA refused recent ones
     failed_orders: int = 0                    # consecutive failed orders
     last_order_error: str = ""
@@ -73,6 +77,7 @@ class Plan:
     not_after: dt.datetime | None = None
     renew_at: dt.datetime | None = None
     repairs: tuple[str, ...] = ()
+    import_to_service: bool = False           # the Certificates service does not hold it as CURRENT yet
 
 
 def plan(config: Config, state: State, now: dt.datetime) -> Plan:
@@ -101,6 +106,9 @@ def _repairs(state: State) -> tuple[str, ...]:
     if state.orphans:
         found.append(f"delete the unused LB certificate{'s' if len(state.orphans) > 1 else ''} "
                      f"{', '.join(state.orphans)}")
+    if state.retired:
+        found.append(f"schedule the deletion of the replaced Certificates-service certificate"
+                     f"{'s' if len(state.retired) > 1 else ''} {', '.join(state.retired)}")
     return tuple(found)
 
 
@@ -124,8 +132,16 @@ def _decide(config: Config, state: State, now: dt.datetime) -> Plan:
     if found:
         return _issue(found, listeners, **common)
 
-    stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
     valid = f"valid until {_when(cert.not_after)} ({_span(cert.not_after - now)})"
+    if config.certificate_name:
+        stale = tuple(l.name for l in state.listeners if state.service_id is None or l.certificate_id != state.service_id)
+        if state.service_id is None or not same_serial(state.service_serial, cert.serial):
+            held = (f"the Certificates service's {config.certificate_name} holds {state.service_serial} as CURRENT"
+                    if state.service_id else f"the Certificates service has no certificate {config.certificate_name}")
+            return Plan(DEPLOY, f"{held}, not the stored certificate, {valid}", listeners_to_update=stale,
+                        import_to_service=True, **common)
+    else:
+        stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
     if stale:
         who = f"listener {stale[0]} does" if len(stale) == 1 else f"listeners {', '.join(stale)} do"
         return Plan(DEPLOY, f"{who} not serve the stored certificate, {valid}", listeners_to_update=stale,

@@ -14,11 +14,12 @@ from cryptography import x509
 
 from . import certs
 from .ari import cert_id
+from .certservice import CertificatesService, ServiceCertificate, successor_name
 from .clients import Clients
 from .config import Config
 from .dns01 import TxtRecord, Zones, challenge_name
 from .errors import (AcmeError, BudgetSpent, CertificateError, CertmgrError, LoadBalancerError,
-                     PropagationTimeout, WorkRequestPending)
+                     PropagationTimeout, ServiceCertificateError, UsagesMismatch, WorkRequestPending)
 from .lock import LockBusy, LockLost, RunLock
 from .lb import LoadBalancer
 from .observe import Observed, observe
@@ -39,6 +40,9 @@ class Services:
                                                  key_id=config.vault_key_id, compartment_id=config.compartment_id),
                                       config.secret_names)
         self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
+        self.certificates = CertificatesService(
+            clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,
+            deadline=deadline) if config.certificate_name else None
 
 
 def _days_left(not_after: dt.datetime, now: dt.datetime) -> int:
@@ -55,6 +59,9 @@ class _Run:
         self.stored_new = self.presented = False
         self.txt_in_zone: list = []  # TXT records this run added and has not yet removed
         self.in_flight: WorkRequestPending | None = None  # an LB change OCI had not finished at the deadline
+        self.importing: str | None = None  # the Certificates-service certificate asked to take the new one
+        self.imported = False                # ... and it holds it as CURRENT
+        self.unswitched: list[str] = []      # listeners that do not reference it yet
 
     def present(self, records) -> None:
         """Record the values in the lock first: if this run dies now, the next one removes exactly them.
@@ -202,6 +209,58 @@ class _Run:
         log.info("stored certificate %s (valid until %s) in Vault", leaf.serial, leaf.not_after)
         return leaf, chain, key
 
+    def deploy_to_service(self, leaf: certs.CertInfo, pems: tuple[str, str, str], observed: Observed) -> None:
+        """Import into the Certificates service (a new CURRENT version, or a successor certificate when OCI
+        refuses the version), then point at it every managed listener that references anything else."""
+        service, result = self.services.certificates, self.result
+        target, replaced = observed.service, list(observed.retired)
+        self.lock.note()  # the lease is still ours: no other run is deploying
+        with result.timed("certificates_import"):
+            if target is None:
+                self.importing = self.config.certificate_name
+                target = service.create(self.config.certificate_name, *pems, version_name=leaf.serial)
+            elif not certs.same_serial(target.serial, leaf.serial):
+                self.importing = target.name
+                try:
+                    number = service.add_version(target, *pems, version_name=leaf.serial)
+                    target = ServiceCertificate(target.id, target.name, target.generation, leaf.serial, number)
+                except UsagesMismatch as exc:
+                    self.importing = successor_name(self.config.certificate_name, target)
+                    old, target = target, service.create(self.importing, *pems, version_name=leaf.serial)
+                    replaced.append(old)
+                    result.warnings.append(f"{exc.message}: created {target.name} with the new certificate and pointed "
+                                           f"the listeners at it; {old.name} is scheduled for deletion once unused")
+        self.importing, self.imported = target.name, True
+        result.service_certificate, result.lb_certificate = target.name, target.id
+        self.unswitched = [name for name, listener in observed.listeners.items()
+                           if (listener.ssl_configuration.certificate_ids or [None])[0] != target.id]
+        self.lock.note()  # and again before the listeners change
+        with result.timed("lb_switch"):
+            for name in list(self.unswitched):
+                self.services.lb.switch(observed.listeners[name], certificate_id=target.id)
+                self.unswitched.remove(name)
+                result.listeners.append(name)
+                log.info("listener %s now references %s (%s)", name, target.name, target.id)
+        self.tidy_service(target, replaced)
+        self.delete_unused(keep=None)  # LB bundles from before the Certificates-service target
+        if self.config.verify_endpoints:
+            self.verify(leaf.serial)
+
+    def tidy_service(self, target: ServiceCertificate, replaced: list[ServiceCertificate]) -> None:
+        """Housekeeping once the listeners are safe: old DEPRECATED versions, replaced certificates. A failure
+        is a warning; the next run tries again."""
+        with self.result.timed("certificates_cleanup"):
+            try:
+                self.result.retired += [f"{target.name} version {n}" for n in self.services.certificates.prune(target)]
+            except ServiceCertificateError as exc:
+                self.result.warnings.append(f"{exc.message}; the next run tries again")
+            for old in replaced:
+                try:
+                    self.services.certificates.retire(old)
+                    self.result.retired.append(old.name)
+                except ServiceCertificateError as exc:
+                    self.result.warnings.append(f"{exc.message}; it stays until nothing uses it")
+
     def deploy(self, leaf: certs.CertInfo, cert_pem: str, chain_pem: str, key_pem: str,
                listeners: list) -> None:
         lb, result = self.services.lb, self.result
@@ -263,6 +322,8 @@ class _Run:
             self.promote_set(observed.stored)
             if observed.state.orphans:
                 self.delete_unused(keep=planned.lb_certificate_name)  # never the stored certificate's own
+            if observed.retired:
+                self.tidy_service(observed.service, list(observed.retired))
             return
         if planned.action == ISSUE:
             leaf, chain, key = self.issue(observed)
@@ -274,7 +335,10 @@ class _Run:
             leaf = certs.info(certs.parse_chain(stored.cert_pem)[0])
             pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
             self.promote_set(stored)
-        self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
+        if self.services.certificates:
+            self.deploy_to_service(leaf, pems, observed)
+        else:
+            self.deploy(leaf, *pems, [observed.listeners[n] for n in planned.listeners_to_update])
 
     def left_behind(self, planned: Plan, pending: list[str]) -> str:
         if self.in_flight:
@@ -283,6 +347,14 @@ class _Run:
                     f"{self.in_flight.work_request}): OCI may still complete it; listeners "
                     f"{', '.join(pending) or 'all'} may serve the previous certificate until then; the next run "
                     "checks what each listener serves and finishes the deploy")
+        if self.imported:
+            return (f"the certificate is in Vault and is the CURRENT version of {self.importing} in the Certificates "
+                    f"service; listeners {', '.join(self.unswitched)} still reference another certificate; the next "
+                    "run points them at it")
+        if self.importing:
+            return (f"{'new certificate stored in Vault' if self.stored_new else 'Vault unchanged'}; importing it into "
+                    f"{self.importing} in the Certificates service did not finish (the service may hold it as CURRENT "
+                    "already, and listeners that reference it serve it); the next run checks and finishes the deploy")
         if self.stored_new:
             return (f"new certificate stored in Vault; listeners {', '.join(pending)} still serve the previous "
                     "one; the next run will deploy it")
@@ -303,7 +375,8 @@ class _Run:
 def _decide(config: Config, services: Services, result: Result, now: dt.datetime,
             force: bool) -> tuple[Observed, Plan]:
     with result.timed("observe"):
-        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb, force=force, now=now)
+        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
+                           service=services.certificates, force=force, now=now)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
     planned = plan(config, observed.state, now)
     result.action, result.reason = planned.action, planned.reason

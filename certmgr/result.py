@@ -31,8 +31,10 @@ class Result(Timed):
     not_after: str | None = None
     days_remaining: int | None = None
     listeners: list[str] = field(default_factory=list)       # switched to the certificate this run
-    lb_certificate: str | None = None
+    lb_certificate: str | None = None  # what the listeners reference: an LB bundle's name, or a certificate's OCID
+    service_certificate: str | None = None  # the Certificates-service certificate holding it (CERTMGR_CERTIFICATE_NAME)
     deleted_lb_certificates: list[str] = field(default_factory=list)  # deletions asked of OCI this run
+    retired: list[str] = field(default_factory=list)  # Certificates-service certificates / versions scheduled for deletion
     repaired: list[str] = field(default_factory=list)  # what interrupted runs left, finished by this one
     endpoints: list[dict] = field(default_factory=list)  # post-deploy check: endpoint, serial served, ok
     stored_in_vault: bool = False
@@ -62,10 +64,14 @@ class Result(Timed):
             lines.append(f"  expires:   {self.not_after} ({self.days_remaining} days left)")
         if self.stored_in_vault:
             lines.append("  vault:     new certificate, chain and key stored")
+        if self.service_certificate:
+            lines.append(f"  imported:  CURRENT version of {self.service_certificate} ({self.lb_certificate})")
         if self.listeners:
-            lines.append(f"  listeners: {', '.join(self.listeners)} now serve {self.lb_certificate}")
+            lines.append(f"  listeners: {', '.join(self.listeners)} now serve {self.service_certificate or self.lb_certificate}")
         if self.deleted_lb_certificates:
             lines.append(f"  removed:   {', '.join(self.deleted_lb_certificates)}")
+        if self.retired:
+            lines.append(f"  retired:   {', '.join(self.retired)}")
         for repair in self.repaired:
             lines.append(f"  repaired:  {repair}")
         for seen in self.endpoints:

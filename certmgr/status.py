@@ -43,7 +43,8 @@ def status(config: Config, *, now: dt.datetime | None = None, clients: Clients |
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
         services = Services(config, clients or Clients.from_config(config))
-        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb)
+        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
+                           service=services.certificates)
     except CertmgrError as exc:
         return Status(status="failed", error=exc.message)
     state = observed.state

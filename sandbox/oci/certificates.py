@@ -4,6 +4,19 @@ Both APIs live under `/20210224` on different hosts in OCI; here they share one 
 per region. Only imported certificates (`configType = IMPORTED`) are supported: that is what certmgr
 stores and what the expiry monitor reads. Everything shown about a version (validity, serial number,
 subject, key and signature algorithm) is read from its PEM, as OCI does.
+
+OCI's rules that a renewer meets, emulated:
+- names are unique per compartment (409), whatever the other certificate's state;
+- a new version of an imported certificate must carry the same extended key usages as the certificate
+  (400 "The new extended key usages do not match the existing extended key usages"): since Let's Encrypt
+  dropped clientAuth, a renewal of a certificate first imported with it is refused;
+- a new version becomes LATEST and CURRENT (or PENDING); the old CURRENT becomes PREVIOUS, the old PREVIOUS
+  DEPRECATED; only a DEPRECATED version can be scheduled for deletion (409 otherwise);
+- mutations need the certificate ACTIVE (409 IncorrectState while CREATING / UPDATING, for
+  `world.options["certificate_delay"]` seconds after a change);
+- a certificate a load-balancer listener references cannot be scheduled for deletion (409).
+Not emulated: certificate authorities and issued (`ISSUED_BY_INTERNAL_CA`) certificates, associations
+as their own API, renewal rules, moving compartments, and the actual deletion at `timeOfDeletion`.
 """
 from __future__ import annotations
 
@@ -134,6 +147,13 @@ def parse_material(config: dict) -> Material:
 
 # --------------------------------------------------------------------------------------------- state
 
+def _usages(cert: x509.Certificate) -> frozenset | None:
+    try:
+        return frozenset(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return None
+
+
 @dataclass
 class Version:
     number: int
@@ -141,12 +161,14 @@ class Version:
     material: Material
     time_created: dt.datetime
     stages: list[str]
+    time_of_deletion: dt.datetime | None = None
 
     def model(self, certificate_id: str, cls=CM.CertificateVersionSummary):
         """A management `CertificateVersionSummary` (or `CertificateVersion`: the same fields)."""
         return cls(
             certificate_id=certificate_id, serial_number=self.material.serial, time_created=self.time_created,
             version_number=self.number, version_name=self.name, stages=list(self.stages),
+            time_of_deletion=self.time_of_deletion,
             subject_alternative_names=_sans(self.material.cert),
             # Validity is passed as JSON: the retrieval API's model of the same name shadows this one.
             validity=wire(CM.Validity(time_of_validity_not_before=self.material.not_before,
@@ -279,6 +301,8 @@ class Backend:
         """Import a new version: it becomes LATEST and either CURRENT (default) or PENDING."""
         if version_name and any(v.name == version_name for v in cert.versions):
             raise Conflict(f"Certificate {cert.id} already has a version named {version_name!r}")
+        if _usages(material.cert) != _usages(cert.current().material.cert):
+            raise InvalidParameter("The new extended key usages do not match the existing extended key usages")
         version = Version(len(cert.versions) + 1, version_name, material, now(), ["LATEST"])
         for v in cert.versions:
             _drop(v, "LATEST", "PENDING" if stage == "PENDING" else None)
@@ -302,6 +326,17 @@ class Backend:
         _drop(target, "PENDING", "PREVIOUS", "DEPRECATED")
         target.stages.append("CURRENT")
         _tidy(cert)
+        self.changed(cert)
+
+    def changed(self, cert: Certificate) -> None:
+        """Tell the load balancers of this region: their listeners serve the new CURRENT version."""
+        for _key, backend in self.world.backends():
+            if hasattr(backend, "certificate_changed") and backend.region == self.region:
+                backend.certificate_changed(cert.id)
+
+    def users(self, cert: Certificate) -> list[str]:
+        return [user for _key, backend in self.world.backends() if hasattr(backend, "certificate_users")
+                for user in backend.certificate_users(cert.id)]
 
     def busy_seconds(self) -> float:
         """Seconds a certificate shows CREATING / UPDATING after a change (option `certificate_delay`)."""
@@ -455,16 +490,40 @@ def get_certificate_version(req: Request) -> Reply:
 
 
 def schedule_certificate_deletion(req: Request) -> Reply:
-    cert = _backend(req).get(req.params["certificateId"])
+    b = _backend(req)
+    cert = b.get(req.params["certificateId"])
     _check_etag(req, cert)
     _mutable(cert)
+    users = b.users(cert)
+    if users:
+        raise Conflict(f"Certificate {cert.id} is associated with {', '.join(users)}; remove the associations "
+                       "before deleting it")
+    cert.time_of_deletion = _deletion_time(req)
+    cert.state = "PENDING_DELETION"
+    cert.touch()
+    return Reply(200, None, {"etag": cert.etag})
+
+
+def _deletion_time(req: Request) -> dt.datetime:
     when = req.json().get("timeOfDeletion")
     try:
-        cert.time_of_deletion = (dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when
-                                 else now() + dt.timedelta(days=30))
+        return dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else now() + dt.timedelta(days=30)
     except (AttributeError, ValueError):
         raise InvalidParameter(f"timeOfDeletion {when!r} is not an RFC 3339 time") from None
-    cert.state = "PENDING_DELETION"
+
+
+def schedule_certificate_version_deletion(req: Request) -> Reply:
+    b = _backend(req)
+    cert = b.get(req.params["certificateId"])
+    _check_etag(req, cert)
+    _mutable(cert)
+    number = req.params["certificateVersionNumber"]
+    version = b.version(cert, int(number) if number.isdigit() else -1)
+    if version.stages != ["DEPRECATED"]:
+        raise IncorrectState(f"Version {version.number} of certificate {cert.id} is {', '.join(version.stages)}; "
+                             "only a DEPRECATED version can be scheduled for deletion")
+    if version.time_of_deletion is None:
+        version.time_of_deletion = _deletion_time(req)
     cert.touch()
     return Reply(200, None, {"etag": cert.etag})
 
@@ -558,6 +617,8 @@ ROUTES = [
           get_certificate_version),
     Route("POST", f"{CERT}/actions/scheduleDeletion", "certificates_management.schedule_certificate_deletion",
           schedule_certificate_deletion),
+    Route("POST", f"{CERT}/version/{{certificateVersionNumber}}/actions/scheduleDeletion",
+          "certificates_management.schedule_certificate_version_deletion", schedule_certificate_version_deletion),
     Route("POST", f"{CERT}/actions/cancelDeletion", "certificates_management.cancel_certificate_deletion",
           cancel_certificate_deletion),
     Route("GET", BUNDLE, "certificates.get_certificate_bundle", get_certificate_bundle),

@@ -17,8 +17,13 @@ Control: `POST /_control/lb/{loadBalancerId}/fail-next-work-request` with `{"cou
 "errorCode"}` makes that many following work requests end FAILED without applying their change;
 `POST /_control/lb/{loadBalancerId}/stale-listener` with `{"listener", "stale": true}` keeps that listener's
 live server presenting what it presents now whatever succeeds (an edge that lags behind the API).
-Not emulated: `certificateIds` (Certificates-service certificates) on listeners, custom cipher suites,
-backends and health, load balancer create/delete (seed with `Backend.add_load_balancer`).
+- A listener's SSL configuration names either an LB certificate bundle (`certificateName`) or one
+  Certificates-service certificate (`certificateIds`, exactly one id, as OCI allows today) of the same region;
+  it then serves that certificate's CURRENT version, and follows each new CURRENT version without a listener
+  update (the Certificates emulator tells every LB backend when a version changes).
+Not emulated: `trustedCertificateAuthorityIds`, custom cipher suites, backends and health, load balancer
+create/delete (seed with `Backend.add_load_balancer`), the delay before a new CURRENT version reaches the
+listeners (inject a lagging edge with the stale-listener control instead).
 """
 from __future__ import annotations
 
@@ -172,9 +177,12 @@ class LbState:
     rule_sets: dict[str, M.RuleSet] = field(default_factory=dict)
     path_route_sets: dict[str, M.PathRouteSet] = field(default_factory=dict)
     routing_policies: dict[str, M.RoutingPolicy] = field(default_factory=dict)
+    # A Certificates-service certificate's CURRENT version by OCID: (certificate PEM, chain PEM, key PEM)
+    service_certificate: Callable[[str], tuple[str, str, str]] | None = None
 
     def copy(self) -> "LbState":
-        return LbState(**{name: dict(value) for name, value in vars(self).items()})
+        return LbState(**{name: dict(value) if isinstance(value, dict) else value
+                          for name, value in vars(self).items()})
 
 
 def _require(value, name: str):
@@ -192,14 +200,22 @@ def _ssl_configuration(details: M.SSLConfigurationDetails | None, state: LbState
     """The stored SSL configuration, with OCI's defaults for everything the request left out."""
     if details is None:
         return None
-    if details.certificate_ids or details.trusted_certificate_authority_ids:
-        raise InvalidParameter("certificateIds and trustedCertificateAuthorityIds (Certificates service) "
-                               "are not supported by the sandbox; use certificateName")
-    name = _require(details.certificate_name, "sslConfiguration.certificateName")
-    _refers("certificate", name, state.certificates, listener)
-    bundle = state.certificates[name]
-    if not bundle.private_key:
-        raise InvalidParameter(f"Certificate bundle '{name}' has no private key: a listener cannot use it")
+    if details.trusted_certificate_authority_ids:
+        raise InvalidParameter("trustedCertificateAuthorityIds is not supported by the sandbox")
+    ids, name = details.certificate_ids or [], details.certificate_name
+    if ids and name:
+        raise InvalidParameter("Set sslConfiguration.certificateName or certificateIds, not both")
+    if ids:
+        if len(ids) != 1:
+            raise InvalidParameter("sslConfiguration.certificateIds takes exactly one certificate OCID")
+        state.service_certificate(ids[0])  # raises when the listener could not serve it
+        if details.verify_peer_certificate:
+            raise InvalidParameter("verifyPeerCertificate needs trustedCertificateAuthorityIds with certificateIds")
+    else:
+        _require(name, "sslConfiguration.certificateName")
+        _refers("certificate", name, state.certificates, listener)
+        if not state.certificates[name].private_key:
+            raise InvalidParameter(f"Certificate bundle '{name}' has no private key: a listener cannot use it")
     protocols = details.protocols or ["TLSv1.2"]
     if not set(protocols) <= TLS_PROTOCOLS:
         raise InvalidParameter(f"Unsupported SSL protocols {sorted(set(protocols) - TLS_PROTOCOLS)}")
@@ -209,11 +225,12 @@ def _ssl_configuration(details: M.SSLConfigurationDetails | None, state: LbState
     order = details.server_order_preference or "DISABLED"
     if order not in ("ENABLED", "DISABLED"):
         raise InvalidParameter("serverOrderPreference must be ENABLED or DISABLED")
-    if details.verify_peer_certificate and not bundle.ca_certificate:
+    if name and details.verify_peer_certificate and not state.certificates[name].ca_certificate:
         raise InvalidParameter(f"verifyPeerCertificate needs a caCertificate in bundle '{name}'")
     return M.SSLConfiguration(
         protocols=list(protocols), cipher_suite_name=cipher_suite, server_order_preference=order,
-        certificate_name=name, verify_peer_certificate=bool(details.verify_peer_certificate),
+        certificate_name=None if ids else name, certificate_ids=list(ids) or None,
+        verify_peer_certificate=bool(details.verify_peer_certificate),
         verify_depth=details.verify_depth or 1,
         has_session_resumption=True if details.has_session_resumption is None else details.has_session_resumption)
 
@@ -275,16 +292,24 @@ def _remove_certificate(name: str, state: LbState) -> None:
     del state.certificates[name]
 
 
-def _tls_config(listener: M.Listener, certificates: dict[str, StoredCertificate]) -> TlsConfig | None:
+def _tls_config(listener: M.Listener, state: LbState) -> TlsConfig | None:
     ssl = listener.ssl_configuration
     if ssl is None:
         return None
-    bundle = certificates[ssl.certificate_name]
-    chain = "\n".join(pem.strip() for pem in (bundle.public_certificate, bundle.ca_certificate) if pem)
-    return TlsConfig(certificate_chain=chain, private_key=bundle.private_key, protocols=tuple(ssl.protocols),
+    if ssl.certificate_ids:
+        try:
+            cert_pem, chain_pem, key_pem = state.service_certificate(ssl.certificate_ids[0], serving=True)
+        except OciError:  # deleted since: OCI would keep serving what it had; the sandbox serves nothing
+            return None
+        client_ca = None
+    else:
+        bundle = state.certificates[ssl.certificate_name]
+        cert_pem, chain_pem, key_pem = bundle.public_certificate, bundle.ca_certificate, bundle.private_key
+        client_ca = bundle.ca_certificate if ssl.verify_peer_certificate else None
+    chain = "\n".join(pem.strip() for pem in (cert_pem, chain_pem) if pem)
+    return TlsConfig(certificate_chain=chain, private_key=key_pem, protocols=tuple(ssl.protocols),
                      server_order_preference=ssl.server_order_preference == "ENABLED",
-                     session_resumption=bool(ssl.has_session_resumption),
-                     client_ca=bundle.ca_certificate if ssl.verify_peer_certificate else None)
+                     session_resumption=bool(ssl.has_session_resumption), client_ca=client_ca)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -408,7 +433,7 @@ class Backend:
         """
         with self.world.lock:
             self.world.check_compartment(compartment_id)
-            state = LbState()
+            state = LbState(service_certificate=self.service_certificate)
             for cert_name, pems in (certificates or {}).items():
                 state.certificates[cert_name] = read_certificate(
                     cert_name, pems.get("publicCertificate"), pems.get("caCertificate"),
@@ -431,6 +456,34 @@ class Backend:
             self.load_balancers[lb.id] = lb
             self._sync_servers(lb)
             return lb.id
+
+    def service_certificate(self, certificate_id: str, serving: bool = False) -> tuple[str, str, str]:
+        """The CURRENT version of a Certificates-service certificate in this region, as a listener serves it.
+        A listener may be pointed only at an ACTIVE certificate; one that is being updated is still served."""
+        from . import certificates  # the two emulators know each other only through the world
+        if certificate_id.split(".")[3:4] != [self.region]:
+            raise InvalidParameter(f"Certificate {certificate_id} is not in region {self.region}")
+        try:
+            cert = self.world.backend(certificates, self.region).get(certificate_id)
+        except OciError:
+            raise InvalidParameter(f"sslConfiguration.certificateIds: certificate {certificate_id} not found "
+                                   "or not authorized") from None
+        state = cert.state if serving else cert.lifecycle_state()
+        if state != "ACTIVE":
+            raise InvalidParameter(f"Certificate {certificate_id} is {state}; a listener needs an ACTIVE one")
+        material = cert.current().material
+        return material.cert_pem, material.chain_pem, material.key_pem
+
+    def certificate_users(self, certificate_id: str) -> list[str]:
+        """"lb-name/listener" of every listener that references this Certificates-service certificate."""
+        return sorted({f"{lb.display_name}/{name}" for lb in self.load_balancers.values()
+                       for state in (lb.state, lb.projected()) for name, l in state.listeners.items()
+                       if l.ssl_configuration and certificate_id in (l.ssl_configuration.certificate_ids or [])})
+
+    def certificate_changed(self, certificate_id: str) -> None:
+        """A Certificates-service certificate has a new CURRENT version: listeners serve it from now on."""
+        for lb in self.load_balancers.values():
+            self._sync_servers(lb)
 
     def listener_address(self, lb_id: str, listener_name: str) -> str:
         """"127.0.0.1:PORT" of the live server behind a listener (KeyError if there is none)."""
@@ -562,7 +615,7 @@ class Backend:
 
     def _sync_servers(self, lb: LoadBalancer) -> None:
         for name, listener in lb.state.listeners.items():
-            tls = _tls_config(listener, lb.state.certificates)
+            tls = _tls_config(listener, lb.state)
             server = self.servers.get((lb.id, name))
             if server is None:
                 self.servers[(lb.id, name)] = ListenerServer(name, tls)

@@ -37,6 +37,20 @@ def test_the_renewer_calls_exactly_what_the_table_grants(make_tenant, sandbox):
     assert {op for op in set(TABLE["renewer"]) - made if not in_source(op)} == set(), "in the table, never called"
 
 
+def test_the_certificates_service_target_calls_exactly_what_the_table_grants(make_tenant, sandbox):
+    tenant = make_tenant("iamsvc")
+    tenant.env.update(CERTMGR_CERTIFICATE_NAME="iam-tls")
+    since = len(sandbox.world.calls)
+    for force in (False, True, True, True, True):  # past the DEPRECATED versions kept, so some are pruned
+        result = renew.run(Config.from_env(tenant.env), force=force, policy=fast_policy())
+        assert result.status == "ok", result.render()
+    made = operations(sandbox, since)
+    table = {**TABLE["renewer"], **TABLE["renewer-certificates-service"]}
+    assert made - set(table) == set(), "called without a grant in the table"
+    assert {op for op in set(TABLE["renewer-certificates-service"]) - made if not in_source(op)} == set()
+    assert "certificates_management.schedule_certificate_version_deletion" in made
+
+
 def test_the_monitor_calls_exactly_what_the_table_grants(sandbox):
     env = dict(sandbox.env, CERTMGR_MODE="monitor", CERTMGR_NAME_PREFIX="iammon")
     since = len(sandbox.world.calls)

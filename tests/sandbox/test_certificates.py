@@ -209,3 +209,112 @@ def test_scheduled_deletion_leaves_active(management, compartment):
     assert cert.lifecycle_state == "PENDING_DELETION" and cert.time_of_deletion
     management.cancel_certificate_deletion(cert_id)
     assert management.get_certificate(cert_id).data.lifecycle_state == "ACTIVE"
+
+
+# -- the rules a renewer meets, and load-balancer listeners that reference a certificate by OCID
+
+def usages_cert(name: str, usages: list) -> tuple[str, str, str]:
+    """A self-signed (certificate, chain, key) for `name` carrying exactly these extended key usages."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False).sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return pem, pem, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()).decode()
+
+
+def test_a_version_with_other_extended_key_usages_is_refused(management, compartment):
+    from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
+    first = usages_cert("eku.example.com", [EKU.SERVER_AUTH, EKU.CLIENT_AUTH])
+    created = management.create_certificate(CM.CreateCertificateDetails(
+        name="eku", compartment_id=compartment, certificate_config=CM.CreateCertificateByImportingConfigDetails(
+            certificate_pem=first[0], cert_chain_pem=first[1], private_key_pem=first[2]))).data
+    renewal = usages_cert("eku.example.com", [EKU.SERVER_AUTH])
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        management.update_certificate(created.id, CM.UpdateCertificateDetails(
+            certificate_config=CM.UpdateCertificateByImportingConfigDetails(
+                certificate_pem=renewal[0], cert_chain_pem=renewal[1], private_key_pem=renewal[2])))
+    assert refused.value.status == 400
+    assert "extended key usages do not match the existing extended key usages" in refused.value.message
+    same = usages_cert("eku.example.com", [EKU.CLIENT_AUTH, EKU.SERVER_AUTH])  # order does not matter
+    management.update_certificate(created.id, CM.UpdateCertificateDetails(
+        certificate_config=CM.UpdateCertificateByImportingConfigDetails(
+            certificate_pem=same[0], cert_chain_pem=same[1], private_key_pem=same[2])))
+    assert management.get_certificate(created.id).data.current_version.version_number == 2
+
+
+def test_only_a_deprecated_version_can_be_scheduled_for_deletion(management, compartment):
+    cert_id = create(management, compartment, "rot", issue("rot.example.com", 30)[0]).data.id
+    for _ in range(3):
+        update(management, cert_id, issue("rot.example.com", 30)[0])
+    stages = {v.version_number: v.stages for v in management.list_certificate_versions(cert_id).data.items}
+    assert stages == {1: ["DEPRECATED"], 2: ["DEPRECATED"], 3: ["PREVIOUS"], 4: ["CURRENT", "LATEST"]}
+    for number in (3, 4):
+        with pytest.raises(oci.exceptions.ServiceError) as refused:
+            management.schedule_certificate_version_deletion(cert_id, number, CM.ScheduleCertificateVersionDeletionDetails())
+        assert refused.value.status == 409 and "only a DEPRECATED version" in refused.value.message
+    management.schedule_certificate_version_deletion(cert_id, 1, CM.ScheduleCertificateVersionDeletionDetails())
+    deletion = {v.version_number: v.time_of_deletion for v in management.list_certificate_versions(cert_id).data.items}
+    assert deletion[1] is not None and deletion[2] is None
+
+
+def _served_serial(address: str) -> int:
+    import socket
+    import ssl
+    from cryptography import x509
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname="svc.example.com") as tls:
+        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number
+
+
+def serial(leaf) -> int:
+    from cryptography import x509
+    return x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).serial_number
+
+
+def test_a_listener_serves_the_current_version_of_the_certificate_it_references(sandbox, management, compartment):
+    from sandbox.oci import loadbalancer
+    M = oci.load_balancer.models
+    lb_client = oci.load_balancer.LoadBalancerClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    first = issue("svc.example.com", 30)[0]
+    cert_id = create(management, compartment, "svc", first).data.id
+    lbs = sandbox.world.backend(loadbalancer)
+    lb_id = lbs.add_load_balancer(compartment, "svc-lb", listeners={"https": {
+        "defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
+        "sslConfiguration": {"certificateIds": [cert_id]}}})
+    try:
+        listener = lb_client.get_load_balancer(lb_id).data.listeners["https"]
+        assert listener.ssl_configuration.certificate_ids == [cert_id] and listener.ssl_configuration.certificate_name is None
+        address = lbs.listener_address(lb_id, "https")
+        assert _served_serial(address) == serial(first)
+        second = issue("svc.example.com", 60)[0]
+        update(management, cert_id, second)  # no listener update: the listener follows CURRENT
+        assert _served_serial(address) == serial(second)
+
+        with pytest.raises(oci.exceptions.ServiceError) as in_use:
+            management.schedule_certificate_deletion(cert_id, CM.ScheduleCertificateDeletionDetails())
+        assert in_use.value.status == 409 and "svc-lb/https" in in_use.value.message
+
+        for ssl_config, problem in (({"certificateIds": [cert_id], "certificateName": "x"}, "not both"),
+                                    ({"certificateIds": [cert_id, cert_id]}, "exactly one"),
+                                    ({"certificateIds": [cert_id.replace("aaaa", "bbbb", 1)]}, "not found")):
+            details = M.UpdateListenerDetails(default_backend_set_name="app", port=443, protocol="HTTP",
+                                              ssl_configuration=M.SSLConfigurationDetails(
+                                                  certificate_ids=ssl_config.get("certificateIds"),
+                                                  certificate_name=ssl_config.get("certificateName")))
+            with pytest.raises(oci.exceptions.ServiceError) as bad:
+                lb_client.update_listener(details, lb_id, "https")
+            assert bad.value.status == 400 and problem in bad.value.message, bad.value.message
+    finally:
+        lbs.remove_load_balancer(lb_id)

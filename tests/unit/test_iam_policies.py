@@ -31,21 +31,40 @@ def covers(statement: str, grant: str) -> bool:
     return same and VERBS.index(verb) >= VERBS.index(need_verb)
 
 
+# Who, and what of the table they need: the Certificates-service target adds its section to the renewer's.
+NEEDS = {"renewer": ["renewer"], "renewer-certificates-service": ["renewer", "renewer-certificates-service"],
+         "monitor": ["monitor"]}
+
+
 @pytest.fixture(scope="module")
 def policies():
     scope = scope_for(load(MODULE), {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING})
-    return {"renewer": scope["local"].renewer_statements["tmi"], "monitor": scope["local"].monitor_statements}
+    service = scope_for(load(MODULE), {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "certificate_name": "web-tls"})
+    return {"renewer": scope["local"].renewer_statements["tmi"], "monitor": scope["local"].monitor_statements,
+            "renewer-certificates-service": service["local"].renewer_statements["tmi"]}
 
 
-@pytest.mark.parametrize("who", ["renewer", "monitor"])
+def needed(who: str) -> dict[str, list[str]]:
+    return {op: grants for section in NEEDS[who] for op, grants in TABLE[section].items()}
+
+
+@pytest.mark.parametrize("who", list(NEEDS))
 def test_every_operation_has_a_grant(policies, who):
-    missing = {op: grant for op, grants in TABLE[who].items() for grant in grants
+    missing = {op: grant for op, grants in needed(who).items() for grant in grants
                if not any(covers(s, grant) for s in policies[who])}
     assert missing == {}, f"no statement grants: {missing}"
 
 
-@pytest.mark.parametrize("who", ["renewer", "monitor"])
+@pytest.mark.parametrize("who", list(NEEDS))
 def test_every_grant_is_used(policies, who):
-    needed = [grant for grants in TABLE[who].values() for grant in grants]
-    unused = [s for s in policies[who] if not any(covers(s, grant) for grant in needed)]
+    grants = [grant for op_grants in needed(who).values() for grant in op_grants]
+    unused = [s for s in policies[who] if not any(covers(s, grant) for grant in grants)]
     assert unused == [], f"granted but no operation needs it: {unused}"
+
+
+def test_the_certificates_service_target_adds_exactly_its_two_grants(policies):
+    added = set(policies["renewer-certificates-service"]) - set(policies["renewer"])
+    assert sorted(s.split(" to ")[1] for s in added) == [
+        f"manage leaf-certificate-versions in compartment id {tfvars(GUIDE_TFVARS)['compartment_id']}",
+        f"manage leaf-certificates in compartment id {tfvars(GUIDE_TFVARS)['compartment_id']}"]
+    assert set(policies["renewer"]) <= set(policies["renewer-certificates-service"])

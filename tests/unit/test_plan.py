@@ -287,3 +287,50 @@ def test_plan_over_real_certificates():
     result = plan(CONFIG, observed, now)
     assert result.action == NOTHING, result.reason
     assert plan(CONFIG, observed, info.not_after - dt.timedelta(days=29)).triggers == ("expiring",)
+
+
+# -- the Certificates-service target (CERTMGR_CERTIFICATE_NAME)
+
+SERVICE = Config.from_env({**ENV, "CERTMGR_CERTIFICATE_NAME": "web-tls"})
+CERT_ID = "ocid1.certificate.oc1.iad.aaaaweb"
+
+
+def referencing(*names, certificate_id=CERT_ID, serial=SERIAL):
+    return tuple(ListenerState(name, "web-tls", serial, certificate_id) for name in names)
+
+
+def test_service_target_serving_the_stored_certificate_needs_nothing():
+    result = plan(SERVICE, state(listeners=referencing("https"), service_id=CERT_ID, service_serial=SERIAL.upper()), NOW)
+    assert result.action == NOTHING and not result.import_to_service, result.reason
+
+
+def test_service_target_without_the_certificate_imports_and_points_every_listener():
+    result = plan(SERVICE, state(), NOW)  # both listeners serve the stored certificate, but as LB bundles
+    assert (result.action, result.import_to_service) == (DEPLOY, True)
+    assert result.listeners_to_update == ("https", "https-alt")
+    assert result.reason.startswith("the Certificates service has no certificate web-tls, not the stored certificate")
+
+
+def test_a_current_version_that_is_not_the_stored_certificate_is_drift_to_deploy_not_to_order():
+    result = plan(SERVICE, state(listeners=referencing("https", serial="0b"), service_id=CERT_ID, service_serial="0b"), NOW)
+    assert (result.action, result.import_to_service, result.triggers) == (DEPLOY, True, ())
+    assert result.listeners_to_update == () and "holds 0b as CURRENT" in result.reason
+
+
+def test_a_listener_referencing_another_certificate_is_pointed_at_it():
+    listeners = referencing("https") + referencing("https-alt", certificate_id="ocid1.certificate.oc1.iad.other")
+    result = plan(SERVICE, state(listeners=listeners, service_id=CERT_ID, service_serial=SERIAL), NOW)
+    assert (result.action, result.import_to_service, result.listeners_to_update) == (DEPLOY, False, ("https-alt",))
+
+
+def test_a_replaced_certificate_no_listener_uses_is_repaired():
+    result = plan(SERVICE, state(listeners=referencing("https"), service_id=CERT_ID, service_serial=SERIAL,
+                                 retired=("web-tls",)), NOW)
+    assert result.action == "repair"
+    assert result.repairs == ("schedule the deletion of the replaced Certificates-service certificate web-tls",)
+
+
+def test_only_the_configured_name_and_its_successors_are_certmgrs():
+    from certmgr.certservice import generation
+    assert [generation("web", n) for n in ("web", "web-2", "web-17", "web-1", "web-0", "web-x", "web2", "webb", "w")] \
+        == [1, 2, 17, None, None, None, None, None, None]

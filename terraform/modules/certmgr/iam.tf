@@ -41,6 +41,14 @@ locals {
         # allow moving the LB, so the statement lists the permissions instead.
         "Allow dynamic-group ${local.renewer_groups[prefix]} to {LOAD_BALANCER_READ, LOAD_BALANCER_UPDATE} in compartment id ${local.lb_compartment_id}",
       ],
+      # Certificates (https://docs.oracle.com/iaas/Content/Identity/Reference/certificatespolicyreference.htm),
+      # only with the Certificates-service target: create the certificate (and a successor), add versions,
+      # schedule the deletion of a replaced certificate, and of old DEPRECATED versions. No bundles: the
+      # renewer reads its key from Vault, never back from the service.
+      e.certificate_name == null ? [] : [
+        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage leaf-certificates in compartment id ${var.compartment_id}",
+        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage leaf-certificate-versions in compartment id ${var.compartment_id}",
+      ],
     )
   }
 

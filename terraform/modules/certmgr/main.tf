@@ -26,6 +26,7 @@ locals {
       load_balancer_id = c.load_balancer_id
       listeners        = c.listeners
       renewal_days     = coalesce(c.renewal_days, var.certificate_renewal_days)
+      certificate_name = c.certificate_name
     }
     } : {
     (var.name_prefix) = {
@@ -35,6 +36,7 @@ locals {
       load_balancer_id = var.load_balancer_id
       listeners        = var.lb_listener_names
       renewal_days     = var.certificate_renewal_days
+      certificate_name = var.certificate_name
     }
   }
   # The exact secrets a renewer keeps (certmgr's Config.secret_names, and its run lock).
@@ -68,6 +70,7 @@ locals {
       CERTMGR_KEY_TYPE            = var.key_type
       CERTMGR_LB_ID               = e.load_balancer_id
       CERTMGR_LB_LISTENERS        = join(",", e.listeners)
+      CERTMGR_CERTIFICATE_NAME    = e.certificate_name
       CERTMGR_VERIFY_ENDPOINTS    = join(",", var.verify_endpoints)
       CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
       # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
@@ -79,6 +82,7 @@ locals {
     # Its memory is the secret "<name_prefix>-monitor-state"; it scans certmgr's own certificate of the
     # single-certificate form ("<name_prefix>-certificate"), and every load balancer below.
     CERTMGR_NAME_PREFIX                  = var.name_prefix
+    CERTMGR_CERTIFICATE_NAME             = var.certificate_name # listed once, not also as the Vault copy
     CERTMGR_MONITOR_WARNING_DAYS         = tostring(var.monitor_warning_days)
     CERTMGR_MONITOR_CRITICAL_DAYS        = tostring(var.monitor_critical_days)
     CERTMGR_MONITOR_LB_IDS               = join(",", local.load_balancer_ids)

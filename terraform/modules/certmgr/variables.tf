@@ -202,6 +202,16 @@ variable "lb_listener_names" {
   default     = []
 }
 
+variable "certificate_name" {
+  description = "Deploy through the OCI Certificates service: certmgr keeps a certificate of this exact name in compartment_id (a new version per renewal) and listeners reference it by OCID. Null: certmgr uploads LB certificate bundles."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.certificate_name == null || can(regex("^[A-Za-z0-9._-]{1,240}$", var.certificate_name))
+    error_message = "certificate_name must be 1-240 letters, digits, '.', '-' or '_'."
+  }
+}
+
 variable "verify_endpoints" {
   description = "host:port of the HTTPS endpoints clients use; after each deploy certmgr checks in a TLS handshake that they serve the new certificate. Empty: no check."
   type        = list(string)
@@ -224,6 +234,7 @@ variable "certificates" {
     load_balancer_id = string
     listeners        = optional(list(string), [])
     renewal_days     = optional(number)
+    certificate_name = optional(string)
   }))
   default = {}
   validation {
@@ -242,6 +253,10 @@ variable "certificates" {
       startswith(c.dns_zone_id, "ocid1.dns-zone.") && startswith(c.load_balancer_id, "ocid1.loadbalancer.") &&
     (c.renewal_days == null || try(c.renewal_days >= 7 && c.renewal_days <= 60, false))])
     error_message = "each certificates entry needs a DNS zone and a load balancer OCID, and renewal_days from 7 to 60 if set."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.certificates) : c.certificate_name == null || can(regex("^[A-Za-z0-9._-]{1,240}$", c.certificate_name))])
+    error_message = "a certificates entry's certificate_name must be 1-240 letters, digits, '.', '-' or '_'."
   }
 }
 

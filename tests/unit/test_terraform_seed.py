@@ -314,9 +314,11 @@ def test_a_two_entry_fleet_gives_two_renewers_with_disjoint_secrets_and_grants(m
     fleet = {**{k: v for k, v in tfvars(GUIDE_TFVARS).items() if k not in ("domain_name", "dns_zone_id", "load_balancer_id")},
              "certificates": {
                  "api": {"domain_names": ["api.example.com"], "dns_zone_id": "ocid1.dns-zone.oc1..zone1",
-                         "load_balancer_id": "ocid1.loadbalancer.oc1.iad.lb1", "listeners": [], "renewal_days": None},
+                         "load_balancer_id": "ocid1.loadbalancer.oc1.iad.lb1", "listeners": [], "renewal_days": None,
+                         "certificate_name": None},
                  "www": {"domain_names": ["example.com", "*.example.com"], "dns_zone_id": "ocid1.dns-zone.oc1..zone2",
-                         "load_balancer_id": "ocid1.loadbalancer.oc1.iad.lb2", "listeners": ["https"], "renewal_days": 21}}}
+                         "load_balancer_id": "ocid1.loadbalancer.oc1.iad.lb2", "listeners": ["https"], "renewal_days": 21,
+                         "certificate_name": "www-tls"}}}
     scope = scope_for(module, fleet)
     entries = scope["local"].entries
     assert sorted(entries) == ["tmi-api", "tmi-www"]
@@ -340,6 +342,10 @@ def test_a_two_entry_fleet_gives_two_renewers_with_disjoint_secrets_and_grants(m
         assert all(f"'{name}'" in text for name in names[prefix]) and not any(n in text for n in names[other])
         assert entries[prefix]["dns_zone_id"] in text and entries[other]["dns_zone_id"] not in text
         assert f"dynamic-group {prefix}-certmgr-renewer " in text and f"{other}-certmgr-renewer" not in text
+    # Only the entry that deploys through the Certificates service is granted it, and told its name.
+    assert [p for p, own in grants.items() if any("leaf-certificates" in s for s in own)] == ["tmi-www"]
+    assert scope["local"].renewer_config["tmi-www"]["CERTMGR_CERTIFICATE_NAME"] == "www-tls"
+    assert "CERTMGR_CERTIFICATE_NAME" not in scope["local"].renewer_config["tmi-api"]
 
 
 def test_the_monitor_is_configured_and_allowed_to_keep_its_memory_in_vault(module):

@@ -31,12 +31,13 @@ variable "vault_key_id" {
 }
 
 variable "certificates" {
-  description = "One entry per certificate: its names, zone, load balancer and (optionally) listeners."
+  description = "One entry per certificate: its names, zone, load balancer and (optionally) listeners, renewal window, and the Certificates-service name to deploy as."
   type = map(object({
     domain_names     = list(string)
     dns_zone_id      = string
     load_balancer_id = string
     listeners        = optional(list(string), [])
     renewal_days     = optional(number)
+    certificate_name = optional(string)
   }))
 }

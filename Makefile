@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .cache/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
+# Test processes: the suite mostly waits (on the sandbox's services, Pebble, TLS handshakes), so more
+# processes than cores pay off; each runs its own sandbox, and a module's tests stay in one process.
+TEST_WORKERS ?= 4
+
 .PHONY: demo test bench pebble install fn-build-certmgr fn-deploy-certmgr fn-invoke-certmgr fn-logs-certmgr
 
 install: $(STAMP)
@@ -26,7 +30,7 @@ $(CHECKOV): requirements-checkov.txt
 	touch $@
 
 test: $(STAMP) pebble $(CHECKOV)
-	CHECKOV=$(CHECKOV) $(PY) -m pytest -q
+	CHECKOV=$(CHECKOV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 demo: $(STAMP) pebble
 	$(PY) -m demo

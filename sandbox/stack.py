@@ -76,10 +76,13 @@ def seed_web_load_balancer(lbs, compartment: str, domain: str, name: str = "cert
 class Sandbox:
     """Everything certmgr talks to, on 127.0.0.1 with ephemeral ports."""
 
-    def __init__(self, workdir: str | os.PathLike | None = None, *, pebble: bool = True):
+    def __init__(self, workdir: str | os.PathLike | None = None, *, pebble: bool = True,
+                 work_request_delay: float = 0.3):
+        """`work_request_delay`: seconds each LB work request takes (the world option's starting value)."""
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="certmgr-sandbox-"))
         self.world = World()
+        self.work_request_delay = self.world.options["work_request_delay"] = work_request_delay
         self.with_pebble = pebble
         self.server: OciServer | None = None
         self.dns_server: DnsServer | None = None

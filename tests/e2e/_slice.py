@@ -32,6 +32,29 @@ class Sleeps:
         time.sleep(min(seconds, self.cap))
 
 
+class VirtualTime(Sleeps):
+    """A Policy's `clock` and `sleep` together: every wait asked for passes in full on `clock`, but only `cap`
+    of it in real time. A run then sees its deadlines and timeouts come exactly as they would (the same polls,
+    the same attempts) in a fraction of the time."""
+
+    def __init__(self, cap: float = 0.01):
+        super().__init__(cap)
+        self.skipped = 0.0
+
+    def clock(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def __call__(self, seconds: float) -> None:
+        super().__call__(seconds)
+        self.skipped += max(0.0, seconds - self.cap)
+
+
+def virtual_policy(**changes) -> Policy:
+    """The default policy on virtual time (see VirtualTime)."""
+    virtual = VirtualTime()
+    return DEFAULT.replace(**{"sleep": virtual, "clock": virtual.clock, **changes})
+
+
 def fast_policy(**changes) -> Policy:
     """The default policy (same attempt counts, same backoff asked for) with a recording, capped sleep."""
     return DEFAULT.replace(**{"sleep": Sleeps(), **changes})

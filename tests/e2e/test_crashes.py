@@ -1,0 +1,76 @@
+"""SIGKILL of the real CLI at each step of a forced renewal, then one normal run (from a clock past the killed
+run's lease): every kill ends in `assert_healthy`."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from _faults import AFTER_THE_LEASE, calls_since, later_policy, restore, run, tenant  # noqa: F401 (fixtures)
+from _slice import ROOT, add_fault, assert_healthy, secret_path
+from sandbox.oci import dns as dns_service
+
+LABEL = "crash"
+
+
+# 4. SIGKILL at each step of a forced renewal, then one normal run ------------------------------------------
+
+def _hold(tenant, point: str) -> tuple[str, str]:
+    """Make the run linger right after `point`; return (operation, path glob) of the call that marks it
+    (for the TXT values, the zone's own records mark it: a first patch may remove an earlier run's)."""
+    key = secret_path(tenant, f"{tenant.prefix}-private-key")
+    cert = secret_path(tenant, f"{tenant.prefix}-certificate")
+    if point == "txt-presented":  # the run then waits for propagation with its TXT values in the zone
+        tenant.sandbox.backend(dns_service).set_propagation_delay(tenant.zone_id, 60)
+        return "", ""
+    if point in ("key-pending", "certificate-current"):  # the version listing after that write is slow
+        secret = key if point == "key-pending" else cert  # (the first listing is the room check before ordering)
+        add_fault(tenant, operation="vault.list_secret_versions", path=secret + "/versions", latency=30.0, skip=1)
+        return "vault.update_secret", secret
+    if point == "uploaded":  # the upload's work request is not polled
+        add_fault(tenant, operation="lb.get_work_request", latency=30.0)
+        return "lb.create_certificate", "*"
+    tenant.control("POST", "/options", {"work_request_delay": 2.0})  # switched: its work request is pending
+    return "lb.update_listener", "*"
+
+
+# What the run after the kill does.
+REPAIRED_BY = {"txt-presented": "repair", "key-pending": "nothing", "certificate-current": "deploy",
+               "uploaded": "deploy", "switched": "repair"}
+
+
+@pytest.mark.parametrize("point", list(REPAIRED_BY))
+def test_sigkill_at_each_step_is_repaired_by_the_next_run(tenant, point, restore, tmp_path):
+    operation, path = _hold(tenant, point)
+    before = len(tenant.control("GET", "/calls"))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), **tenant.env}
+    output = tmp_path / "run.out"
+    with open(output, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "certmgr", "run", "--force"], env=env, cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (any(c["operation"] == operation and fnmatch.fnmatchcase(c["path"], path) and c["status"] < 300
+                       for c in calls_since(tenant, before)) if operation else tenant.challenge_records()):
+            assert process.poll() is None, f"the run ended before {point}: {output.read_text()}"
+            assert time.monotonic() < deadline, f"the run never reached {point}"
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    tenant.sandbox.world.faults.clear()
+    tenant.sandbox.backend(dns_service).set_propagation_delay(tenant.zone_id, None)
+    tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})
+    tenant.settle()
+
+    after = run(tenant.env, policy=later_policy())
+    assert (after.status, after.action) == ("ok", REPAIRED_BY[point]), after.render()
+    tenant.settle()
+    follow_up = run(tenant.env, policy=later_policy())
+    assert (follow_up.status, follow_up.action) == ("ok", "nothing"), follow_up.render()
+    assert_healthy(tenant, now=time.time() + AFTER_THE_LEASE)

@@ -1,0 +1,43 @@
+"""A persistent 500 on each operation a forced renewal calls: each call is tried exactly `attempts` times, the
+result's `state` says what was left, and one normal run afterwards leaves everything healthy."""
+from __future__ import annotations
+
+from _faults import calls_since, operations, restore, run, tenant  # noqa: F401 (fixtures)
+from _slice import add_fault, assert_healthy
+from certmgr.policy import DEFAULT
+
+LABEL = "persist"
+
+
+PERSISTENT_STATE = {
+    "lb.create_certificate": "new certificate stored in Vault; listeners https still serve the previous one",
+    "lb.update_listener": "new certificate stored in Vault; listeners https still serve the previous one",
+    "lb.get_work_request": "new certificate stored in Vault; listeners https still serve the previous one",
+    "dns.patch_zone_records": "TXT records this run added at _acme-challenge.{zone} may remain",
+}
+WARNS_ONLY = {"lb.delete_certificate", "vault.schedule_secret_version_deletion"}
+
+
+def test_a_persistent_500_on_each_operation_fails_cleanly_and_the_next_run_recovers(tenant, operations, restore):
+    """Every call of the operation answers 500: each call is tried exactly `attempts` times, the result says
+    what was left, and one normal run afterwards leaves everything healthy."""
+    for op in operations:
+        before = len(tenant.control("GET", "/calls"))
+        add_fault(tenant, operation=op, status=500, count=1000)
+        result = run(tenant.env, force=True)
+        tenant.sandbox.world.faults.clear()
+        statuses = [c["status"] for c in calls_since(tenant, before) if c["operation"] == op]
+        assert statuses and set(statuses) == {500} and len(statuses) % DEFAULT.attempts == 0, f"{op}: {statuses}"
+        if op in WARNS_ONLY:
+            assert result.status == "ok" and any("500" in w for w in result.warnings), f"{op}: {result.render()}"
+        else:
+            assert result.status == "failed" and "500 InternalServerError" in result.error, f"{op}: {result.render()}"
+            expected = PERSISTENT_STATE.get(op, "").format(zone=tenant.zone)
+            assert (expected in result.state if expected else
+                    result.state in ("nothing was changed", *(f"Vault and the load balancer are unchanged; {txt}" for txt in
+                                     ("TXT records added by this run were removed", "no TXT record was added")))), \
+                f"{op}: {result.state}"
+        tenant.settle()
+        after = run(tenant.env)
+        assert after.status == "ok", f"{op}: the next run: {after.render()}"
+        assert_healthy(tenant)

@@ -10,7 +10,7 @@ from .config import Config
 from .errors import CertmgrError
 from .observe import observe
 from .plan import plan
-from .renew import Services
+from .services import Services
 
 
 @dataclass

@@ -1,0 +1,108 @@
+"""Act, the deploying half: to LB certificate bundles (upload, switch each listener, delete certmgr's unused
+bundles) or to the Certificates service (import a version or a successor, point listeners at it once, prune),
+then the post-deploy proof. Mixed into `act.Act`, whose attributes these steps use."""
+from __future__ import annotations
+
+import logging
+
+from . import certs
+from .certservice import ServiceCertificate, successor_name
+from .errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch
+from .observe import Observed
+
+log = logging.getLogger("certmgr")
+
+
+class DeploySteps:
+    def deploy_to_service(self, leaf: certs.CertInfo, pems: tuple[str, str, str], observed: Observed) -> None:
+        """Import into the Certificates service (a new CURRENT version, or a successor certificate when OCI
+        refuses the version), then point at it every managed listener that references anything else."""
+        service, result = self.services.certificates, self.result
+        target, replaced = observed.service, list(observed.retired)
+        self.lock.note()  # the lease is still ours: no other run is deploying
+        with result.timed("certificates_import"):
+            if target is None:
+                self.importing = self.config.certificate_name
+                target = service.create(self.config.certificate_name, *pems, version_name=leaf.serial)
+            elif not certs.same_serial(target.serial, leaf.serial):
+                self.importing = target.name
+                try:
+                    number = service.add_version(target, *pems, version_name=leaf.serial)
+                    target = ServiceCertificate(target.id, target.name, target.generation, leaf.serial, number)
+                except UsagesMismatch as exc:
+                    self.importing = successor_name(self.config.certificate_name, target)
+                    old, target = target, service.create(self.importing, *pems, version_name=leaf.serial)
+                    replaced.append(old)
+                    result.warnings.append(f"{exc.message}: created {target.name} with the new certificate and pointed "
+                                           f"the listeners at it; {old.name} is scheduled for deletion once unused")
+        self.importing, self.imported = target.name, True
+        result.service_certificate, result.lb_certificate = target.name, target.id
+        self.unswitched = [name for name, listener in observed.listeners.items()
+                           if (listener.ssl_configuration.certificate_ids or [None])[0] != target.id]
+        self.lock.note()  # and again before the listeners change
+        with result.timed("lb_switch"):
+            for name in list(self.unswitched):
+                self.services.lb.switch(observed.listeners[name], certificate_id=target.id)
+                self.unswitched.remove(name)
+                result.listeners.append(name)
+                log.info("listener %s now references %s (%s)", name, target.name, target.id)
+        self.tidy_service(target, replaced)
+        self.delete_unused(keep=None)  # LB bundles from before the Certificates-service target
+        if self.config.verify_endpoints:
+            self.verify(leaf.serial)
+
+    def tidy_service(self, target: ServiceCertificate, replaced: list[ServiceCertificate]) -> None:
+        """Housekeeping once the listeners are safe: old DEPRECATED versions, replaced certificates. A failure
+        is a warning; the next run tries again."""
+        with self.result.timed("certificates_cleanup"):
+            try:
+                self.result.retired += [f"{target.name} version {n}" for n in self.services.certificates.prune(target)]
+            except ServiceCertificateError as exc:
+                self.result.warnings.append(f"{exc.message}; the next run tries again")
+            for old in replaced:
+                try:
+                    self.services.certificates.retire(old)
+                    self.result.retired.append(old.name)
+                except ServiceCertificateError as exc:
+                    self.result.warnings.append(f"{exc.message}; it stays until nothing uses it")
+
+    def deploy(self, leaf: certs.CertInfo, cert_pem: str, chain_pem: str, key_pem: str,
+               listeners: list) -> None:
+        lb, result = self.services.lb, self.result
+        name = self.config.lb_certificate_name(leaf.serial, leaf.not_before)
+        result.lb_certificate = name
+        self.lock.note()  # the lease is still ours: no other run is deploying
+        with result.timed("lb_upload"):
+            lb.upload(name, cert_pem, chain_pem, key_pem)
+        self.lock.note()  # and again before the listeners change
+        with result.timed("lb_switch"):
+            for listener in listeners:
+                lb.switch(listener, name)
+                result.listeners.append(listener.name)
+                log.info("listener %s now serves %s", listener.name, name)
+        self.delete_unused(keep=name)
+        if self.config.verify_endpoints:
+            self.verify(leaf.serial)
+
+    def verify(self, serial: str) -> None:
+        """Every endpoint clients use must serve `serial`: the proof that OCI's success reached them."""
+        from .verify import context, verify  # only a run that deployed, and was asked to, makes handshakes
+        with self.result.timed("verify"):
+            try:
+                self.result.endpoints = verify(self.config.verify_endpoints, self.config.verify_name, serial,
+                                               context(self.config.verify_ca_bundle), self.policy, self.deadline)
+            except LoadBalancerError as exc:
+                self.result.endpoints = getattr(exc, "report", [])
+                exc.state = (f"Vault holds certificate {serial} and every listener references it, as OCI reports, "
+                             "but the endpoints above do not serve it; the next run sees nothing to deploy, so "
+                             "find what serves the old certificate")
+                raise
+
+    def delete_unused(self, keep: str | None) -> None:
+        """Housekeeping after the listeners are safe: a failure is a warning, the next run deletes them."""
+        with self.result.timed("lb_cleanup"):
+            try:
+                self.result.deleted_lb_certificates = self.services.lb.delete_unused(
+                    self.config.owns_lb_certificate, keep=keep)
+            except LoadBalancerError as exc:
+                self.result.warnings.append(f"{exc.message}; the next run deletes what is left")

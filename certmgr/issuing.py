@@ -1,0 +1,146 @@
+"""Act, the issuing half: one ACME order with its TXT values recorded before they are presented, the CA's
+refusals remembered as a backoff, the result stored in Vault. Mixed into `act.Act`, whose attributes
+(config, services, result, policy, deadline, lock, and what the run has done so far) these steps use."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from cryptography import x509
+
+from . import certs
+from .ari import cert_id
+from .errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
+from .lock import LockLost
+from .observe import Observed
+
+log = logging.getLogger("certmgr")
+
+
+class IssueSteps:
+    def present(self, records) -> None:
+        """Record the values in the lock first: if this run dies now, the next one removes exactly them.
+        Each value goes where its challenge name leads (a CNAME's target)."""
+        records = self.services.dns.routed(records)
+        self.lock.note(txt=tuple((r.name, r.value) for r in records))
+        self.txt_in_zone, self.presented = list(records), True
+        self.services.dns.present(records)
+
+    def cleanup(self, records) -> None:
+        self.services.dns.cleanup(self.services.dns.routed(records))
+        self.txt_in_zone = []
+        try:
+            self.lock.note(txt=())
+        except LockLost:
+            raise
+        except CertmgrError as exc:  # the values are gone; the next run's removal of them is harmless
+            log.warning("%s", exc)
+
+    def hold_orders(self, exc: CertmgrError) -> None:
+        """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
+        record = self.lock.record
+        asked = (exc.retry_after - dt.datetime.now(dt.timezone.utc)).total_seconds() \
+            if isinstance(exc, AcmeError) and exc.retry_after else None
+        failures = record.failures + 1
+        until = self.policy.wall_clock() + self.policy.acme_wait(failures, asked)
+        try:
+            self.lock.note(failures=failures, retry_at=until, last_error=exc.message)
+        except CertmgrError as error:  # the order's failure is the one to report
+            log.warning("could not record the failed order: %s", error)
+            return
+        when = dt.datetime.fromtimestamp(until, dt.timezone.utc)
+        self.result.warnings.append(f"no new order before {when:%Y-%m-%d %H:%M} UTC ({failures} failed in a row); "
+                                    "a forced run orders now")
+
+    def account_key(self):
+        """(key, store): the ACME account key from Vault, or a new one and the function that stores it.
+        A new key is stored once the CA's directory answered (an unreachable CA leaves Vault untouched)
+        and *before* it is registered, so a failure after registration can never orphan an account."""
+        pem = self.services.vault.read_account_key()
+        if pem is not None:
+            try:
+                return certs.load_private_key(pem, what="the ACME account key in Vault"), None
+            except CertificateError as exc:  # never stuck on it: a new key is a new account, nothing more
+                self.result.warnings.append(
+                    f"{exc.message}: secret {self.config.secret_names['account_key']!r} gets a new key and a new "
+                    "ACME account is registered (the unusable version stays in the secret's history)")
+        key = certs.generate_key("ecdsa-p256")
+
+        def store() -> None:
+            self.services.vault.write_account_key(certs.key_to_pem(key).encode())
+            log.info("created a new ACME account key in Vault")
+        return key, store
+
+    def propagation_budget(self) -> float:
+        """CERTMGR_PROPAGATION_TIMEOUT, cut short so validation, finalization, storing and deploying still
+        fit in the run's budget (Fn stops a function at 300 s, mid-step)."""
+        left = self.deadline.left() - self.policy.after_propagation
+        return max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left))
+
+    def issue(self, observed: Observed):
+        self.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
+        self.services.vault.check_room()  # a certificate Vault cannot take is an order wasted
+        try:
+            fullchain, key = self.order(observed)
+        except (AcmeError, PropagationTimeout) as exc:  # the CA refused, or its validation would fail: back off
+            self.hold_orders(exc)
+            raise
+        self.lock.note(failures=0, retry_at=0.0, last_error="")  # also: the lease is still ours, before Vault
+        return self.store(fullchain, key)
+
+    def order(self, observed: Observed):
+        # Imported here: the ACME client and dnspython are only needed by a run that orders.
+        from .acme_order import AcmeAccount, Eab
+        from .propagation import wait_for_propagation, zone_nameservers
+        config, result = self.config, self.result
+        with result.timed("acme_account"):
+            eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
+            account_key, store_key = self.account_key()
+            account = AcmeAccount(config.acme_directory, account_key, email=config.acme_email,
+                                  ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key, policy=self.policy)
+        key = certs.generate_key(config.key_type)
+        csr = certs.make_csr(key, config.domains)
+        dns = self.services.dns
+
+        def wait(records) -> None:
+            """Each zone's values on that zone's nameservers (or CERTMGR_DNS_NAMESERVERS)."""
+            by_zone: dict[str, list] = {}
+            for record in dns.routed(records):
+                by_zone.setdefault(dns.zone_of(record.name), []).append(record)
+            for zone, group in by_zone.items():
+                servers = list(config.dns_nameservers) or zone_nameservers(dns.models[zone])
+                wait_for_propagation(group, servers, timeout=self.propagation_budget(), interval=self.policy.dns_poll,
+                                     clock=self.policy.clock, sleep=self.policy.sleep)
+        replaces = None
+        if observed.state.certificate is not None:
+            try:
+                replaces = cert_id(observed.stored.cert_pem)
+            except (ValueError, x509.ExtensionNotFound):  # no authority key id: nothing the CA can match
+                replaces = None
+        log.info("ordering a certificate for %s", ", ".join(config.domains))
+        try:
+            fullchain = account.issue(
+                csr, present=self.present, cleanup=self.cleanup, wait=wait,
+                # validation and finalization leave part of the reserve for storing and deploying
+                deadline=time.monotonic() + self.deadline.left() - self.policy.after_propagation / 2,
+                profile=config.acme_profile, replaces=replaces,
+                timings=result.timings)
+        finally:
+            result.warnings += account.warnings
+        return fullchain, key
+
+    def store(self, fullchain: str, key):
+        result = self.result
+        chain = certs.parse_chain(fullchain, what="the certificate chain the CA returned")
+        if not certs.key_matches(chain[0], key):
+            raise CertificateError("certificate: the CA returned a certificate for another key; nothing stored")
+        leaf = certs.info(chain[0])
+        with result.timed("vault_store"):
+            self.services.vault.write_certificate(certs.cert_to_pem(chain[0]).encode(),
+                                                  certs.chain_to_pem(chain[1:]).encode(),
+                                                  certs.key_to_pem(key).encode(), leaf.serial)
+        self.stored_new = True
+        result.stored_in_vault = True
+        log.info("stored certificate %s (valid until %s) in Vault", leaf.serial, leaf.not_after)
+        return leaf, chain, key

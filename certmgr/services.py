@@ -1,0 +1,26 @@
+"""The adapters one run uses (DNS zones, Vault, the load balancer, the Certificates service when it is the
+deploy target), built from one set of clients, waiting by one policy and one deadline. `renew` and `status`
+both start from here."""
+from __future__ import annotations
+
+from .certservice import CertificatesService
+from .clients import Clients
+from .config import Config
+from .dns01 import Zones
+from .lb import LoadBalancer
+from .policy import DEFAULT, Deadline, Policy
+from .vault import CertificateVault, VaultStore
+
+
+class Services:
+    """The adapters of one run."""
+
+    def __init__(self, config: Config, clients: Clients, policy: Policy = DEFAULT, deadline: Deadline | None = None):
+        self.dns = Zones(clients.dns(), config.dns_zone_ids)
+        self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
+                                                 key_id=config.vault_key_id, compartment_id=config.compartment_id),
+                                      config.secret_names)
+        self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
+        self.certificates = CertificatesService(
+            clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,
+            deadline=deadline) if config.certificate_name else None

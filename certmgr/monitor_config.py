@@ -12,7 +12,8 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .config import MONITOR_PREFIX, _bool, _ca_bundle, _email, _int_in, _Invalid, _items, _ocid
+from .envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
+from .variables import MONITOR_PREFIX
 from .errors import ConfigError, Problem
 
 DEFAULT_WARNING_DAYS = 30
@@ -79,75 +80,75 @@ class MonitorConfig:
 
 
 def _ocids(text: str) -> tuple[str, ...]:
-    ids = _items(text)
+    ids = items(text)
     bad = [item for item in ids if not _looks_like_ocid(item)]
     if bad:
-        raise _Invalid(f"{', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not OCIDs")
+        raise Invalid(f"{', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not OCIDs")
     return tuple(dict.fromkeys(ids))
 
 
 def _looks_like_ocid(text: str) -> bool:
     try:
-        _ocid(text)
-    except _Invalid:
+        ocid(text)
+    except Invalid:
         return False
     return True
 
 
 def _emails(text: str) -> tuple[str, ...]:
     addresses, problems = [], []
-    for item in _items(text):
+    for item in items(text):
         try:
-            addresses.append(_email(item))
-        except _Invalid as exc:
+            addresses.append(email(item))
+        except Invalid as exc:
             problems.append(exc.problem)
     if problems:
-        raise _Invalid("; ".join(problems))
+        raise Invalid("; ".join(problems))
     if not addresses:
-        raise _Invalid("lists no address")
+        raise Invalid("lists no address")
     return tuple(dict.fromkeys(addresses))
 
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise _Invalid(f"{text!r} is not a port number (1 to 65535)")
+        raise Invalid(f"{text!r} is not a port number (1 to 65535)")
     return int(text)
 
 
 def _host(text: str) -> str:
     if any(c.isspace() or c in "/:@" for c in text):
-        raise _Invalid(f"{text!r} is not a host name (give the port in CERTMGR_MONITOR_SMTP_PORT)")
+        raise Invalid(f"{text!r} is not a host name (give the port in CERTMGR_MONITOR_SMTP_PORT)")
     return text
 
 
 # variable suffix -> (field, parser, what a good value is, default)
 _VARS = {
-    "WARNING_DAYS": ("warning_days", _int_in(1, 365, "days"),
+    "WARNING_DAYS": ("warning_days", int_in(1, 365, "days"),
                      f"a whole number of days, 1 to 365 (default {DEFAULT_WARNING_DAYS})", DEFAULT_WARNING_DAYS),
-    "CRITICAL_DAYS": ("critical_days", _int_in(0, 364, "days"),
+    "CRITICAL_DAYS": ("critical_days", int_in(0, 364, "days"),
                       f"a whole number of days, 0 to 364, lower than the warning days (default "
                       f"{DEFAULT_CRITICAL_DAYS})", DEFAULT_CRITICAL_DAYS),
-    "REALERT_DAYS": ("realert_days", _int_in(0, 365, "days"),
+    "REALERT_DAYS": ("realert_days", int_in(0, 365, "days"),
                      f"a whole number of days, 0 to 365; 0 repeats every run (default {DEFAULT_REALERT_DAYS})",
                      DEFAULT_REALERT_DAYS),
-    "ALWAYS_SEND": ("always_send", _bool, "true or false (default false)", False),
+    "ALWAYS_SEND": ("always_send", boolean, "true or false (default false)", False),
     "LB_IDS": ("lb_ids", _ocids, "load balancer OCIDs, comma-separated", ()),
     "SMTP_HOST": ("smtp_host", _host, "the SMTP host name (default smtp.email.<region>.oci.oraclecloud.com)",
                   None),
     "SMTP_PORT": ("smtp_port", _port, f"a port number (default {DEFAULT_SMTP_PORT})",
                   DEFAULT_SMTP_PORT),
-    "SMTP_FROM": ("smtp_from", _email, "an approved sender of OCI Email Delivery, e.g. certmgr@example.com",
+    "SMTP_FROM": ("smtp_from", email, "an approved sender of OCI Email Delivery, e.g. certmgr@example.com",
                   None),
     "SMTP_TO": ("smtp_to", _emails, "the recipients' e-mail addresses, comma-separated", ()),
-    "SMTP_USERNAME_SECRET": ("smtp_username_secret", _ocid,
+    "SMTP_USERNAME_SECRET": ("smtp_username_secret", ocid,
                              "the OCID of the Vault secret holding the SMTP user name", None),
-    "SMTP_PASSWORD_SECRET": ("smtp_password_secret", _ocid,
+    "SMTP_PASSWORD_SECRET": ("smtp_password_secret", ocid,
                              "the OCID of the Vault secret holding the SMTP password", None),
-    "SMTP_CA_BUNDLE": ("smtp_ca_bundle", _ca_bundle,
+    "SMTP_CA_BUNDLE": ("smtp_ca_bundle", ca_bundle,
                        "the path of a PEM file with the CA that signs the SMTP server's certificate", None),
-    "TOPIC_ID": ("topic_id", _ocid, "the OCID of a Notifications topic (ocid1.onstopic.oc1.<region>.<id>)", None),
-    "LOG_ID": ("log_id", _ocid, "the OCID of a Logging custom log (ocid1.log.oc1.<region>.<id>)", None),
-    "CONCURRENCY": ("concurrency", _int_in(1, 64, "calls"),
+    "TOPIC_ID": ("topic_id", ocid, "the OCID of a Notifications topic (ocid1.onstopic.oc1.<region>.<id>)", None),
+    "LOG_ID": ("log_id", ocid, "the OCID of a Logging custom log (ocid1.log.oc1.<region>.<id>)", None),
+    "CONCURRENCY": ("concurrency", int_in(1, 64, "calls"),
                     f"a whole number of API calls in flight, 1 to 64 (default {DEFAULT_CONCURRENCY})",
                     DEFAULT_CONCURRENCY),
 }
@@ -164,7 +165,7 @@ def _read(env: Mapping[str, str]) -> MonitorConfig:
         given.add(suffix)
         try:
             values[field] = parse(text)
-        except _Invalid as exc:
+        except Invalid as exc:
             problems.append(Problem(name, exc.problem, exc.fix or f"set it to {wants}"))
     thresholds = {MONITOR_PREFIX + "WARNING_DAYS", MONITOR_PREFIX + "CRITICAL_DAYS"}
     if {"WARNING_DAYS", "CRITICAL_DAYS"} & given and not any(p.variable in thresholds for p in problems):

@@ -14,7 +14,7 @@ import dns.query
 import dns.rdatatype
 import oci
 
-from .config import DNS_PORT
+from .envparse import DNS_PORT
 from .dns01 import TxtRecord
 from .errors import DnsError, PropagationTimeout
 

@@ -16,11 +16,16 @@ class CertmgrError(Exception):
     component = "certmgr"
     status: int | None = None  # the OCI status behind it, when an OCI call failed
 
-    def __init__(self, message: str, *, state: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, state: str | None = None, hint: str | None = None, **details):
+        """`details` are the attributes a subclass declares (with their defaults) for its callers to read."""
         prefix = f"{self.component}: "
         self.message = message if message.startswith(prefix) else prefix + message
         self.state = state
         self.hint = hint
+        for name, value in details.items():
+            if not hasattr(type(self), name):
+                raise TypeError(f"{type(self).__name__} has no detail {name!r}")
+            setattr(self, name, value)
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -105,10 +110,7 @@ class PropagationTimeout(DnsError):
 
     `pending` names the records (or servers) still missing them."""
 
-    def __init__(self, message: str, *, pending: list[str] | tuple[str, ...] = (), state: str | None = None,
-                 hint: str | None = None):
-        self.pending = tuple(pending)
-        super().__init__(message, state=state, hint=hint)
+    pending: tuple[str, ...] = ()
 
 
 class VaultError(CertmgrError):
@@ -130,9 +132,8 @@ class UsagesMismatch(ServiceCertificateError):
 class WorkRequestPending(LoadBalancerError):
     """A work request had not finished when the run's deadline came: OCI may still complete it."""
 
-    def __init__(self, message: str, *, work_request: str, what: str):
-        self.work_request, self.what = work_request, what
-        super().__init__(message)
+    work_request: str = ""  # its OCID
+    what: str = ""          # the change it carries, in words
 
 
 class BudgetSpent(CertmgrError):
@@ -145,11 +146,7 @@ class AcmeError(CertmgrError):
     """`retry_after` is set when the CA said when to come back (rate limits, Retry-After)."""
 
     component = "acme"
-
-    def __init__(self, message: str, *, retry_after: dt.datetime | None = None, state: str | None = None,
-                 hint: str | None = None):
-        self.retry_after = retry_after
-        super().__init__(message, state=state, hint=hint)
+    retry_after: dt.datetime | None = None
 
 
 class CertificateError(CertmgrError):

@@ -55,33 +55,19 @@ class Result(Timed):
                 "deploy": "deploy the stored certificate", "repair": "finish what an interrupted run left",
                 "backoff": "hold back the order"}[self.action]
         head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED"}[self.status]
-        lines = [f"{head}: {verb} - {self.reason}"]
-        if self.names:
-            lines.append(f"  names:     {', '.join(self.names)}")
-        if self.serial:
-            lines.append(f"  serial:    {self.serial}")
-        if self.not_after:
-            lines.append(f"  expires:   {self.not_after} ({self.days_remaining} days left)")
-        if self.stored_in_vault:
-            lines.append("  vault:     new certificate, chain and key stored")
-        if self.service_certificate:
-            lines.append(f"  imported:  CURRENT version of {self.service_certificate} ({self.lb_certificate})")
-        if self.listeners:
-            lines.append(f"  listeners: {', '.join(self.listeners)} now serve {self.service_certificate or self.lb_certificate}")
-        if self.deleted_lb_certificates:
-            lines.append(f"  removed:   {', '.join(self.deleted_lb_certificates)}")
-        if self.retired:
-            lines.append(f"  retired:   {', '.join(self.retired)}")
-        for repair in self.repaired:
-            lines.append(f"  repaired:  {repair}")
-        for seen in self.endpoints:
-            lines.append(f"  served:    {seen['endpoint']} {seen['serial']}{'' if seen['ok'] else ' (not the new one)'}")
-        for warning in self.warnings:
-            lines.append(f"  warning:   {warning}")
-        if self.error:
-            lines.append(f"  error:     {self.error}")
-        if self.state:
-            lines.append(f"  state:     {self.state}")
-        if self.timings:
-            lines.append("  timings:   " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        served = self.service_certificate or self.lb_certificate
+        rows = [("names", ", ".join(self.names)), ("serial", self.serial),
+                ("expires", self.not_after and f"{self.not_after} ({self.days_remaining} days left)"),
+                ("vault", self.stored_in_vault and "new certificate, chain and key stored"),
+                ("imported", self.service_certificate and
+                 f"CURRENT version of {self.service_certificate} ({self.lb_certificate})"),
+                ("listeners", self.listeners and f"{', '.join(self.listeners)} now serve {served}"),
+                ("removed", ", ".join(self.deleted_lb_certificates)), ("retired", ", ".join(self.retired))]
+        rows += [("repaired", repair) for repair in self.repaired]
+        rows += [("served", f"{seen['endpoint']} {seen['serial']}{'' if seen['ok'] else ' (not the new one)'}")
+                 for seen in self.endpoints]
+        rows += [("warning", warning) for warning in self.warnings]
+        rows += [("error", self.error), ("state", self.state),
+                 ("timings", ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))]
+        lines = [f"{head}: {verb} - {self.reason}"] + [f"  {label + ':':<11}{value}" for label, value in rows if value]
         return "\n".join(lines)

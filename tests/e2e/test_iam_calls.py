@@ -14,7 +14,7 @@ from certmgr.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = json.loads((ROOT / "terraform/modules/certmgr/permissions.json").read_text())
-SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").glob("*.py"))
+SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").rglob("*.py"))
 
 
 def operations(sandbox, since: int) -> set[str]:

@@ -3,10 +3,9 @@ import datetime as dt
 
 import pytest
 
-from certmgr import notify
 from certmgr.errors import ConfigError
-from certmgr.monitor import AlertMemory, Item, alert_reason, classify, region_of, remember
-from certmgr.monitor_config import MonitorConfig
+from certmgr.monitor import AlertMemory, Item, alert_reason, classify, region_of, remember, report
+from certmgr.monitor import MonitorConfig
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 TODAY = NOW.date()
@@ -226,7 +225,7 @@ def test_digest_lists_items_in_the_given_order_with_everything_needed_to_act():
              Item("UNKNOWN", "broken", "ap-seoul-1", "certificates", "ocid1.certificate.oc1.ap-seoul-1.b",
                   reason="reading its certificate bundle failed: 500 InternalServerError: boom")]
     counts = {"EXPIRED": 1, "CRITICAL": 1, "WARNING": 2, "UNKNOWN": 1, "OK": 5}
-    message = notify.digest(items, counts=counts, held_back=1, checked_at=NOW, realert_days=7)
+    message = report.digest(items, counts=counts, held_back=1, checked_at=NOW, realert_days=7)
     assert message.title == "certmgr: 1 EXPIRED, 1 CRITICAL, 2 WARNING, 1 could not check"
     text = message.text
     assert text.index("old") < text.index("soon") < text.index("later") < text.index("broken")
@@ -240,15 +239,15 @@ def test_digest_lists_items_in_the_given_order_with_everything_needed_to_act():
 
 
 def test_digest_when_everything_is_ok():
-    message = notify.digest([], counts={"OK": 3}, held_back=0, checked_at=NOW, realert_days=7)
+    message = report.digest([], counts={"OK": 3}, held_back=0, checked_at=NOW, realert_days=7)
     assert message.title == "certmgr: all 3 certificates OK"
 
 
 def test_topic_message_is_cut_at_an_item_boundary():
     items = [cert("WARNING", f"c{i:04d}", 20) for i in range(600)]
-    message = notify.digest(items, counts={"WARNING": 600}, held_back=0, checked_at=NOW, realert_days=7)
+    message = report.digest(items, counts={"WARNING": 600}, held_back=0, checked_at=NOW, realert_days=7)
     assert len(message.text.encode()) > 64 * 1024
-    cut = notify._fit(message.text, 64 * 1024)
+    cut = report.fit(message.text, 64 * 1024)
     assert len(cut.encode()) <= 64 * 1024
     shown = cut.count("\nWARNING ")
     assert f"and {600 - shown} more, not shown" in cut and cut.rstrip().endswith("every certificate.")

@@ -1,4 +1,4 @@
-"""Delivering the monitor's findings: one digest by e-mail and Notifications, one log entry per certificate.
+"""Deliver: the monitor's findings: one digest by e-mail and Notifications, one log entry per certificate.
 
 Each channel either delivers or raises NotifyError saying what failed and what to check; the monitor tries
 every channel whatever the others did. SMTP credentials are read from Vault when the mail is sent, live in
@@ -13,85 +13,18 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
 
 import oci
 
-from .errors import NotifyError, OciUnreachable
-
-if TYPE_CHECKING:
-    from .monitor import Item
+from ..errors import NotifyError
+from .model import API_ERRORS, Item
+from .report import Digest, fit
 
 TOPIC_MESSAGE_LIMIT = 64 * 1024  # bytes of title + body Notifications accepts in one message
 LOG_BATCH = 500                  # entries per put_logs call: small requests, far below the 10 MB limit
 LOG_SOURCE, LOG_TYPE = "certmgr-monitor", "certmgr.monitor.certificate"
 SMTP_TIMEOUT = 30                # seconds per SMTP operation
-LABELS = {"UNKNOWN": "COULD NOT CHECK"}
-# What an OCI call raises when it fails: the service's answer, or no answer at all (the SDK wraps both).
-API_ERRORS = (oci.exceptions.ServiceError, oci.exceptions.RequestException, oci.exceptions.ConnectTimeout,
-              OciUnreachable)  # the last: what certmgr's retry policy raises once a call got no answer
-
-
-@dataclass(frozen=True)
-class Digest:
-    title: str
-    text: str
-
-
-def _summary(counts: dict[str, int]) -> str:
-    parts = [f"{counts[s]} {LABELS.get(s, s).lower() if s == 'UNKNOWN' else s}"
-             for s in ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN") if counts.get(s)]
-    return ", ".join(parts)
-
-
-def _block(item: "Item") -> str:
-    label = LABELS.get(item.severity, item.severity)
-    where = f"region {item.region}"
-    if item.compartment_id:
-        where += f", compartment {item.compartment or item.compartment_id}"
-        if item.compartment:
-            where += f" ({item.compartment_id})"
-    lines = [f"{label:<9} {item.name}  {item.when()}", f"          {where}", f"          id {item.id}"]
-    if item.issuer or item.serial:
-        lines.append(f"          issuer {item.issuer or '?'}, serial {item.serial or '?'}")
-    if item.detail:
-        lines.append(f"          {item.detail}")
-    if item.reason:
-        lines.append(f"          reason: {item.reason}")
-    return "\n".join(lines)
-
-
-def digest(items: Sequence["Item"], *, counts: dict[str, int], held_back: int, checked_at: dt.datetime,
-           realert_days: int) -> Digest:
-    """The one message of a run: `items` (already worst first) in full, then what was left out and why."""
-    total = sum(counts.values())
-    summary = _summary(counts)
-    title = f"certmgr: {summary}" if summary else f"certmgr: all {total} certificates OK"
-    head = [f"Certificate expiry digest, {checked_at:%Y-%m-%d %H:%M} UTC: {total} certificates checked"
-            + (f"; {summary}" if summary else "") + f"; {counts.get('OK', 0)} OK."]
-    if held_back:
-        head.append(f"{held_back} more WARNING certificate{'s were' if held_back != 1 else ' was'} reported in "
-                    f"the last {realert_days} days and {'are' if held_back != 1 else 'is'} not repeated here.")
-    body = "\n".join(head) + "\n\n" + "\n\n".join(_block(item) for item in items)
-    return Digest(title, body.rstrip() + "\n")
-
-
-def _fit(text: str, limit: int) -> str:
-    """`text` cut at an item boundary to `limit` bytes, saying how many items were left out."""
-    if len(text.encode()) <= limit:
-        return text
-    blocks = text.split("\n\n")
-    kept, size = [], 0
-    for block in blocks:
-        size += len(block.encode()) + 2
-        if size > limit - 200:
-            break
-        kept.append(block)
-    left = len(blocks) - len(kept)
-    return "\n\n".join(kept) + f"\n\n... and {left} more, not shown: the message limit is {limit // 1024} KB. " \
-                                "The e-mail digest and the log have every certificate.\n"
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -193,7 +126,7 @@ class TopicChannel:
 
     def send(self, digest: Digest) -> None:
         title = digest.title[:255]
-        body = _fit(digest.text, TOPIC_MESSAGE_LIMIT - len(title.encode()))
+        body = fit(digest.text, TOPIC_MESSAGE_LIMIT - len(title.encode()))
         try:
             self.client.publish_message(self.topic_id, oci.ons.models.MessageDetails(title=title, body=body),
                                         message_type="RAW_TEXT")

@@ -12,9 +12,9 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
-from .variables import MONITOR_PREFIX
-from .errors import ConfigError, Problem
+from ..envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
+from ..variables import MONITOR_PREFIX
+from ..errors import ConfigError, Problem
 
 DEFAULT_WARNING_DAYS = 30
 DEFAULT_CRITICAL_DAYS = 7

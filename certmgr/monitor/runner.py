@@ -1,0 +1,145 @@
+"""One monitor run: settings, scan, classify against the alert memory, report, deliver, remember."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from ..clients import Clients
+from ..config import Config
+from ..errors import CertmgrError, ConfigError, NotifyError
+from ..policy import DEFAULT, Policy
+from ..vault import VaultStore
+from .config import MonitorConfig
+from .deliver import EmailChannel, LogChannel, TopicChannel
+from .memory import AlertMemory, remember
+from .model import API_ERRORS, Item, MonitorResult, alert_reason, count, region_of, why
+from .report import digest
+from .scan import Scan
+
+log = logging.getLogger("certmgr.monitor")
+# A read that fails is reported and tried again next run: retry briefly instead of holding up the scan.
+SCAN_POLICY = DEFAULT.replace(attempts=3, backoff=0.5, max_backoff=4.0)
+
+
+class Monitor:
+    def __init__(self, config: Config, settings: MonitorConfig, clients: Clients, now: dt.datetime,
+                 result: MonitorResult):
+        self.config, self.settings, self.clients, self.now, self.result = config, settings, clients, now, result
+        store = None
+        if config.vault_id and config.vault_key_id and config.compartment_id:
+            region = region_of(config.vault_id, clients.region)
+            store = VaultStore(clients.vaults(region), clients.secrets(region), vault_id=config.vault_id,
+                               key_id=config.vault_key_id, compartment_id=config.compartment_id)
+            result.memory = f"vault secret {config.name_prefix}-monitor-state"
+        else:
+            result.memory = "none"
+            result.warnings.append("no re-alert memory: set CERTMGR_VAULT_ID, CERTMGR_VAULT_KEY_ID and "
+                                   "CERTMGR_COMPARTMENT_ID to keep it in Vault; every WARNING is sent every run")
+        self.memory = AlertMemory(store, f"{config.name_prefix}-monitor-state")
+
+    def channel_region(self, ocid: str) -> str:
+        return region_of(ocid, self.clients.region)
+
+    def smtp_credentials(self) -> tuple[str, str]:
+        values = []
+        for role, secret_id in (("user name", self.settings.smtp_username_secret),
+                                ("password", self.settings.smtp_password_secret)):
+            try:
+                bundle = self.clients.secrets(self.channel_region(secret_id)).get_secret_bundle(secret_id).data
+                values.append(base64.b64decode(bundle.secret_bundle_content.content).decode().strip("\r\n"))
+            except API_ERRORS as exc:
+                raise NotifyError(f"e-mail: reading the SMTP {role} secret {secret_id} failed: {why(exc)}",
+                                  state="no e-mail was sent",
+                                  hint="check the secret OCID and that the function may read it") from None
+        return values[0].strip(), values[1]
+
+    def channels(self) -> list:
+        s, found = self.settings, []
+        if s.email:
+            found.append(EmailChannel(host=s.smtp_host_for(self.clients.region), port=s.smtp_port,
+                                             sender=s.smtp_from, recipients=s.smtp_to,
+                                             credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle))
+        if s.topic_id:
+            found.append(TopicChannel(self.clients.notifications(self.channel_region(s.topic_id)), s.topic_id))
+        return found
+
+    def run(self) -> None:
+        result, settings, today = self.result, self.settings, self.now.date()
+        with result.timed("scan"):
+            items = Scan(self.config, settings, self.clients, self.now, result.warnings).run(result)
+        try:
+            memory = self.memory.load()
+        except (CertmgrError, ValueError, KeyError, TypeError) as exc:
+            result.warnings.append(f"monitor state unreadable ({why(exc)}); alerting as if nothing was sent")
+            memory = {}
+        for item in items:
+            item.alert = alert_reason(item.severity, memory.get(item.key), today, settings.realert_days)
+            result.counts[item.severity] += 1
+        items.sort(key=Item.sort_key)
+        result.items = items
+        due = [i for i in items if i.alert not in (None, "held")]
+        result.held_back = sum(i.alert == "held" for i in items)
+        delivered = self.send(due) if due or settings.always_send else self.skip()
+        if settings.log_id:
+            channel = LogChannel(self.clients.logging(self.channel_region(settings.log_id)), settings.log_id)
+            self.deliver(channel, lambda: setattr(result, "log_entries", channel.send(items, self.now)))
+        updated = remember(memory, items, today, delivered, settings.realert_days)
+        try:
+            if updated != memory:
+                result.warnings += self.memory.save(updated)
+        except CertmgrError as exc:
+            result.warnings.append(f"monitor state not saved ({exc.message}); WARNINGs may be repeated next run")
+
+    def skip(self) -> bool:
+        self.result.reason = ("not sent: nothing is WARNING or worse" if not self.result.held_back else
+                              f"not sent: {count(self.result.held_back, 'WARNING certificate')} already "
+                              f"reported within {count(self.settings.realert_days, 'day')}")
+        return False
+
+    def send(self, due: list[Item]) -> bool:
+        result = self.result
+        channels = self.channels()
+        if not channels:
+            result.reason = "not sent: no e-mail or Notifications channel is configured"
+            return False
+        message = digest(due, counts=result.counts, held_back=result.held_back, checked_at=self.now,
+                                realert_days=self.settings.realert_days)
+        with result.timed("notify"):
+            sent = [self.deliver(channel, lambda c=channel: c.send(message)) for channel in channels]
+        result.notified = any(sent)
+        what = count(len(due), "certificate") if due else "all OK (CERTMGR_MONITOR_ALWAYS_SEND)"
+        result.reason = (f"sent: {what}" if all(sent) else
+                         f"partly sent: {what}" if any(sent) else f"not delivered: {what}")
+        return result.notified
+
+    def deliver(self, channel, send: Callable[[], object]) -> bool:
+        try:
+            send()
+        except CertmgrError as exc:
+            log.warning("%s", exc)
+            self.result.fail(str(exc))
+            return False
+        self.result.channels.append(channel.name)
+        return True
+
+
+def run(config: Config, env, *, now: dt.datetime | None = None, clients: Clients | None = None,
+        policy: Policy = SCAN_POLICY) -> MonitorResult:
+    """One monitor run. Never raises: whatever fails is in the result (status "failed" and `failures`).
+    Without `clients`, the run's clients retry by `policy`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    result = MonitorResult(checked_at=now.isoformat())
+    try:
+        settings = MonitorConfig.from_env(env)
+    except ConfigError as exc:
+        result.status, result.error, result.reason = "failed", str(exc), "not sent: the configuration is wrong"
+        return result
+    result.warnings += list(config.warnings) + list(settings.warnings)
+    try:
+        Monitor(config, settings, clients or Clients.from_config(config, policy.retry()), now, result).run()
+    except Exception as exc:  # noqa: BLE001 - a run reports, it does not crash the function
+        log.exception("monitor run failed")
+        result.status, result.error = "failed", why(exc)
+    return result

@@ -30,7 +30,7 @@ $(CHECKOV): requirements-checkov.txt
 	touch $@
 
 test: $(STAMP) pebble $(CHECKOV)
-	CHECKOV=$(CHECKOV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	CHECKOV=$(CHECKOV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 demo: $(STAMP) pebble
 	$(PY) -m demo

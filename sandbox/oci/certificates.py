@@ -37,7 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 from .errors import (BY_STATUS, Conflict, IncorrectState, InternalServerError, InvalidParameter,
                      MissingParameter, NotAuthorizedOrNotFound, PreconditionFailed)
 from .http import Reply, Request, Route, now, page, wire
-from .world import ocid
+from .world import Resettable, ocid
 
 CM = oci.certificates_management.models
 CR = oci.certificates.models
@@ -240,7 +240,7 @@ class Certificate:
         return CM.CertificateSummary(current_version_summary=self.current().model(self.id), **self._common(None))
 
 
-class Backend:
+class Backend(Resettable):
     """Imported certificates of one region, with their versions and rotation stages."""
 
     def __init__(self, world, region):

@@ -26,6 +26,7 @@ import oci.dns.models as m
 from .errors import (Conflict, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError,
                      PreconditionFailed)
 from .http import Reply, Request, Route, now, page, sort_items, wire
+from .world import Resettable
 
 API = "/20180115"
 OPERATIONS = ("ADD", "REMOVE", "REQUIRE", "PROHIBIT")
@@ -173,7 +174,7 @@ def _http_date(value: str) -> dt.datetime:
         raise InvalidParameter(f"Invalid If-Unmodified-Since date {value!r}") from None
 
 
-class Backend:
+class Backend(Resettable):
     """The zones of one region (the stack uses the home region's: OCI DNS is global)."""
 
     def __init__(self, world, region):

@@ -50,7 +50,7 @@ from ..tls_listeners import ListenerServer, TlsConfig
 from .errors import (Conflict, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError,
                      PreconditionFailed)
 from .http import Reply, Request, Route, now, page, wire
-from .world import ocid
+from .world import Resettable, ocid
 
 API = "/20170115"
 M = oci.load_balancer.models
@@ -403,7 +403,7 @@ def _backend_set(name: str, details: dict | None) -> M.BackendSet:
     return backend_set
 
 
-class Backend:
+class Backend(Resettable):
     """Load balancers of one region, their work requests, and the live listener servers."""
 
     def __init__(self, world, region: str):

@@ -22,14 +22,14 @@ import oci
 from . import certificates
 from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound
 from .http import Reply, Request, Route, now, page, wire
-from .world import ocid
+from .world import Resettable, ocid
 
 ONS, LOGGING = "/20181201", "/20200831"
 IDENTITY, SEARCH = "/20160918", "/20180409"
 MESSAGE_LIMIT = 64 * 1024   # bytes of title + body OCI accepts in one message
 
 
-class Backend:
+class Backend(Resettable):
     """Topics, logs, and what was published or pushed to them, in one region."""
 
     def __init__(self, world, region):

@@ -25,7 +25,7 @@ import oci.vault.models as management
 from .errors import (Conflict, IncorrectState, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound,
                      OciError, PreconditionFailed)
 from .http import Reply, Request, Route, now, page, wire
-from .world import ocid
+from .world import Resettable, ocid
 
 MAX_CONTENT_CHARS = 25 * 1024          # OCI's limit on a secret's base64 content
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -206,7 +206,7 @@ def _reject_unemulated(body: dict) -> None:
         raise InvalidParameter(f"The sandbox does not emulate {', '.join(present)}")
 
 
-class Backend:
+class Backend(Resettable):
     def __init__(self, world, region):
         self.world, self.region = world, region
         self.vaults: dict[str, dict] = {}      # vault id -> {id, name, compartmentId, keys: [key ids]}

@@ -11,6 +11,16 @@ from .faults import Faults
 REALM = "oc1"
 HOME_REGION = "us-ashburn-1"
 REGIONS = ("us-ashburn-1", "eu-frankfurt-1", "ap-seoul-1")
+DEFAULT_OPTIONS = {"work_request_delay": 0.3}
+
+
+class Resettable:
+    """A service backend of one region. `reset()` empties it: what `close()` holds (timers, listener servers)
+    is stopped, and the state is what a new backend starts with."""
+
+    def reset(self) -> None:
+        getattr(self, "close", lambda: None)()
+        self.__init__(self.world, self.region)
 
 
 def ocid(kind: str, region: str | None = None) -> str:
@@ -33,7 +43,19 @@ class World:
             self.tenancy_id: {"id": self.tenancy_id, "name": "sandbox", "parent": None}}
         self.calls: list[dict] = []
         self._backends: dict[tuple[str, str], object] = {}
-        self.options: dict[str, float] = {"work_request_delay": 0.3}
+        self.options: dict[str, float] = dict(DEFAULT_OPTIONS)
+
+    def reset(self) -> None:
+        """Back to a new tenancy, cheaply: every backend emptied (reset), only the root compartment, no calls
+        recorded, no faults, default options. Identity and API keys stay, so clients keep working."""
+        with self.lock:
+            for backend in self._backends.values():
+                backend.reset()
+            self.compartments = {self.tenancy_id: self.compartments[self.tenancy_id]}
+            self.calls.clear()
+            self.faults.clear()
+            self.options.clear()
+            self.options.update(DEFAULT_OPTIONS)
 
     def add_compartment(self, name: str, parent: str | None = None) -> str:
         cid = ocid("compartment")

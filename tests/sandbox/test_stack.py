@@ -3,6 +3,7 @@ DNS API, and the fault knobs."""
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sandbox.oci import dns as dns_module
+from sandbox.oci import loadbalancer
+from sandbox.oci.faults import Fault
+from sandbox.stack import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = ["OCI_CONFIG_FILE", "OCI_CLI_CONFIG_FILE", "CERTMGR_OCI_ENDPOINT", "CERTMGR_ACME_DIRECTORY",
@@ -137,3 +141,27 @@ def test_fault_rate_and_latency(sandbox, clear_faults):
     assert 0 < outcomes.count(500) < 10
     calls = requests.get(f"{control}/calls", params={"operation": "dns.get_zone"}).json()
     assert [c["status"] for c in calls[-10:]] == outcomes
+
+
+def test_reset_empties_every_backend_and_seeds_a_fresh_tenancy():
+    """`Sandbox.reset()` (and `World.reset()`): the old objects are gone, the new seed works through the SDK,
+    the listener of the old load balancer stops serving, and calls and faults start from nothing."""
+    with Sandbox(pebble=False) as box:
+        old_ids, old_https = dict(box.ids), box.env["SANDBOX_LB_HTTPS"]
+        client = oci.dns.DnsClient(box.oci_config, service_endpoint=box.endpoint)
+        assert client.get_zone(old_ids["zone"]).data.name == "example.com"
+        box.world.faults.add(Fault.from_json({"operation": "dns.get_zone", "status": 500}))
+        box.reset()
+        assert box.world.faults.items == [] and box.world.calls == []
+        assert set(box.ids) == set(old_ids) and not set(box.ids.values()) & set(old_ids.values())
+        with pytest.raises(oci.exceptions.ServiceError) as gone:
+            client.get_zone(old_ids["zone"])
+        assert gone.value.status == 404
+        assert client.get_zone(box.ids["zone"]).data.name == "example.com"
+        assert len(box.backend(dns_module).zones) == 1 and len(box.backend(loadbalancer).load_balancers) == 1
+        host, port = old_https.rsplit(":", 1)
+        if box.env["SANDBOX_LB_HTTPS"] != old_https:
+            with pytest.raises(OSError):
+                socket.create_connection((host, int(port)), timeout=2).close()
+        host, port = box.env["SANDBOX_LB_HTTPS"].rsplit(":", 1)
+        socket.create_connection((host, int(port)), timeout=2).close()

@@ -50,7 +50,7 @@ def successor_name(configured: str, of: ServiceCertificate) -> str:
 
 def _serial(text: str | None) -> str | None:
     """OCI shows serials as `03 AC FC ...` (or with colons): hex without separators."""
-    return re.sub(r"[^0-9A-Fa-f]", "", text).lower() or None if text else None
+    return (re.sub(r"[^0-9A-Fa-f]", "", text).lower() or None) if text else None
 
 
 class CertificatesService:
@@ -155,8 +155,7 @@ class CertificatesService:
 
     def wait_active(self, certificate_id: str, what: str) -> None:
         """Poll until the certificate is ACTIVE again after a change, within the run's deadline."""
-        clock, started = self.policy.clock, self.policy.clock()
-        while True:
+        for spent in self.policy.polls(self.deadline):
             try:
                 state = self.client.get_certificate(certificate_id).data.lifecycle_state
             except oci.exceptions.ServiceError as exc:
@@ -165,8 +164,5 @@ class CertificatesService:
                 return
             if state not in LIVE:
                 raise ServiceCertificateError(f"certificates: {what} left certificate {certificate_id} {state}")
-            pause = self.policy.poll_interval(clock() - started)
-            if not self.deadline.allows(pause):
-                raise ServiceCertificateError(f"certificates: {what}: still {state} after {clock() - started:.0f}s, "
-                                              "when the run's time budget ran out")
-            self.policy.sleep(pause)
+        raise ServiceCertificateError(f"certificates: {what}: still {state} after {spent:.0f}s, when the run's time "
+                                      "budget ran out")

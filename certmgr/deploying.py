@@ -3,6 +3,7 @@ bundles) or to the Certificates service (import a version or a successor, point 
 then the post-deploy proof. Mixed into `act.Act`, whose attributes these steps use."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from . import certs
@@ -28,7 +29,7 @@ class DeploySteps:
                 self.importing = target.name
                 try:
                     number = service.add_version(target, *pems, version_name=leaf.serial)
-                    target = ServiceCertificate(target.id, target.name, target.generation, leaf.serial, number)
+                    target = dataclasses.replace(target, serial=leaf.serial, version=number)
                 except UsagesMismatch as exc:
                     self.importing = successor_name(self.config.certificate_name, target)
                     old, target = target, service.create(self.importing, *pems, version_name=leaf.serial)

@@ -46,8 +46,7 @@ class LoadBalancer:
 
     def wait(self, work_request_id: str, what: str) -> None:
         """Poll until the work request ends; raise WorkRequestPending if the deadline comes first."""
-        clock, started = self.policy.clock, self.policy.clock()
-        while True:
+        for spent in self.policy.polls(self.deadline):
             try:
                 wr = self.client.get_work_request(work_request_id).data
             except oci.exceptions.ServiceError as exc:
@@ -57,12 +56,9 @@ class LoadBalancer:
             if wr.lifecycle_state == "FAILED":
                 details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message
                 raise LoadBalancerError(f"lb: {what} failed (work request {work_request_id}): {details}")
-            pause = self.policy.poll_interval(clock() - started)
-            if not self.deadline.allows(pause):
-                raise WorkRequestPending(f"lb: {what} still {wr.lifecycle_state} after {clock() - started:.0f}s, "
-                                         f"when the run's time budget ran out (work request {work_request_id})",
-                                         work_request=work_request_id, what=what)
-            self.policy.sleep(pause)
+        raise WorkRequestPending(f"lb: {what} still {wr.lifecycle_state} after {spent:.0f}s, when the run's time "
+                                 f"budget ran out (work request {work_request_id})", work_request=work_request_id,
+                                 what=what)
 
     def upload(self, name: str, cert_pem: str, chain_pem: str, key_pem: str) -> None:
         details = oci.load_balancer.models.CreateCertificateDetails(

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import oci
 
@@ -59,6 +59,17 @@ class Policy:
         """Wait before the next poll (LB work requests, ACME orders): short at first, then a tenth of the time
         already spent, so a change is seen at most 10% (`first_poll` at least, `max_poll` at most) after it."""
         return min(self.max_poll, max(self.first_poll, elapsed / 10))
+
+    def polls(self, deadline: "Deadline") -> Iterator[float]:
+        """The looks of a poll: yields the seconds spent so far before each one, waits `poll_interval` between
+        them, and stops when the deadline cannot afford the next wait (the caller says what was still pending)."""
+        started = self.clock()
+        while True:
+            yield self.clock() - started
+            pause = self.poll_interval(self.clock() - started)
+            if not deadline.allows(pause):
+                return
+            self.sleep(pause)
 
     def acme_wait(self, failures: int, retry_after: float | None) -> float:
         """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""

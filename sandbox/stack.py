@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import oci
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -90,6 +91,7 @@ class Sandbox:
         self.smtp: SmtpSink | None = None
         self.env: dict[str, str] = {}
         self.oci_config: dict[str, str] = {}
+        self.signer = None
         self.ids: dict[str, str] = {}
 
     @property
@@ -102,6 +104,14 @@ class Sandbox:
 
     def backend(self, module, region: str | None = None):
         return self.world.backend(module, region)
+
+    def client(self, cls, region: str | None = None, **kwargs):
+        """An SDK client of this sandbox (the home region by default), signing with the one API-key signer:
+        loading an RSA key costs about 50 ms of CPU (cryptography checks it), so a client per check would
+        dominate the test suite."""
+        endpoint = self.region_endpoint(region) if region else self.endpoint
+        return cls(dict(self.oci_config, region=region or self.oci_config["region"]), signer=self.signer,
+                   service_endpoint=endpoint, **kwargs)
 
     def _write_api_key(self) -> None:
         key = ApiKey(self.world.tenancy_id, "ocid1.user.oc1..aaaaaaaasandboxuser" + os.urandom(8).hex(),
@@ -116,6 +126,7 @@ class Sandbox:
             path.chmod(0o600)
         self.oci_config = {"user": key.user, "fingerprint": key.fingerprint, "tenancy": key.tenancy,
                            "region": self.world.home_region, "key_file": str(key_file)}
+        self.signer = oci.signer.Signer.from_config(self.oci_config)
         self.env.update(OCI_CONFIG_FILE=str(config_file), OCI_CLI_CONFIG_FILE=str(config_file))
 
     def _seed(self) -> None:

@@ -122,7 +122,7 @@ def assert_healthy(tenant, now: float | None = None) -> None:
 
 
 def vaults_client(tenant) -> oci.vault.VaultsClient:
-    return oci.vault.VaultsClient(tenant.sandbox.oci_config, service_endpoint=tenant.sandbox.endpoint)
+    return tenant.sandbox.client(oci.vault.VaultsClient)
 
 
 def write_secret(tenant, name: str, content: bytes) -> None:

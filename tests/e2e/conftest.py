@@ -59,8 +59,7 @@ class Tenant:
     def _client(self, cls):
         # No circuit breaker: the SDK's default one is shared per process, so injected faults in one test
         # would fail the next test's calls.
-        return cls(self.sandbox.oci_config, service_endpoint=self.sandbox.endpoint,
-                   circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())
+        return self.sandbox.client(cls, circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())
 
     @property
     def lb(self) -> oci.load_balancer.LoadBalancerClient:
@@ -230,7 +229,5 @@ def make_tenant(sandbox):
 def store(sandbox):
     """A certmgr VaultStore on a vault of its own, so version counts start from nothing."""
     vault_id, key_id = sandbox.backend(vault).add_vault(sandbox.ids["compartment"], "store-vault")
-    kwargs = {"service_endpoint": sandbox.endpoint}
-    return VaultStore(oci.vault.VaultsClient(sandbox.oci_config, **kwargs),
-                      oci.secrets.SecretsClient(sandbox.oci_config, **kwargs),
+    return VaultStore(sandbox.client(oci.vault.VaultsClient), sandbox.client(oci.secrets.SecretsClient),
                       vault_id=vault_id, key_id=key_id, compartment_id=sandbox.ids["compartment"])

@@ -44,13 +44,12 @@ def update(client, cert_id, leaf, **kwargs):
 
 @pytest.fixture
 def management(sandbox):
-    return oci.certificates_management.CertificatesManagementClient(sandbox.oci_config,
-                                                                    service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.certificates_management.CertificatesManagementClient)
 
 
 @pytest.fixture
 def retrieval(sandbox):
-    return oci.certificates.CertificatesClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.certificates.CertificatesClient)
 
 
 @pytest.fixture
@@ -189,9 +188,8 @@ def test_list_pages_filters_and_sorts(sandbox, management, compartment):
 
 def test_regions_are_separate(sandbox, compartment):
     region = next(r for r in sandbox.world.regions if r != sandbox.world.home_region)
-    remote = oci.certificates_management.CertificatesManagementClient(
-        sandbox.oci_config, service_endpoint=sandbox.region_endpoint(region))
-    home = oci.certificates.CertificatesClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    remote = sandbox.client(oci.certificates_management.CertificatesManagementClient, region)
+    home = sandbox.client(oci.certificates.CertificatesClient)
     leaf, _ = issue("far.example.com", 30)
     cert_id = create(remote, compartment, "far", leaf).data.id
     assert f".{region}." in cert_id
@@ -286,7 +284,7 @@ def serial(leaf) -> int:
 def test_a_listener_serves_the_current_version_of_the_certificate_it_references(sandbox, management, compartment):
     from sandbox.oci import loadbalancer
     M = oci.load_balancer.models
-    lb_client = oci.load_balancer.LoadBalancerClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    lb_client = sandbox.client(oci.load_balancer.LoadBalancerClient)
     first = issue("svc.example.com", 30)[0]
     cert_id = create(management, compartment, "svc", first).data.id
     lbs = sandbox.world.backend(loadbalancer)

@@ -22,7 +22,7 @@ from sandbox.oci import dns as dns_module
 
 @pytest.fixture(scope="module")
 def client(sandbox):
-    return oci.dns.DnsClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.dns.DnsClient)
 
 
 @pytest.fixture(scope="module")

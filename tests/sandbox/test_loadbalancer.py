@@ -42,7 +42,7 @@ def issue(root_ca):
 
 @pytest.fixture
 def client(sandbox):
-    return oci.load_balancer.LoadBalancerClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.load_balancer.LoadBalancerClient)
 
 
 @pytest.fixture

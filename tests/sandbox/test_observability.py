@@ -25,8 +25,7 @@ def seed_certificates(sandbox, region, compartment, count, prefix="c"):
 
 
 def search_all(sandbox, region, query, **kwargs):
-    client = oci.resource_search.ResourceSearchClient(sandbox.oci_config,
-                                                      service_endpoint=sandbox.region_endpoint(region))
+    client = sandbox.client(oci.resource_search.ResourceSearchClient, region)
     details = oci.resource_search.models.StructuredSearchDetails(type="Structured", query=query,
                                                                  matching_context_type="NONE")
     return oci.pagination.list_call_get_all_results(client.search_resources, details, **kwargs).data
@@ -44,7 +43,7 @@ def home(sandbox):
 
 def test_publish_message_is_recorded(sandbox, home, compartment):
     topic = home.add_topic(compartment, "cert-expiry")
-    client = oci.ons.NotificationDataPlaneClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    client = sandbox.client(oci.ons.NotificationDataPlaneClient)
     result = client.publish_message(topic, oci.ons.models.MessageDetails(title="Expiring", body="www in 3 days")).data
     assert result.message_id and result.time_stamp
     [message] = home.messages(topic)
@@ -61,7 +60,7 @@ def test_publish_message_is_recorded(sandbox, home, compartment):
 
 def test_put_logs_records_entries_and_validates(sandbox, home, compartment):
     log = home.add_log(compartment, "certmgr")
-    client = oci.loggingingestion.LoggingClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    client = sandbox.client(oci.loggingingestion.LoggingClient)
     when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     models = oci.loggingingestion.models
     batch = models.LogEntryBatch(source="certmgr", type="certmgr.expiry", subject="www", defaultlogentrytime=when,
@@ -88,7 +87,7 @@ def test_put_logs_records_entries_and_validates(sandbox, home, compartment):
 
 def test_region_subscriptions_and_compartments(sandbox, compartment):
     world = sandbox.world
-    identity = oci.identity.IdentityClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    identity = sandbox.client(oci.identity.IdentityClient)
     subscriptions = identity.list_region_subscriptions(world.tenancy_id).data
     assert [s.region_name for s in subscriptions] == world.regions
     assert all(s.status == "READY" for s in subscriptions)
@@ -109,8 +108,7 @@ def test_region_subscriptions_and_compartments(sandbox, compartment):
 def test_search_pages_through_active_certificates(sandbox, compartment):
     region = sandbox.world.home_region
     ids = seed_certificates(sandbox, region, compartment, 250)
-    management = oci.certificates_management.CertificatesManagementClient(sandbox.oci_config,
-                                                                          service_endpoint=sandbox.endpoint)
+    management = sandbox.client(oci.certificates_management.CertificatesManagementClient)
     management.schedule_certificate_deletion(
         ids[0], oci.certificates_management.models.ScheduleCertificateDeletionDetails())
 
@@ -135,7 +133,7 @@ def test_search_is_per_region(sandbox, compartment):
 
 
 def test_unsupported_query_is_400(sandbox):
-    client = oci.resource_search.ResourceSearchClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    client = sandbox.client(oci.resource_search.ResourceSearchClient)
     query = "query instance resources where shape = 'VM'"
     with pytest.raises(oci.exceptions.ServiceError) as err:
         client.search_resources(oci.resource_search.models.StructuredSearchDetails(type="Structured", query=query))

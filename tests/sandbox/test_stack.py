@@ -74,7 +74,7 @@ def test_up_writes_env_file_runs_twice_and_stops_cleanly(tmp_path):
 def test_pebble_issues_apex_and_wildcard_through_the_dns_api(sandbox):
     """Two TXT values on one `_acme-challenge` name, written with the real SDK, served by the sandbox's DNS."""
     zone_id = sandbox.backend(dns_module).add_zone("pebble-flow.test")
-    dns = oci.dns.DnsClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    dns = sandbox.client(oci.dns.DnsClient)
     account_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
     net = client.ClientNetwork(account_key, alg=jose.ES256, verify_ssl=str(sandbox.pebble.ca_bundle))
     acme = client.ClientV2(client.ClientV2.get_directory(sandbox.env["CERTMGR_ACME_DIRECTORY"], net), net)
@@ -106,8 +106,7 @@ def test_pebble_issues_apex_and_wildcard_through_the_dns_api(sandbox):
 
 
 def _dns_no_retry(sandbox):
-    return oci.dns.DnsClient(sandbox.oci_config, service_endpoint=sandbox.endpoint,
-                             retry_strategy=oci.retry.NoneRetryStrategy())
+    return sandbox.client(oci.dns.DnsClient, retry_strategy=oci.retry.NoneRetryStrategy())
 
 
 @pytest.mark.parametrize("status,code", [(429, "TooManyRequests"), (500, "InternalServerError"),
@@ -148,7 +147,7 @@ def test_reset_empties_every_backend_and_seeds_a_fresh_tenancy():
     the listener of the old load balancer stops serving, and calls and faults start from nothing."""
     with Sandbox(pebble=False) as box:
         old_ids, old_https = dict(box.ids), box.env["SANDBOX_LB_HTTPS"]
-        client = oci.dns.DnsClient(box.oci_config, service_endpoint=box.endpoint)
+        client = box.client(oci.dns.DnsClient)
         assert client.get_zone(old_ids["zone"]).data.name == "example.com"
         box.world.faults.add(Fault.from_json({"operation": "dns.get_zone", "status": 500}))
         box.reset()

@@ -22,12 +22,12 @@ NO_RETRY = oci.retry.NoneRetryStrategy()
 
 @pytest.fixture
 def vaults(sandbox):
-    return oci.vault.VaultsClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.vault.VaultsClient)
 
 
 @pytest.fixture
 def bundles(sandbox):
-    return oci.secrets.SecretsClient(sandbox.oci_config, service_endpoint=sandbox.endpoint)
+    return sandbox.client(oci.secrets.SecretsClient)
 
 
 @pytest.fixture
@@ -422,8 +422,7 @@ def test_regions_hold_separate_secrets(sandbox, vaults):
     frankfurt = sandbox.world.backend(vault_module, "eu-frankfurt-1")
     compartment = sandbox.world.tenancy_id
     vault_id, key_id = frankfurt.add_vault(compartment, "fra")
-    fra_vaults = oci.vault.VaultsClient(sandbox.oci_config,
-                                        service_endpoint=sandbox.region_endpoint("eu-frankfurt-1"))
+    fra_vaults = sandbox.client(oci.vault.VaultsClient, "eu-frankfurt-1")
     secret_id = fra_vaults.create_secret(CreateSecretDetails(
         compartment_id=compartment, vault_id=vault_id, key_id=key_id, secret_name="fra",
         secret_content=content("x"))).data.id

@@ -18,6 +18,28 @@ TIMEOUT = (10, 60)  # connect, read (seconds)
 NO_CIRCUIT_BREAKER = oci.circuit_breaker.NoCircuitBreakerStrategy()
 
 
+_SIGNER_KEYS = ("tenancy", "user", "fingerprint", "key_file", "pass_phrase", "key_content")
+_last_signer: tuple = (None, None)
+
+
+def _api_key_signer(config: dict) -> oci.signer.Signer:
+    """The config file's API-key signer, loaded once per key file version.
+
+    cryptography checks an RSA private key as it loads it (about 50 ms of CPU for 2048 bits), which a
+    process running certmgr several times (a loop, a test suite) would pay on every run. One signer is
+    kept, keyed on the settings and the key file's change time, so nothing accumulates and a replaced key
+    is read again."""
+    global _last_signer
+    try:
+        stamp = os.stat(os.path.expanduser(config["key_file"])).st_mtime_ns if config.get("key_file") else None
+    except OSError:
+        stamp = None  # the SDK says what is wrong with the path
+    key = (tuple(config.get(k) for k in _SIGNER_KEYS), stamp)
+    if stamp is None or _last_signer[0] != key:
+        _last_signer = (key, oci.signer.Signer.from_config(config))
+    return _last_signer[1]
+
+
 def all_items(list_call, *args, **kwargs) -> list:
     """Every item of a paginated list call, each page one call under the client's retry policy.
 
@@ -61,7 +83,7 @@ class Clients:
                 self.config = oci.config.from_file(path, profile)
                 if region:
                     self.config["region"] = region
-                self.signer = oci.signer.Signer.from_config(self.config)
+                self.signer = _api_key_signer(self.config)
             except (oci.exceptions.ClientError, OSError, ValueError, configparser.Error) as exc:
                 raise ConfigError([Problem("OCI_CONFIG_FILE", f"{path} (profile {profile}) cannot be used: "
                                            f"{type(exc).__name__}: {str(exc).split(', please')[0]}",

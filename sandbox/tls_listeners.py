@@ -73,7 +73,6 @@ class ListenerServer:
         self.configure(tls)
         self._closed = threading.Event()
         self._sock = socket.create_server((host, 0))
-        self._sock.settimeout(0.2)
         self._thread = threading.Thread(target=self._serve, name=f"lb-listener-{name}", daemon=True)
         self._thread.start()
 
@@ -87,7 +86,12 @@ class ListenerServer:
         self._context, self.tls = context, tls   # one assignment each: a connection sees old or new
 
     def close(self) -> None:
+        """Returns at once: shutting the socket down wakes the blocked `accept` (a close alone does not)."""
         self._closed.set()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._sock.close()
         self._thread.join(timeout=2)
 
@@ -95,8 +99,6 @@ class ListenerServer:
         while not self._closed.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
             except OSError:
                 return
             threading.Thread(target=self._answer, args=(conn, self._context), daemon=True).start()

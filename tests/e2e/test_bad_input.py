@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _slice import (Sleeps, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
+from _slice import (Sleeps, VirtualTime, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
                     set_wrong_txt, state, write_secret)
 from certmgr import renew
 from certmgr.config import Config
@@ -313,29 +313,26 @@ def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(t
                                                                              caplog):
     """Vault throttles the certificate write, and from then on the run lock too, so releasing it fails. The
     error must be the write's; the lock, left to expire, is a warning. A prefix of its own keeps the held
-    lock away from the other tests; real one-second waits for Retry-After leave time to add the second fault."""
+    lock away from the other tests. The run's first wait after a throttled write throttles the lock as well;
+    the Retry-After waits pass on virtual time."""
     env = dict(tenant.env, CERTMGR_NAME_PREFIX="held")
     assert run(env).status == "ok"
     before = state(tenant)
     add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, "held-private-key"), status=429,
               retryAfter=1, count=100)
-    calls = len(tenant.control("GET", "/calls"))
-    finished = {}
-    runner = threading.Thread(target=lambda: finished.setdefault(
-        "result", run(env, force=True, policy=fast_policy(sleep=Sleeps(cap=1.0)))))
-    runner.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not any(c["operation"] == "vault.update_secret" and c["status"] == 429
-                      for c in tenant.control("GET", "/calls")[calls:]):
-            assert time.monotonic() < deadline, "the certificate write was never throttled"
-            time.sleep(0.02)
-        add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, "held-lock"), status=429,
-                  retryAfter=1, count=100)
-    finally:
-        runner.join(120)
-    assert_failed(finished["result"], f"vault: writing secret 'held-private-key' in vault {tenant.vault_id} "
-                                      "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+    write_throttled = tenant.sandbox.world.faults.items[-1]
+    lock_path = secret_path(tenant, "held-lock")
+    virtual = VirtualTime()
+
+    def sleep(seconds: float) -> None:
+        if write_throttled.hits and not any(f.path == lock_path for f in tenant.sandbox.world.faults.items):
+            add_fault(tenant, operation="vault.update_secret", path=lock_path, status=429, retryAfter=1, count=100)
+        virtual(seconds)
+
+    result = run(env, force=True, policy=fast_policy(sleep=sleep, clock=virtual.clock))
+    assert_failed(result, f"vault: writing secret 'held-private-key' in vault {tenant.vault_id} "
+                          "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+    assert 1.0 in virtual.asked  # the Retry-After was honoured
     assert "could not release the run lock 'held-lock'" in caplog.text
     tenant.sandbox.world.faults.clear()
     assert lock_holders(tenant)["held-lock"] is not None

@@ -89,9 +89,13 @@ def lb_id(sandbox, backend, issue):
     backend.remove_load_balancer(lb)
 
 
-def wait(client, wr_id: str) -> M.WorkRequest:
-    return oci.wait_until(client, client.get_work_request(wr_id), "lifecycle_state", DONE,
-                          max_interval_seconds=1, max_wait_seconds=30).data
+def wait(client, wr_id: str, seconds: float = 30) -> M.WorkRequest:
+    """Poll every 20 ms (`oci.wait_until` sleeps a second before its first look again)."""
+    give_up = time.monotonic() + seconds
+    while (wr := client.get_work_request(wr_id).data).lifecycle_state not in DONE:
+        assert time.monotonic() < give_up, f"work request {wr_id} still {wr.lifecycle_state}"
+        time.sleep(0.02)
+    return wr
 
 
 def create_certificate(client, lb_id, name, bundle, **kwargs) -> str:
@@ -378,10 +382,10 @@ def test_listener_serves_the_new_certificate_only_after_success(client, backend,
 def test_change_lands_without_anyone_polling(client, backend, lb_id, issue, delay):
     address = backend.listener_address(lb_id, "https")
     wait(client, create_certificate(client, lb_id, "unpolled", bundle := issue()))
-    delay(0.5)
+    delay(0.2)
     listener = client.get_load_balancer(lb_id).data.listeners["https"]
     client.update_listener(update_details(listener, certificate_name="unpolled"), lb_id, "https")
-    time.sleep(1.0)
+    time.sleep(0.5)  # past the work request's end, with nothing looking at the LB meanwhile
     assert served_certificate(address).serial_number == serial(bundle["publicCertificate"])
 
 

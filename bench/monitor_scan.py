@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 from certmgr import monitor  # noqa: E402
-from certmgr.config import Config  # noqa: E402
+from certmgr.app import config_for  # noqa: E402
 from sandbox.oci import certificates  # noqa: E402
 from sandbox.oci.faults import Fault  # noqa: E402
 from sandbox.stack import Sandbox  # noqa: E402
@@ -84,7 +84,7 @@ def seed(box: Sandbox, total: int) -> list[tuple[str, str]]:
 def time_monitor(box: Sandbox) -> tuple[float, monitor.MonitorResult]:
     env = {name: box.env[name] for name in MONITOR_VARS} | {"CERTMGR_MODE": "monitor"}
     start = time.monotonic()
-    result = monitor.run(Config.from_env(env), env)
+    result = monitor.run(config_for(env, "monitor"))
     return time.monotonic() - start, result
 
 

@@ -18,6 +18,7 @@ import sys
 
 from .app import config_for
 from .errors import ConfigError
+from .result import Result
 
 
 def main(argv=None) -> int:
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
         return 2
     if args.command == "monitor":
         from .monitor import run as monitor
-        result = monitor(config, os.environ)
+        result = monitor(config)
     elif args.command == "status":
         from .status import status
         result = status(config)
@@ -47,7 +48,8 @@ def main(argv=None) -> int:
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
     if result.status != "failed":
         return 0
-    return 2 if (result.error or "").startswith("config:") else 1  # e.g. names outside the zone
+    # A renewal may find the configuration wrong only once it looks (e.g. names outside the zone).
+    return 2 if isinstance(result, Result) and result.error_component == "config" else 1
 
 
 if __name__ == "__main__":

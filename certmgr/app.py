@@ -70,7 +70,7 @@ def execute(env: Mapping[str, str], request: Request = Request()) -> tuple[dict,
     action = request.action or config.mode
     if action == "monitor":
         from .monitor import run as monitor
-        result = monitor(config, env)
+        result = monitor(config)
     else:
         from .renew import run
         result = run(config, force=request.force, dry_run=request.dry_run or action == "plan")

@@ -1,6 +1,6 @@
 """The renewer's and the monitor's settings: `Config.from_env` is the only code that reads the environment
-(the table of variables is in `variables.py`, the parsers of values in `envparse.py`, the rules for domain
-names in `names.py`).
+(the tables of variables are in `variables.py` and `monitor_variables.py`, the parsers of values in
+`envparse.py`, the rules for domain names in `names.py`).
 
 Every variable is checked before anything else runs, and every problem is reported at once, naming the
 variable, what is wrong and how to fix it: one failed run should be enough to fix a deployment.
@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .envparse import Secret
+from .errors import ConfigError
+from .monitor_variables import MonitorConfig
 from .names import normalise_name  # noqa: F401 - part of this module's interface
 from .variables import (ACME_DIRECTORIES, AUTH_CONFIG_FILE, AUTH_RESOURCE_PRINCIPAL,  # noqa: F401
                         DEFAULT_ACME_DIRECTORY, DEFAULT_KEY_TYPE, DEFAULT_MODE, DEFAULT_NAME_PREFIX,
                         DEFAULT_OCI_PROFILE, DEFAULT_PROPAGATION_TIMEOUT, DEFAULT_RENEWAL_DAYS, DEFAULT_RUN_BUDGET,
-                        MONITOR_PREFIX, read)
+                        invariants, read)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Config:
       mode                str           CERTMGR_MODE: "renew" or "monitor"
       oci_profile         str           CERTMGR_OCI_PROFILE ("DEFAULT")
       region              str | None    CERTMGR_REGION (None = the signer's or config file's region)
+    Monitor mode:
+      monitor             MonitorConfig | None  the CERTMGR_MONITOR_* settings (None in renew mode)
     Derived from OCI_* variables:
       auth                str           "resource_principal" when OCI_RESOURCE_PRINCIPAL_VERSION is set,
                                         else "config_file"
@@ -93,7 +97,14 @@ class Config:
     region: str | None = None
     auth: str = AUTH_CONFIG_FILE
     oci_config_file: str | None = None
+    monitor: MonitorConfig | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self):
+        """Refuse a Config that breaks a rule the code relies on, however it was built (see `invariants`)."""
+        problems = invariants(self)
+        if problems:
+            raise ConfigError(problems)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Config":

@@ -1,6 +1,6 @@
 """Parsers of environment values, one per kind of value: each takes the text of one variable and returns the
 value, or raises `Invalid(problem[, fix])`; none reads the environment itself. The renewer's and the
-monitor's variable tables (`variables.py`, `monitor/config.py`) are built from them."""
+monitor's variable tables (`variables.py`, `monitor_variables.py`) are built from them."""
 from __future__ import annotations
 
 import base64

@@ -85,6 +85,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             log.exception("run failed unexpectedly")
         result.status = "failed"
         result.error = exc.message if known else f"unexpected {type(exc).__name__}: {exc}"
+        result.error_component = exc.component if known else None
         pending = [n for n in (planned.listeners_to_update if planned else ()) if n not in result.listeners]
         result.state = (known and exc.state) or (runner.left_behind(planned, pending) if runner
                                                  else "nothing was changed")

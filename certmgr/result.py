@@ -41,6 +41,7 @@ class Result(Timed):
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     warnings: list[str] = field(default_factory=list)
     error: str | None = None        # what failed
+    error_component: str | None = None  # the part that failed: config, dns, vault, lb, acme, ...; None = a bug
     state: str | None = None        # what was left behind, and what the next run will do
 
     def to_dict(self) -> dict:

@@ -12,6 +12,7 @@ from . import certs
 from .envparse import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
                        nameservers, ocid, ocids, region, text, url)
 from .errors import ConfigError, Problem
+from .monitor_variables import MONITOR_PREFIX, read_monitor
 from .names import MAX_NAMES, normalise_name
 
 DEFAULT_RENEWAL_DAYS = 30
@@ -33,7 +34,6 @@ DEFAULT_MODE = "renew"
 DEFAULT_OCI_PROFILE = "DEFAULT"
 AUTH_RESOURCE_PRINCIPAL = "resource_principal"
 AUTH_CONFIG_FILE = "config_file"
-MONITOR_PREFIX = "CERTMGR_MONITOR_"  # read by the monitor's own settings, not here
 
 
 _PREFIX = re.compile(rf"^[A-Za-z][A-Za-z0-9-]{{0,{NAME_PREFIX_MAX - 1}}}$")
@@ -226,6 +226,13 @@ def read(env: Mapping[str, str]) -> dict:
                                 f"check that it is {var.wants.split(' (')[0]}")
     _check_eab(env, problems)
     unknown = _unknown_variables(env)
+    values["monitor"] = None
+    if mode == "monitor":  # the monitor's table too, so that one run reports the problems of both
+        try:
+            values["monitor"] = read_monitor(env)
+        except ConfigError as exc:
+            problems += exc.problems
+            unknown += exc.notes
     if problems:
         raise ConfigError(problems, notes=unknown)
     warnings += unknown
@@ -234,6 +241,50 @@ def read(env: Mapping[str, str]) -> dict:
                 auth=AUTH_RESOURCE_PRINCIPAL if resource_principal else AUTH_CONFIG_FILE,
                 oci_config_file=None if resource_principal else
                 (env.get("OCI_CONFIG_FILE") or env.get("OCI_CLI_CONFIG_FILE") or None))
+
+
+def invariants(config) -> list[Problem]:
+    """What a Config must hold whoever built it (`read`, a hand-built one, a `dataclasses.replace`): the rules
+    the rest of the code relies on, each named by its variable. The ranges above are for operators; here a
+    duration need only be positive, so tests may run with a budget of seconds."""
+    problems = []
+
+    def refuse(variable: str, problem: str, fix: str) -> None:
+        problems.append(Problem(variable, problem, fix))
+
+    by_field = {var.field: var for var in _VARS}
+    if config.mode not in MODES:
+        refuse("CERTMGR_MODE", f"{config.mode!r} is not a mode", by_field["mode"].wants)
+    if config.mode == "renew":
+        for var in _VARS:
+            if var.required and not getattr(config, var.field):
+                refuse(var.env, "is not set", f"set it to {var.wants}")
+    if (config.mode == "monitor") != (config.monitor is not None):
+        refuse("CERTMGR_MODE", f"is {config.mode!r}, but the monitor's settings are "
+               f"{'missing' if config.monitor is None else 'given'}", "build the Config with Config.from_env")
+    for name in config.domains:
+        try:
+            normalised = normalise_name(name)
+        except ValueError as exc:
+            normalised = str(exc)
+        if normalised != name:
+            refuse("CERTMGR_DOMAIN", f"{name!r} is not a normalised name ({normalised})", by_field["domains"].wants)
+    if len(set(config.domains)) != len(config.domains) or len(config.domains) > MAX_NAMES:
+        refuse("CERTMGR_DOMAIN", "lists a name twice or too many names", by_field["domains"].wants)
+    if config.key_type not in certs.KEY_TYPES:
+        refuse("CERTMGR_KEY_TYPE", f"{config.key_type!r} is not a key type", by_field["key_type"].wants)
+    if not _PREFIX.match(config.name_prefix):
+        refuse("CERTMGR_NAME_PREFIX", f"{config.name_prefix!r} is not a prefix", by_field["name_prefix"].wants)
+    if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
+        refuse("CERTMGR_ACME_EAB_KID", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together", "give both or neither")
+    for field in ("renewal_days", "propagation_timeout", "run_budget"):
+        value = getattr(config, field)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            refuse(by_field[field].env, f"{value!r} is not a positive whole number", by_field[field].wants)
+    if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
+        refuse("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of signing",
+               f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}")
+    return problems
 
 
 def _check_eab(env: Mapping[str, str], problems: list[Problem]) -> None:

@@ -12,10 +12,11 @@ CERTMGR_MONITOR_REALERT_DAYS. What was alerted (certificate -> [severity, date])
 no disk that outlives an invocation, and Vault is where certmgr already keeps its state. Without them there
 is no memory and every WARNING is sent every run (the result says so).
 
-Files: `config` (its settings), `scan`, `model` (items, severities), `memory` (alert memory), `report` (the
-digest), `deliver` (e-mail, Notifications, Logging), `runner` (one run, in that order).
+Files: `scan`, `model` (items, severities), `memory` (alert memory), `report` (the
+digest), `deliver` (e-mail, Notifications, Logging), `runner` (one run, in that order). Its settings are
+`Config.monitor` (the table is `certmgr/monitor_variables.py`).
 """
-from .config import MonitorConfig
+from ..monitor_variables import MonitorConfig
 from .memory import AlertMemory, remember
 from .model import SEVERITIES, Item, MonitorResult, alert_reason, classify, region_of
 from .runner import SCAN_POLICY, run

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from ..clients import Clients
 from ..config import Config
-from ..errors import CertmgrError, ConfigError, NotifyError
+from ..errors import CertmgrError, NotifyError
 from ..policy import DEFAULT, Policy
 from ..vault import VaultStore
-from .config import MonitorConfig
+from ..monitor_variables import MonitorConfig
 from .deliver import EmailChannel, LogChannel, TopicChannel
 from .memory import AlertMemory, remember
 from .model import API_ERRORS, Item, MonitorResult, alert_reason, count, region_of, why
@@ -125,20 +125,18 @@ class Monitor:
         return True
 
 
-def run(config: Config, env, *, now: dt.datetime | None = None, clients: Clients | None = None,
+def run(config: Config, *, now: dt.datetime | None = None, clients: Clients | None = None,
         policy: Policy = SCAN_POLICY) -> MonitorResult:
-    """One monitor run. Never raises: whatever fails is in the result (status "failed" and `failures`).
-    Without `clients`, the run's clients retry by `policy`."""
+    """One monitor run on a monitor-mode Config (`app.config_for(env, "monitor")`). Never raises for what
+    fails on the way: that is in the result (status "failed" and `failures`). Without `clients`, the run's
+    clients retry by `policy`."""
+    if config.monitor is None:
+        raise ValueError("the monitor needs a monitor-mode Config (CERTMGR_MODE=monitor)")
     now = now or dt.datetime.now(dt.timezone.utc)
     result = MonitorResult(checked_at=now.isoformat())
+    result.warnings += list(config.warnings) + list(config.monitor.warnings)
     try:
-        settings = MonitorConfig.from_env(env)
-    except ConfigError as exc:
-        result.status, result.error, result.reason = "failed", str(exc), "not sent: the configuration is wrong"
-        return result
-    result.warnings += list(config.warnings) + list(settings.warnings)
-    try:
-        Monitor(config, settings, clients or Clients.from_config(config, policy.retry()), now, result).run()
+        Monitor(config, config.monitor, clients or Clients.from_config(config, policy.retry()), now, result).run()
     except Exception as exc:  # noqa: BLE001 - a run reports, it does not crash the function
         log.exception("monitor run failed")
         result.status, result.error = "failed", why(exc)

@@ -15,7 +15,7 @@ from ..certservice import generation
 from ..clients import Clients, all_items
 from ..config import Config
 from ..errors import CertmgrError
-from .config import MonitorConfig
+from ..monitor_variables import MonitorConfig
 from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
 
 log = logging.getLogger("certmgr.monitor")

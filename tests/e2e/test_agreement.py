@@ -9,6 +9,7 @@ from cryptography import x509
 
 from _slice import fast_policy
 from certmgr import monitor, renew
+from certmgr.app import config_for
 from certmgr.config import Config
 from certmgr.status import status
 
@@ -20,7 +21,7 @@ def views(tenant) -> dict:
     report = status(config, now=dt.datetime.now(dt.timezone.utc))
     env = dict(tenant.env, CERTMGR_MODE="monitor", CERTMGR_MONITOR_LB_IDS=tenant.lb_id,
                CERTMGR_MONITOR_REGIONS=tenant.sandbox.world.home_region)
-    scan = monitor.run(Config.from_env(env), env)
+    scan = monitor.run(config_for(env, "monitor"))
     served_by_https = [i for i in scan.items if i.source == "load-balancer" and "listener https" in (i.detail or "")]
     return {"status": report.listeners[0]["serves_stored"],
             "plan": report.plan.startswith("nothing"),

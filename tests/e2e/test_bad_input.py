@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
-import time
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _slice import (Sleeps, VirtualTime, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
+from _slice import (VirtualTime, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
                     set_wrong_txt, state, write_secret)
 from certmgr import renew
 from certmgr.config import Config

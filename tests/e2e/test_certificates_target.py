@@ -15,6 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from _slice import add_fault, fast_policy, lock_holders
 from certmgr import monitor, renew
+from certmgr.app import config_for
 from certmgr.config import Config
 
 NAME = "web-tls"
@@ -197,7 +198,7 @@ def test_a_bundle_deployment_moves_to_the_certificates_service_without_an_order(
 
 def test_the_monitor_lists_certmgrs_certificate_once(tenant):
     env = dict(tenant.env, CERTMGR_MONITOR_REGIONS=tenant.sandbox.world.home_region)
-    result = monitor.run(Config.from_env(env), env)
+    result = monitor.run(config_for(env, "monitor"))
     serial = format(x509.load_pem_x509_certificate(tenant.secret("certificate")).serial_number, "x")
     mine = [i for i in result.items if i.serial and int(i.serial, 16) == int(serial, 16)]
     assert len(mine) == 1, [(i.source, i.name) for i in mine]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from _slice import fast_policy
 from certmgr import monitor, renew
+from certmgr.app import config_for
 from certmgr.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_the_monitor_calls_exactly_what_the_table_grants(sandbox):
     env = dict(sandbox.env, CERTMGR_MODE="monitor", CERTMGR_NAME_PREFIX="iammon")
     since = len(sandbox.world.calls)
     for _ in range(2):
-        assert monitor.run(Config.from_env(env), env).status in ("ok", "sent"), "the monitor run failed"
+        assert monitor.run(config_for(env, "monitor")).status in ("ok", "sent"), "the monitor run failed"
     made = operations(sandbox, since)
     assert made - set(TABLE["monitor"]) == set(), "called without a grant in the table"
     assert {op for op in set(TABLE["monitor"]) - made if not in_source(op)} == set(), "in the table, never called"

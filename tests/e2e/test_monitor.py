@@ -19,8 +19,7 @@ import requests
 import trustme
 
 from certmgr import monitor
-from certmgr.app import Request, execute
-from certmgr.config import Config
+from certmgr.app import Request, config_for, execute
 from sandbox.fn_platform import ROOT, FnContainer
 from sandbox.oci import certificates, loadbalancer, observability, vault
 from sandbox.oci.faults import Fault
@@ -86,7 +85,7 @@ def env(box, seeded):
 
 
 def run(env, now=None):
-    return monitor.run(Config.from_env(env), env, now=now)
+    return monitor.run(config_for(env, "monitor"), now=now)
 
 
 def topic_messages(box):

@@ -7,7 +7,7 @@ import oci
 import pytest
 
 from certmgr.lock import RunLock
-from certmgr.vault import KEEP_DEPRECATED, PENDING_DELETION_LIMIT, VaultStore
+from certmgr.vault import PENDING_DELETION_LIMIT, VaultStore
 from sandbox.oci import vault as vault_module
 from sandbox.oci.faults import Fault
 

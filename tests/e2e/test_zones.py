@@ -65,6 +65,7 @@ def test_an_acme_challenge_cname_is_followed_into_the_validation_zone(tenant):
         before = tenant.footprint()
         refused = run(outside, force=True)
         assert refused.status == "failed" and f"is a CNAME to {target}, in no zone of CERTMGR_DNS_ZONE_ID" in refused.error
+        assert refused.error_component == "dns"
         assert tenant.mutations_since(before) == []  # refused before the lock, the account and any order
     finally:
         tenant.dns.patch_zone_records(tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[

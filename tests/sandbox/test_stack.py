@@ -1,7 +1,6 @@
 """The sandbox as later work relies on it: `python -m sandbox up`, its env file, Pebble issuing through the
 DNS API, and the fault knobs."""
 import datetime as dt
-import os
 import signal
 import socket
 import subprocess
@@ -17,7 +16,6 @@ from acme import challenges, client, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from sandbox.oci import dns as dns_module
 from sandbox.oci import loadbalancer

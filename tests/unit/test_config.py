@@ -331,3 +331,42 @@ def test_normalise_name_is_public_for_other_inputs():
     assert normalise_name("WWW.Example.com.") == "www.example.com"
     with pytest.raises(ValueError, match="single label"):
         normalise_name("intranet")
+
+
+# --- one read for both modes, and a Config that cannot be built invalid ---------------------------------
+
+def test_monitor_mode_reports_the_problems_of_both_tables_at_once():
+    found, error = problems(CERTMGR_MODE="monitor", CERTMGR_RENEWAL_DAYS="soon",
+                            CERTMGR_MONITOR_CRITICAL_DAYS="90", CERTMGR_MONITOR_CONCURENCY="4")
+    assert set(found) == {"CERTMGR_RENEWAL_DAYS", "CERTMGR_MONITOR_CRITICAL_DAYS"}
+    assert any("did you mean CERTMGR_MONITOR_CONCURRENCY?" in note for note in error.notes)
+
+
+def test_the_monitor_settings_come_with_the_config_in_monitor_mode_only():
+    assert load().monitor is None
+    monitor = load(CERTMGR_MODE="monitor", CERTMGR_MONITOR_WARNING_DAYS="45").monitor
+    assert (monitor.warning_days, monitor.critical_days) == (45, 7)
+    assert load(CERTMGR_MONITOR_WARNING_DAYS="nonsense").monitor is None  # a renewer never reads that table
+
+
+@pytest.mark.parametrize("changes, variable", [
+    ({"domains": ()}, "CERTMGR_DOMAIN"),
+    ({"domains": ("Example.COM",)}, "CERTMGR_DOMAIN"),
+    ({"domains": ("example.com", "example.com")}, "CERTMGR_DOMAIN"),
+    ({"lb_id": None}, "CERTMGR_LB_ID"),
+    ({"key_type": "dsa"}, "CERTMGR_KEY_TYPE"),
+    ({"name_prefix": "-x"}, "CERTMGR_NAME_PREFIX"),
+    ({"run_budget": 0}, "CERTMGR_RUN_BUDGET"),
+    ({"renewal_days": "30"}, "CERTMGR_RENEWAL_DAYS"),
+    ({"mode": "monitor"}, "CERTMGR_MODE"),
+    ({"acme_eab_kid": "kid"}, "CERTMGR_ACME_EAB_KID"),
+    ({"auth": "password"}, "OCI_RESOURCE_PRINCIPAL_VERSION"),
+])
+def test_a_config_that_breaks_a_rule_cannot_be_built(changes, variable):
+    with pytest.raises(ConfigError) as info:
+        dataclasses.replace(load(), **changes)
+    assert [p.variable for p in info.value.problems] == [variable]
+
+
+def test_a_shorter_budget_than_operators_may_set_is_still_a_config():
+    assert dataclasses.replace(load(), run_budget=3).run_budget == 3  # tests run on budgets of seconds

@@ -3,6 +3,7 @@ import datetime as dt
 
 import pytest
 
+from certmgr.config import Config
 from certmgr.errors import ConfigError
 from certmgr.monitor import AlertMemory, Item, alert_reason, classify, region_of, remember, report
 from certmgr.monitor import MonitorConfig
@@ -140,8 +141,13 @@ def test_region_of(ocid, region):
 
 # -------------------------------------------------------------------------------------------- settings
 
+def monitor_settings(env) -> MonitorConfig:
+    """The monitor's settings as a monitor run gets them: read with the rest of the Config, in one place."""
+    return Config.from_env({"CERTMGR_MODE": "monitor", **env}).monitor
+
+
 def test_defaults():
-    settings = MonitorConfig.from_env({})
+    settings = monitor_settings({})
     assert (settings.warning_days, settings.critical_days, settings.realert_days) == (30, 7, 7)
     assert settings.always_send is False and settings.lb_ids == () and settings.channels == ()
     assert settings.smtp_port == 587 and settings.concurrency == 16
@@ -150,7 +156,7 @@ def test_defaults():
 
 
 def test_every_channel():
-    settings = MonitorConfig.from_env({
+    settings = monitor_settings({
         **SMTP, "CERTMGR_MONITOR_SMTP_HOST": "smtp.example.net", "CERTMGR_MONITOR_SMTP_PORT": "2525",
         "CERTMGR_MONITOR_TOPIC_ID": "ocid1.onstopic.oc1.iad.aaaaaaaat",
         "CERTMGR_MONITOR_LOG_ID": "ocid1.log.oc1.iad.aaaaaaaal",
@@ -168,7 +174,7 @@ def test_every_channel():
 
 def problems(env):
     with pytest.raises(ConfigError) as info:
-        MonitorConfig.from_env(env)
+        monitor_settings(env)
     return {p.variable: p for p in info.value.problems}, info.value
 
 

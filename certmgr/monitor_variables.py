@@ -1,7 +1,8 @@
-"""CERTMGR_MONITOR_* environment -> MonitorConfig: the expiry monitor's own settings.
+"""The monitor's variable table (CERTMGR_MONITOR_*) and `MonitorConfig`, the expiry monitor's settings.
 
-Read apart from `Config` because the monitor is a second function with its own configuration; checked the
-same way (every problem at once, each naming the variable and the fix, credentials never quoted).
+`variables.read` reads this table too when CERTMGR_MODE is monitor, so a run reports the problems of both
+tables at once; `Config.monitor` carries the result. Checked the same way (every problem at once, each
+naming the variable and the fix, credentials never quoted).
 
 A channel is on when its settings are given: e-mail when any CERTMGR_MONITOR_SMTP_* variable is set (then
 FROM, TO and both credential secrets are required), Notifications with TOPIC_ID, Logging with LOG_ID.
@@ -12,9 +13,10 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
-from ..variables import MONITOR_PREFIX
-from ..errors import ConfigError, Problem
+from .envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
+from .errors import ConfigError, Problem
+
+MONITOR_PREFIX = "CERTMGR_MONITOR_"
 
 DEFAULT_WARNING_DAYS = 30
 DEFAULT_CRITICAL_DAYS = 7
@@ -27,7 +29,7 @@ _SMTP_REQUIRED = ("FROM", "TO", "USERNAME_SECRET", "PASSWORD_SECRET")
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    """The monitor's settings, validated. Build it with `MonitorConfig.from_env()`.
+    """The monitor's settings, validated: `Config.from_env(...).monitor` in monitor mode.
 
       warning_days / critical_days  int   a certificate with at most this many days left is WARNING / CRITICAL
       realert_days        int             an unchanged WARNING is repeated after this many days (0: every run)
@@ -61,10 +63,6 @@ class MonitorConfig:
     log_id: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     warnings: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "MonitorConfig":
-        return _read(env)
 
     @property
     def email(self) -> bool:
@@ -154,7 +152,8 @@ _VARS = {
 }
 
 
-def _read(env: Mapping[str, str]) -> MonitorConfig:
+def read_monitor(env: Mapping[str, str]) -> MonitorConfig:
+    """Every CERTMGR_MONITOR_* variable checked; one ConfigError listing every problem."""
     values, problems, given = {}, [], set()
     for suffix, (field, parse, wants, default) in _VARS.items():
         name = MONITOR_PREFIX + suffix

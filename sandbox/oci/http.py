@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import importlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,11 +22,44 @@ from .errors import InvalidParameter
 
 @functools.cache
 def _serializer(models_package: str):
-    """A serializer knowing one SDK package's models (packages reuse names like `Certificate`)."""
+    """The SDK's own (de)serializer, knowing one package's models (packages reuse names like `Certificate`)."""
     models = importlib.import_module(models_package)
-    serializer = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
-    serializer.complex_type_mappings = next(v for k, v in vars(models).items() if k.endswith("_type_mapping"))
-    return serializer
+    mapping = next(v for k, v in vars(models).items() if k.endswith("_type_mapping"))
+    sdk = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
+    sdk.complex_type_mappings = mapping
+    sdk.type_mappings = oci.base_client.merge_type_mappings(sdk.primitive_type_map, mapping)
+    sdk.skip_deserialization, sdk._allow_control_chars = False, None
+    sdk.logger = logging.getLogger(__name__)
+    return sdk
+
+
+def parse(data: Any, type_name: str, models) -> Any:
+    """Request JSON read into the SDK model an operation takes, as every service here reads its bodies:
+    names from the model's attribute map (unknown keys dropped), subtypes by their discriminator, types
+    checked. `models` is the SDK's models package (`oci.vault.models`); a malformed body is a 400."""
+    try:
+        model = _serializer(models.__name__).deserialize_response_data(json.dumps(data).encode(), type_name)
+        problem = _shape_problem(data, wire(model), "body")  # wire raises TypeError for a wrong scalar type
+    except Exception as exc:  # noqa: BLE001 - any malformed body is the caller's error
+        problem = str(exc)
+    if problem:
+        raise InvalidParameter(f"Invalid {type_name}: {problem}")
+    return model
+
+
+def _shape_problem(sent: Any, read: Any, where: str) -> str | None:
+    """Where the body sent is not the shape the model read (the SDK reads a string as a list of its
+    characters, for one): a list must have been a list, an object an object."""
+    if isinstance(read, list):
+        if not isinstance(sent, list):
+            return f"{where} must be a list"
+        return next(filter(None, (_shape_problem(s, r, f"{where}[{i}]")
+                                  for i, (s, r) in enumerate(zip(sent, read)))), None)
+    if isinstance(read, dict):
+        if not isinstance(sent, dict):
+            return f"{where} must be an object"
+        return next(filter(None, (_shape_problem(sent.get(k), v, f"{where}.{k}") for k, v in read.items())), None)
+    return None
 
 
 def wire(model: Any) -> Any:
@@ -84,6 +118,15 @@ class Request:
             return json.loads(self.body)
         except ValueError as exc:
             raise InvalidParameter(f"Request body is not valid JSON: {exc}") from None
+
+    def model(self, type_name: str, models) -> Any:
+        """The body as the SDK model `type_name` of `models` (see `parse`)."""
+        return parse(self.json(), type_name, models)
+
+    def details(self, type_name: str, models) -> dict:
+        """The body read through its SDK model and written back in camelCase: for backends that keep
+        JSON-shaped state, the same names, types and subtypes the model allows, nothing else."""
+        return wire(self.model(type_name, models)) or {}
 
     def backend(self, module) -> Any:
         """The state of `module`'s service in this request's region."""

@@ -85,7 +85,7 @@ def _parse_time(value, field: str) -> dt.datetime:
 
 def publish_message(req: Request) -> Reply:
     topic = Backend._find(_backend(req).topics, req.params["topicId"], "Topic")
-    body = req.json()
+    body = req.details("MessageDetails", oci.ons.models)
     title, text = body.get("title"), body.get("body")
     if not isinstance(text, str):
         raise MissingParameter("body is required")
@@ -110,7 +110,7 @@ def publish_message(req: Request) -> Reply:
 
 def put_logs(req: Request) -> Reply:
     log = Backend._find(_backend(req).logs, req.params["logId"], "Log")
-    body = req.json()
+    body = req.details("PutLogsDetails", oci.loggingingestion.models)
     if body.get("specversion") != "1.0":
         raise InvalidParameter(f"specversion must be \"1.0\", got {body.get('specversion')!r}")
     batches = body.get("logEntryBatches")
@@ -253,7 +253,7 @@ def _structured(req: Request, query: str) -> list:
 
 
 def search_resources(req: Request) -> Reply:
-    body = req.json()
+    body = req.details("SearchDetails", oci.resource_search.models)
     kind = body.get("type")
     if kind == "Structured":
         items = _structured(req, body.get("query"))

@@ -35,7 +35,7 @@ def _with_etag(cert: Certificate, state: str | None = None) -> Reply:
 
 
 def create_certificate(req: Request) -> Reply:
-    b, body = _backend(req), req.json()
+    b, body = _backend(req), req.details("CreateCertificateDetails", CM)
     token = req.headers.get("opc-retry-token")
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     if token and token in b.retry_tokens:
@@ -64,7 +64,7 @@ def get_certificate(req: Request) -> Reply:
 
 
 def update_certificate(req: Request) -> Reply:
-    b, body = _backend(req), req.json()
+    b, body = _backend(req), req.details("UpdateCertificateDetails", CM)
     cert = b.get(req.params["certificateId"])
     _check_etag(req, cert)
     _mutable(cert)
@@ -79,8 +79,6 @@ def update_certificate(req: Request) -> Reply:
             raise InvalidParameter("certificateConfig.stage must be CURRENT or PENDING")
         b.add_version(cert, parse_material(config), config.get("versionName"), stage)
     elif promote is not None:
-        if not isinstance(promote, int):
-            raise InvalidParameter("currentVersionNumber must be an integer")
         b.make_current(cert, b.version(cert, promote))
     for key, attr in (("description", "description"), ("freeformTags", "freeform_tags"),
                       ("definedTags", "defined_tags")):
@@ -148,14 +146,14 @@ def schedule_certificate_deletion(req: Request) -> Reply:
     if users:
         raise Conflict(f"Certificate {cert.id} is associated with {', '.join(users)}; remove the associations "
                        "before deleting it")
-    cert.time_of_deletion = _deletion_time(req)
+    cert.time_of_deletion = _deletion_time(req.details("ScheduleCertificateDeletionDetails", CM))
     cert.state = "PENDING_DELETION"
     cert.touch()
     return Reply(200, None, {"etag": cert.etag})
 
 
-def _deletion_time(req: Request) -> dt.datetime:
-    when = req.json().get("timeOfDeletion")
+def _deletion_time(details: dict) -> dt.datetime:
+    when = details.get("timeOfDeletion")
     try:
         return dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else now() + dt.timedelta(days=30)
     except (AttributeError, ValueError):
@@ -173,7 +171,7 @@ def schedule_certificate_version_deletion(req: Request) -> Reply:
         raise IncorrectState(f"Version {version.number} of certificate {cert.id} is {', '.join(version.stages)}; "
                              "only a DEPRECATED version can be scheduled for deletion")
     if version.time_of_deletion is None:
-        version.time_of_deletion = _deletion_time(req)
+        version.time_of_deletion = _deletion_time(req.details("ScheduleCertificateVersionDeletionDetails", CM))
     cert.touch()
     return Reply(200, None, {"etag": cert.etag})
 

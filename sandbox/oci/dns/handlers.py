@@ -139,6 +139,12 @@ def get_rr_set(req: Request) -> Reply:
     return _records_page(req, zone, records, {"rtype": SORT_RECORDS["rtype"]}, "rtype", collection=m.RRSet)
 
 
+# (method, scope) -> the SDK model of the body; the scope is what the path names below the zone
+_DETAILS = {("PATCH", "zone"): "PatchZoneRecordsDetails", ("PUT", "zone"): "UpdateZoneRecordsDetails",
+            ("PATCH", "domain"): "PatchDomainRecordsDetails", ("PUT", "domain"): "UpdateDomainRecordsDetails",
+            ("PATCH", "rrset"): "PatchRRSetDetails", ("PUT", "rrset"): "UpdateRRSetDetails"}
+
+
 def _mutate(req: Request, operation: str) -> Reply:
     """Shared by every PATCH / PUT / DELETE: scope from the path, items from the body."""
     backend, zone = _backend(req), _zone(req)
@@ -146,8 +152,9 @@ def _mutate(req: Request, operation: str) -> Reply:
     if req.method == "DELETE":
         items = []
     else:
-        items = req.json().get("items")
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        scope = "rrset" if rtype else "domain" if domain else "zone"
+        items = req.details(_DETAILS[req.method, scope], m).get("items")
+        if not isinstance(items, list):
             raise InvalidParameter("items must be a list of records")
     getattr(backend, operation)(zone, items, domain, rtype, req.headers)
     if req.method == "DELETE":

@@ -11,8 +11,8 @@ from ..errors import InvalidParameter, NotAuthorizedOrNotFound
 from ..http import Reply, Request, Route, page, wire
 
 from .backend import Backend, LoadBalancer
-from .models import (API, LbState, StoredCertificate, _add_certificate, _put_listener, _remove_certificate,
-                     _remove_listener, _require, parse, read_certificate)
+from .models import (API, M, LbState, StoredCertificate, _add_certificate, _put_listener, _remove_certificate,
+                     _remove_listener, _require, read_certificate)
 
 # ---------------------------------------------------------------------------------------------------
 # Handlers
@@ -71,7 +71,7 @@ def _list_of(attribute: str, to_model: Callable = lambda item: item) -> Callable
 
 
 def create_certificate(req: Request) -> Reply:
-    details = parse(req.json(), "CreateCertificateDetails")
+    details = req.model("CreateCertificateDetails", M)
     bundle = read_certificate(details.certificate_name, details.public_certificate, details.ca_certificate,
                               details.private_key, details.passphrase)
     return _submit(req, "CreateCertificate", partial(_add_certificate, bundle))
@@ -82,12 +82,12 @@ def delete_certificate(req: Request) -> Reply:
 
 
 def create_listener(req: Request) -> Reply:
-    details = parse(req.json(), "CreateListenerDetails")
+    details = req.model("CreateListenerDetails", M)
     return _submit(req, "CreateListener", partial(_put_listener, _require(details.name, "name"), details, False))
 
 
 def update_listener(req: Request) -> Reply:
-    details = parse(req.json(), "UpdateListenerDetails")
+    details = req.model("UpdateListenerDetails", M)
     return _submit(req, "UpdateListener", partial(_put_listener, _name(req, "listenerName"), details, True))
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -16,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ...tls_listeners import TlsConfig
 from ..errors import Conflict, InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError
-from ..http import wire
+from .. import http
 
 
 API = "/20170115"
@@ -35,27 +33,9 @@ CIPHER_SUITES = {  # the predefined suites; `oci-customized-ssl-cipher-suite` is
 ACCEPTED, IN_PROGRESS, SUCCEEDED, FAILED = "ACCEPTED", "IN_PROGRESS", "SUCCEEDED", "FAILED"
 
 
-def _model_reader() -> oci.base_client.BaseClient:
-    """The SDK's own deserialiser, bound to this service's models (their names clash with other services')."""
-    reader = oci.base_client.BaseClient.__new__(oci.base_client.BaseClient)
-    reader.type_mappings = oci.base_client.merge_type_mappings(reader.primitive_type_map,
-                                                               M.load_balancer_type_mapping)
-    reader.skip_deserialization, reader._allow_control_chars = False, None
-    reader.logger = logging.getLogger(__name__)
-    return reader
-
-
-_READER = _model_reader()
-
-
 def parse(data, type_name: str):
-    """Read request JSON into the SDK model the operation takes: unknown keys dropped, types checked."""
-    try:
-        model = _READER.deserialize_response_data(json.dumps(data).encode(), type_name)
-        wire(model)  # raises TypeError for a value of the wrong type
-    except Exception as exc:  # noqa: BLE001 - any malformed body is the caller's error
-        raise InvalidParameter(f"Invalid {type_name}: {exc}") from None
-    return model
+    """Request JSON as the Load Balancer model `type_name` (see `http.parse`)."""
+    return http.parse(data, type_name, M)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _versions_page(req: Request, secret: Secret) -> tuple[list[Version], dict]:
 
 
 def create_secret(req: Request) -> Reply:
-    return _secret_reply(_backend(req).create_secret(req.json()))
+    return _secret_reply(_backend(req).create_secret(req.details("CreateSecretDetails", management)))
 
 
 def get_secret(req: Request) -> Reply:
@@ -53,7 +53,8 @@ def get_secret(req: Request) -> Reply:
 
 def update_secret(req: Request) -> Reply:
     b = _backend(req)
-    return _secret_reply(b.update_secret(req.params["secretId"], req.json(), req.headers.get("if-match")))
+    return _secret_reply(b.update_secret(req.params["secretId"], req.details("UpdateSecretDetails", management),
+                                       req.headers.get("if-match")))
 
 
 def list_secrets(req: Request) -> Reply:
@@ -87,7 +88,8 @@ def get_secret_version(req: Request) -> Reply:
 
 
 def schedule_secret_deletion(req: Request) -> Reply:
-    _backend(req).schedule_deletion(req.params["secretId"], req.json(), req.headers.get("if-match"))
+    _backend(req).schedule_deletion(req.params["secretId"], req.details("ScheduleSecretDeletionDetails", management),
+                                    req.headers.get("if-match"))
     return Reply(200)
 
 
@@ -97,7 +99,8 @@ def cancel_secret_deletion(req: Request) -> Reply:
 
 
 def schedule_secret_version_deletion(req: Request) -> Reply:
-    _backend(req).schedule_version_deletion(req.params["secretId"], _version_number(req), req.json(),
+    _backend(req).schedule_version_deletion(req.params["secretId"], _version_number(req),
+                                            req.details("ScheduleSecretVersionDeletionDetails", management),
                                             req.headers.get("if-match"))
     return Reply(200)
 

@@ -21,7 +21,9 @@ from .errors import ConfigError
 from .result import Result
 
 
-def main(argv=None) -> int:
+def main(argv=None, environ=None, policy=None) -> int:
+    """`environ` (os.environ) and `policy` (the default retry policy) are there for tests to pass their own."""
+    environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog="python -m certmgr", description="Keep TLS certificates alive on OCI.")
     parser.add_argument("command", choices=("run", "plan", "status", "monitor"))
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        config = config_for(os.environ, "monitor" if args.command == "monitor" else "renew")
+        config = config_for(environ, "monitor" if args.command == "monitor" else "renew")
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -44,7 +46,8 @@ def main(argv=None) -> int:
         result = status(config)
     else:
         from .renew import run
-        result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan")
+        result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan",
+                     **({"policy": policy} if policy else {}))
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
     if result.status != "failed":
         return 0

@@ -43,7 +43,7 @@ def test_a_500_then_a_429_with_retry_after_on_each_operation_is_ridden_out(tenan
 # 2. The run's budget ---------------------------------------------------------------------------------------
 
 def test_an_lb_work_request_that_outlasts_the_budget_ends_the_run_inside_it(tenant, restore):
-    tenant.control("POST", "/options", {"work_request_delay": 6.0})
+    tenant.control("POST", "/options", {"work_request_delay": 4.0})  # > the 3 s budget
     started = time.monotonic()
     result = run(tenant.env, force=True, budget=3, policy=fast_policy(sleep=time.sleep, after_propagation=1.0,
                                                                        min_propagation_wait=0.5))

@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,9 +159,12 @@ def captured(tenant, tmp_path_factory) -> Captured:
         _cli(env, captured, "failing run", "run", "-v", "--json", "--force")
     finally:
         sandbox.world.faults.clear()
-    for where, bad in config_error_envs(env).items():
-        _cold_invoke(bad, captured, f"fn {where}")
-        _cli(bad, captured, where, "run", "-v", "--json")
+    with ThreadPoolExecutor(max_workers=4) as pool:  # independent processes that each fail at once
+        runs = [pool.submit(run, bad, captured, f"{kind}{where}", *args)
+                for where, bad in config_error_envs(env).items()
+                for run, kind, args in ((_cold_invoke, "fn ", ()), (_cli, "", ("run", "-v", "--json")))]
+        for done in runs:
+            done.result()
     captured.mails = len(sandbox.smtp.messages) - mails_before
     return captured
 

@@ -4,6 +4,7 @@ the `Clients` object, i.e. one run."""
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 
 import oci
@@ -55,6 +56,17 @@ def all_items(list_call, *args, **kwargs) -> list:
             return items
 
 
+class _Service:
+    """`clients.dns(region=None)` and the like: the run's client of one service in a region (the run's by
+    default), made on first use."""
+
+    def __init__(self, cls):
+        self.cls = cls
+
+    def __get__(self, clients, owner=None):
+        return self if clients is None else functools.partial(clients._client, self.cls)
+
+
 class Clients:
     """OCI clients for one run.
 
@@ -92,12 +104,23 @@ class Clients:
         self.region = self.config["region"]
         self.tenancy_id = self.config.get("tenancy") or getattr(self.signer, "tenancy_id", None)
 
+    dns = _Service(oci.dns.DnsClient)
+    vaults = _Service(oci.vault.VaultsClient)
+    secrets = _Service(oci.secrets.SecretsClient)
+    load_balancer = _Service(oci.load_balancer.LoadBalancerClient)
+    certificates = _Service(oci.certificates.CertificatesClient)
+    certificates_management = _Service(oci.certificates_management.CertificatesManagementClient)
+    identity = _Service(oci.identity.IdentityClient)
+    search = _Service(oci.resource_search.ResourceSearchClient)
+    notifications = _Service(oci.ons.NotificationDataPlaneClient)
+    logging = _Service(oci.loggingingestion.LoggingClient)
+
     @classmethod
     def from_config(cls, config, retry: OciRetry | None = None) -> "Clients":
         return cls(resource_principal=config.auth == "resource_principal", config_file=config.oci_config_file,
                    profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region, retry=retry)
 
-    def _client(self, cls, region: str | None):
+    def _client(self, cls, region: str | None = None):
         region = region or self.region
         if (cls, region) not in self._made:
             kwargs = {"signer": self.signer, "retry_strategy": self.retry, "timeout": TIMEOUT,
@@ -106,33 +129,3 @@ class Clients:
                 kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
             self._made[cls, region] = cls(dict(self.config, region=region), **kwargs)
         return self._made[cls, region]
-
-    def dns(self, region=None) -> oci.dns.DnsClient:
-        return self._client(oci.dns.DnsClient, region)
-
-    def vaults(self, region=None) -> oci.vault.VaultsClient:
-        return self._client(oci.vault.VaultsClient, region)
-
-    def secrets(self, region=None) -> oci.secrets.SecretsClient:
-        return self._client(oci.secrets.SecretsClient, region)
-
-    def load_balancer(self, region=None) -> oci.load_balancer.LoadBalancerClient:
-        return self._client(oci.load_balancer.LoadBalancerClient, region)
-
-    def certificates(self, region=None) -> oci.certificates.CertificatesClient:
-        return self._client(oci.certificates.CertificatesClient, region)
-
-    def certificates_management(self, region=None) -> oci.certificates_management.CertificatesManagementClient:
-        return self._client(oci.certificates_management.CertificatesManagementClient, region)
-
-    def identity(self, region=None) -> oci.identity.IdentityClient:
-        return self._client(oci.identity.IdentityClient, region)
-
-    def search(self, region=None) -> oci.resource_search.ResourceSearchClient:
-        return self._client(oci.resource_search.ResourceSearchClient, region)
-
-    def notifications(self, region=None) -> oci.ons.NotificationDataPlaneClient:
-        return self._client(oci.ons.NotificationDataPlaneClient, region)
-
-    def logging(self, region=None) -> oci.loggingingestion.LoggingClient:
-        return self._client(oci.loggingingestion.LoggingClient, region)

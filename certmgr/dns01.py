@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import oci
 
-from .errors import DnsError, oci_failure
+from .errors import DnsError, failing_as, oci_failure
 
 TXT_TTL = 60
 
@@ -39,11 +39,9 @@ class OciDns:
         self.zone_id = zone_id
 
     def zone(self) -> oci.dns.models.Zone:
-        try:
+        with failing_as(DnsError, f"dns: cannot read zone {self.zone_id}",
+                        "check CERTMGR_DNS_ZONE_ID and that the function may read the zone"):
             return self.client.get_zone(self.zone_id).data
-        except oci.exceptions.ServiceError as exc:
-            raise oci_failure(DnsError, f"dns: cannot read zone {self.zone_id}", exc,
-                              "check CERTMGR_DNS_ZONE_ID and that the function may read the zone") from None
 
     def _patch(self, records: list[TxtRecord], operation: str) -> None:
         items = [oci.dns.models.RecordOperation(domain=r.name, rtype="TXT", rdata=r.value, ttl=TXT_TTL,

@@ -6,6 +6,7 @@ next (`hint`). The run reports all three, so an operator reading one log line kn
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -69,6 +70,16 @@ def oci_failure(cls, what: str, exc, hint: str | None = None, **details) -> "Cer
     return error
 
 
+@contextlib.contextmanager
+def failing_as(cls, what: str, hint: str | None = None, **details):
+    """Inside it, an OCI call's ServiceError becomes a `cls` error (`oci_failure`), without the SDK's chain."""
+    import oci  # here, not at the top: configuration errors are reported without loading the SDK
+    try:
+        yield
+    except oci.exceptions.ServiceError as exc:
+        raise oci_failure(cls, what, exc, hint, **details) from None
+
+
 @dataclass(frozen=True)
 class Problem:
     """One bad environment variable: which, what is wrong with it, how to fix it."""
@@ -102,6 +113,8 @@ class ConfigError(CertmgrError):
 
 
 class DnsError(CertmgrError):
+    """OCI DNS: reading a zone, writing or removing the `_acme-challenge` TXT records."""
+
     component = "dns"
 
 
@@ -113,20 +126,10 @@ class PropagationTimeout(DnsError):
     pending: tuple[str, ...] = ()
 
 
-class VaultError(CertmgrError):
-    component = "vault"
-
-
 class LoadBalancerError(CertmgrError):
+    """The load balancer: its certificate bundles and listeners."""
+
     component = "lb"
-
-
-class ServiceCertificateError(CertmgrError):
-    component = "certificates"
-
-
-class UsagesMismatch(ServiceCertificateError):
-    """The Certificates service refuses a version whose extended key usages differ from the certificate's."""
 
 
 class WorkRequestPending(LoadBalancerError):
@@ -136,10 +139,20 @@ class WorkRequestPending(LoadBalancerError):
     what: str = ""          # the change it carries, in words
 
 
-class BudgetSpent(CertmgrError):
-    """The run's time budget (CERTMGR_RUN_BUDGET) does not leave room for the next step."""
+class ServiceCertificateError(CertmgrError):
+    """The Certificates service (CERTMGR_CERTIFICATE_NAME): importing, switching, pruning versions."""
 
-    component = "run"
+    component = "certificates"
+
+
+class UsagesMismatch(ServiceCertificateError):
+    """The Certificates service refuses a version whose extended key usages differ from the certificate's."""
+
+
+class VaultError(CertmgrError):
+    """Vault: the certificate's secrets, the ACME account key, the run lock."""
+
+    component = "vault"
 
 
 class AcmeError(CertmgrError):
@@ -155,7 +168,15 @@ class CertificateError(CertmgrError):
     component = "certificate"
 
 
+class BudgetSpent(CertmgrError):
+    """The run's time budget (CERTMGR_RUN_BUDGET) does not leave room for the next step."""
+
+    component = "run"
+
+
 class NotifyError(CertmgrError):
+    """A monitor channel: e-mail, Notifications or Logging."""
+
     component = "notify"
 
 

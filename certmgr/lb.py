@@ -12,7 +12,7 @@ from typing import Callable
 
 import oci
 
-from .errors import LoadBalancerError, WorkRequestPending, oci_failure
+from .errors import LoadBalancerError, WorkRequestPending, failing_as, oci_failure
 from .policy import DEFAULT, Deadline, Policy
 
 
@@ -32,11 +32,9 @@ class LoadBalancer:
         return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)
 
     def get(self) -> oci.load_balancer.models.LoadBalancer:
-        try:
+        with failing_as(LoadBalancerError, f"lb: cannot read load balancer {self.lb_id}",
+                        "check CERTMGR_LB_ID and the function's LB policy"):
             return self.client.get_load_balancer(self.lb_id).data
-        except oci.exceptions.ServiceError as exc:
-            raise oci_failure(LoadBalancerError, f"lb: cannot read load balancer {self.lb_id}", exc,
-                              "check CERTMGR_LB_ID and the function's LB policy") from None
 
     def certificates(self) -> dict[str, oci.load_balancer.models.Certificate]:
         try:

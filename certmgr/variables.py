@@ -244,46 +244,37 @@ def read(env: Mapping[str, str]) -> dict:
 
 
 def invariants(config) -> list[Problem]:
-    """What a Config must hold whoever built it (`read`, a hand-built one, a `dataclasses.replace`): the rules
-    the rest of the code relies on, each named by its variable. The ranges above are for operators; here a
-    duration need only be positive, so tests may run with a budget of seconds."""
-    problems = []
+    """What a Config must hold whoever built it (`read`, by hand, `dataclasses.replace`): the rules the rest
+    of the code relies on, each named by its variable. The ranges above are for operators; here a duration
+    need only be positive, so tests may run on budgets of seconds."""
+    by_field, problems = {var.field: var for var in _VARS}, []
 
-    def refuse(variable: str, problem: str, fix: str) -> None:
-        problems.append(Problem(variable, problem, fix))
+    def refuse(field: str, problem: str) -> None:
+        problems.append(Problem(by_field[field].env, problem, f"set it to {by_field[field].wants}"))
 
-    by_field = {var.field: var for var in _VARS}
-    if config.mode not in MODES:
-        refuse("CERTMGR_MODE", f"{config.mode!r} is not a mode", by_field["mode"].wants)
-    if config.mode == "renew":
-        for var in _VARS:
-            if var.required and not getattr(config, var.field):
-                refuse(var.env, "is not set", f"set it to {var.wants}")
-    if (config.mode == "monitor") != (config.monitor is not None):
-        refuse("CERTMGR_MODE", f"is {config.mode!r}, but the monitor's settings are "
-               f"{'missing' if config.monitor is None else 'given'}", "build the Config with Config.from_env")
-    for name in config.domains:
-        try:
-            normalised = normalise_name(name)
-        except ValueError as exc:
-            normalised = str(exc)
-        if normalised != name:
-            refuse("CERTMGR_DOMAIN", f"{name!r} is not a normalised name ({normalised})", by_field["domains"].wants)
-    if len(set(config.domains)) != len(config.domains) or len(config.domains) > MAX_NAMES:
-        refuse("CERTMGR_DOMAIN", "lists a name twice or too many names", by_field["domains"].wants)
-    if config.key_type not in certs.KEY_TYPES:
-        refuse("CERTMGR_KEY_TYPE", f"{config.key_type!r} is not a key type", by_field["key_type"].wants)
-    if not _PREFIX.match(config.name_prefix):
-        refuse("CERTMGR_NAME_PREFIX", f"{config.name_prefix!r} is not a prefix", by_field["name_prefix"].wants)
-    if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
-        refuse("CERTMGR_ACME_EAB_KID", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together", "give both or neither")
-    for field in ("renewal_days", "propagation_timeout", "run_budget"):
+    for field in ("mode", "domains", "name_prefix", "key_type"):  # must read back through their own parsers
         value = getattr(config, field)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            refuse(by_field[field].env, f"{value!r} is not a positive whole number", by_field[field].wants)
+        text = ",".join(value) if isinstance(value, tuple) else value
+        try:
+            same = not value and field == "domains" or by_field[field].parse(text) == value
+        except Invalid:
+            same = False
+        if not same:
+            refuse(field, f"{value!r} is not a value it accepts as it is")
+    for field in ("renewal_days", "propagation_timeout", "run_budget"):
+        if type(getattr(config, field)) is not int or getattr(config, field) <= 0:
+            refuse(field, f"{getattr(config, field)!r} is not a positive whole number")
+    for var in _VARS if config.mode == "renew" else ():
+        if var.required and not getattr(config, var.field):
+            refuse(var.field, "is not set")
+    if (config.mode == "monitor") != (config.monitor is not None):
+        refuse("mode", f"is {config.mode!r}, but the monitor's settings are "
+               f"{'missing' if config.monitor is None else 'given'}: build the Config with Config.from_env")
+    if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
+        refuse("acme_eab_kid", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together")
     if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
-        refuse("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of signing",
-               f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}")
+        problems.append(Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of "
+                                f"signing", f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}"))
     return problems
 
 

@@ -1,9 +1,6 @@
 """The Load Balancer emulator as the real SDK and OCI CLI see it, and its live TLS listeners."""
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from _oci_cli import oci_cli
 from sandbox.oci import loadbalancer
 from sandbox.oci.world import World
 
@@ -475,18 +473,12 @@ def test_oci_cli_creates_and_deletes_a_certificate(sandbox, client, lb_id, issue
         path = tmp_path / f"{key}.pem"
         path.write_text(bundle[key])
         files[flag] = str(path)
-    cli = [str(Path(sys.executable).with_name("oci")), "--endpoint", sandbox.endpoint,
-           "--config-file", sandbox.env["OCI_CONFIG_FILE"]]
-    env = {**os.environ, "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
-    create = subprocess.run(
-        [*cli, "lb", "certificate", "create", "--load-balancer-id", lb_id, "--certificate-name", "from-cli",
-         *[arg for pair in files.items() for arg in pair], "--wait-for-state", "SUCCEEDED",
-         "--wait-interval-seconds", "1"], env=env, capture_output=True, text=True, timeout=120)
-    assert create.returncode == 0, create.stderr
-    assert '"lifecycle-state": "SUCCEEDED"' in create.stdout
+    created = oci_cli(sandbox, "lb", "certificate", "create", "--load-balancer-id", lb_id,
+                      "--certificate-name", "from-cli", *[arg for pair in files.items() for arg in pair],
+                      "--wait-for-state", "SUCCEEDED", "--wait-interval-seconds", "1")
+    assert created["data"]["lifecycle-state"] == "SUCCEEDED"
     assert "from-cli" in client.get_load_balancer(lb_id).data.certificates
 
-    in_use = subprocess.run([*cli, "lb", "certificate", "delete", "--load-balancer-id", lb_id,
-                             "--certificate-name", "bootstrap", "--force"],
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert in_use.returncode != 0 and "409" in in_use.stderr
+    in_use = oci_cli(sandbox, "lb", "certificate", "delete", "--load-balancer-id", lb_id,
+                     "--certificate-name", "bootstrap", "--force", ok=False)
+    assert in_use.exit_code != 0 and "409" in str(in_use.exception)  # the CLI exits with the service's error

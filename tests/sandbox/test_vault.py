@@ -3,11 +3,8 @@ import base64
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import oci
 import pytest
@@ -15,6 +12,7 @@ import requests
 from oci.vault.models import (Base64SecretContentDetails, CreateSecretDetails, ScheduleSecretDeletionDetails,
                               ScheduleSecretVersionDeletionDetails, UpdateSecretDetails)
 
+from _oci_cli import oci_cli
 from sandbox.oci import vault as vault_module
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
@@ -428,16 +426,6 @@ def test_regions_hold_separate_secrets(sandbox, vaults):
         secret_content=content("x"))).data.id
     assert fra_vaults.get_secret(secret_id).data.id == secret_id
     assert status_of(vaults.get_secret, secret_id)[0] == 404
-
-
-def oci_cli(sandbox, *args) -> dict | None:
-    cli = Path(sys.executable).with_name("oci")
-    env = {**os.environ, "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
-    done = subprocess.run([str(cli), *args, "--endpoint", sandbox.endpoint,
-                           "--config-file", sandbox.env["OCI_CONFIG_FILE"]],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if done.stdout.strip() else None  # actions without a body print nothing
 
 
 def test_oci_cli_creates_and_reads_a_secret(sandbox, vault):

@@ -8,6 +8,18 @@ import functools
 import os
 
 import oci
+# Each service by name: with OCI_PYTHON_SDK_NO_SERVICE_IMPORTS=1 (the OCI CLI sets it; some images do, to
+# import faster) `oci.vault` and the like are not loaded on first use.
+import oci.certificates
+import oci.certificates_management
+import oci.dns
+import oci.identity
+import oci.load_balancer
+import oci.loggingingestion
+import oci.ons
+import oci.resource_search
+import oci.secrets
+import oci.vault
 
 from .errors import ConfigError, Problem
 from .policy import DEFAULT, OciRetry

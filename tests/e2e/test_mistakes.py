@@ -161,3 +161,11 @@ def test_prefixes_tmi_and_tmi_b_never_touch_each_others_objects(tenant):
     assert {k: v for k, v in tenant.secret_versions().items() if k.startswith("tmi-b-")} == versions
     back = run(other)
     assert (back.status, back.action) == ("ok", "deploy"), back.render()  # its own certificate, no new order
+
+
+def test_the_sdk_loading_no_service_by_itself_changes_nothing(tenant):
+    """OCI_PYTHON_SDK_NO_SERVICE_IMPORTS=1 (set by the OCI CLI, and by images that want a faster import) stops
+    the SDK loading `oci.vault` and the like on first use: certmgr imports the services it calls itself."""
+    done = cli(dict(tenant.env, OCI_PYTHON_SDK_NO_SERVICE_IMPORTS="1"), "status", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["listeners"], done.stdout

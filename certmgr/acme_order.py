@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from .ari import USER_AGENT
 from .dns01 import TxtRecord, challenge_name
 from .errors import AcmeError, CertmgrError, DnsError
-from .policy import DEFAULT, Policy, retry_after
+from .policy import DEFAULT, Deadline, Policy, retry_after
 
 NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a retry costs one request
 
@@ -159,11 +159,12 @@ class AcmeAccount:
 
     def issue(self, csr_pem: bytes, *, present: Callable[[list[TxtRecord]], None],
               wait: Callable[[list[TxtRecord]], float], cleanup: Callable[[list[TxtRecord]], None],
-              deadline: float, profile: str | None = None, replaces: str | None = None,
+              deadline: Deadline, profile: str | None = None, replaces: str | None = None,
               timings: dict | None = None) -> str:
         """Run one order to the end and return the full chain PEM.
 
-        `present` / `wait` / `cleanup` are the DNS side; `deadline` is a `time.monotonic()` value.
+        `present` / `wait` / `cleanup` are the DNS side; validation and finalization end by `deadline` (on
+        the policy's clock), given at least a second.
         """
         try:
             return self._issue(csr_pem, present=present, wait=wait, cleanup=cleanup, deadline=deadline,
@@ -173,7 +174,7 @@ class AcmeAccount:
         except Exception as exc:  # the CA or the network failed where no step above names it
             raise AcmeError(f"acme: the order failed: {_describe(exc)}") from None
 
-    def _issue(self, csr_pem: bytes, *, present, wait, cleanup, deadline: float, profile: str | None,
+    def _issue(self, csr_pem: bytes, *, present, wait, cleanup, deadline: Deadline, profile: str | None,
                replaces: str | None, timings: dict | None) -> str:
         timings = timings if timings is not None else {}
         started = time.monotonic()
@@ -202,7 +203,7 @@ class AcmeAccount:
             for chall, _ in pending:
                 self.client.answer_challenge(chall, chall.chall.response(self.client.net.key))
             try:
-                fullchain = self._finalize(order, self.policy.clock() + max(1.0, deadline - time.monotonic()))
+                fullchain = self._finalize(order, max(deadline.at, self.policy.clock() + 1.0))
             except acme_errors.ValidationError as exc:
                 problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
                                      for a in exc.failed_authzrs for c in a.body.challenges if c.error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 
 from cryptography import x509
 
@@ -14,6 +13,7 @@ from .ari import cert_id
 from .errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
 from .lock import LockLost
 from .observe import Observed
+from .policy import Deadline
 
 log = logging.getLogger("certmgr")
 
@@ -123,7 +123,7 @@ class IssueSteps:
             fullchain = account.issue(
                 csr, present=self.present, cleanup=self.cleanup, wait=wait,
                 # validation and finalization leave part of the reserve for storing and deploying
-                deadline=time.monotonic() + self.deadline.left() - self.policy.after_propagation / 2,
+                deadline=Deadline(self.deadline.at - self.policy.after_propagation / 2, self.deadline.clock),
                 profile=config.acme_profile, replaces=replaces,
                 timings=result.timings)
         finally:

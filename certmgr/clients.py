@@ -1,6 +1,6 @@
 """One place that builds OCI clients: the signer (resource principal or config file), the endpoint
-override, the caller's retry policy and the timeouts. Clients are created on first use and live as long as
-the `Clients` object, i.e. one run."""
+override, and the caller's policy (its retries and request timeouts). Clients are created on first use and
+live as long as the `Clients` object, i.e. one run."""
 from __future__ import annotations
 
 import configparser
@@ -24,7 +24,6 @@ import oci.vault
 from .errors import ConfigError, Problem
 from .policy import DEFAULT, OciRetry
 
-TIMEOUT = (10, 60)  # connect, read (seconds)
 # The SDK's default circuit breaker is one per process, shared by every client: ten DNS errors would fail
 # the Vault and LB calls (and the TXT clean-up) with CircuitBreakerError for 30 s, in this run and in the
 # next invocations of a hot function. The retry policy already bounds what a run spends on a failing service.
@@ -135,7 +134,8 @@ class Clients:
     def _client(self, cls, region: str | None = None):
         region = region or self.region
         if (cls, region) not in self._made:
-            kwargs = {"signer": self.signer, "retry_strategy": self.retry, "timeout": TIMEOUT,
+            kwargs = {"signer": self.signer, "retry_strategy": self.retry,
+                      "timeout": self.retry.policy.oci_timeout,
                       "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
             if self.endpoint:
                 kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)

@@ -2,7 +2,6 @@
 balancers, and certmgr's own in Vault, on a bounded thread pool; a read that fails is an UNKNOWN item."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -14,8 +13,10 @@ from .. import certs
 from ..certservice import generation
 from ..clients import Clients, all_items
 from ..config import Config
-from ..errors import CertmgrError
+from ..errors import CertmgrError, LoadBalancerError, VaultError
+from ..lb import LoadBalancer
 from ..monitor_variables import MonitorConfig
+from ..vault import VaultStore
 from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
 
 log = logging.getLogger("certmgr.monitor")
@@ -86,11 +87,10 @@ class Scan:
 
     def load_balancer(self, lb_id: str) -> list[Item]:
         region = region_of(lb_id, self.clients.region)
-        client = self.clients.load_balancer(region)
+        adapter = LoadBalancer(self.clients.load_balancer(region), lb_id)
         try:
-            lb = client.get_load_balancer(lb_id).data
-            bundles = client.list_certificates(lb_id).data
-        except API_ERRORS as exc:
+            lb, bundles = adapter.get(), adapter.certificates().values()
+        except (LoadBalancerError, *API_ERRORS) as exc:
             return [Item("UNKNOWN", f"load balancer {lb_id}", region, "load-balancer", lb_id,
                          reason=f"reading its certificates failed: {why(exc)}")]
         users: dict[str, list[str]] = {}
@@ -116,17 +116,18 @@ class Scan:
         region = region_of(vault_id, self.clients.region)
         base = dict(name=name, region=region, source="vault", id=None, compartment_id=self.config.compartment_id,
                     detail=f"certmgr's certificate in vault {vault_id}")
+        store = VaultStore(self.clients.vaults(region), self.clients.secrets(region), vault_id=vault_id,
+                           key_id=self.config.vault_key_id, compartment_id=self.config.compartment_id)
         try:
-            bundle = self.clients.secrets(region).get_secret_bundle_by_name(name, vault_id).data
-        except API_ERRORS as exc:
-            if getattr(exc, "status", None) == 404:
-                self.warnings.append(f"vault: no secret {name!r} in vault {vault_id}: certmgr has stored no "
-                                     f"certificate there yet (or CERTMGR_NAME_PREFIX differs)")
-                return []
+            found = store.read_by_name(name)
+        except (VaultError, *API_ERRORS) as exc:
             return [Item("UNKNOWN", reason=f"reading the secret failed: {why(exc)}", **base)]
-        base["id"] = bundle.secret_id
+        if found is None:
+            self.warnings.append(f"vault: no secret {name!r} in vault {vault_id}: certmgr has stored no "
+                                 f"certificate there yet (or CERTMGR_NAME_PREFIX differs)")
+            return []
+        pem, base["id"] = found
         try:
-            pem = base64.b64decode(bundle.secret_bundle_content.content)
             return [self.item(base, self.parse(pem, f"secret {name}"))]
         except (CertmgrError, ValueError) as exc:
             return [Item("UNKNOWN", reason=f"its content is not a certificate: {why(exc)}", **base)]

@@ -40,6 +40,7 @@ class Policy:
     lease_margin: float = 60.0         # the run lock outlives the run's budget by this much
     verify_for: float = 60.0           # how long a deploy may take to be served at every endpoint
     oci_timeout: tuple[float, float] = (10.0, 60.0)  # connect, read: seconds per OCI request
+    smtp_timeout: float = 30.0         # seconds per SMTP operation of the monitor's e-mail
     acme_backoff: float = 3600.0       # after a failed order; doubles per consecutive failure
     max_acme_backoff: float = 23 * 3600.0  # below a day: a daily schedule still tries once a day
     clock: Callable[[], float] = time.monotonic

@@ -24,7 +24,6 @@ from .report import Digest, fit
 TOPIC_MESSAGE_LIMIT = 64 * 1024  # bytes of title + body Notifications accepts in one message
 LOG_BATCH = 500                  # entries per put_logs call: small requests, far below the 10 MB limit
 LOG_SOURCE, LOG_TYPE = "certmgr-monitor", "certmgr.monitor.certificate"
-SMTP_TIMEOUT = 30                # seconds per SMTP operation
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -40,9 +39,9 @@ class EmailChannel:
     name = "email"
 
     def __init__(self, *, host: str, port: int, sender: str, recipients: Sequence[str],
-                 credentials: Callable[[], tuple[str, str]], ca_bundle: str | None = None):
+                 credentials: Callable[[], tuple[str, str]], ca_bundle: str | None = None, timeout: float = 30.0):
         self.host, self.port, self.sender, self.recipients = host, port, sender, tuple(recipients)
-        self.credentials, self.ca_bundle = credentials, ca_bundle
+        self.credentials, self.ca_bundle, self.timeout = credentials, ca_bundle, timeout
 
     def message(self, digest: Digest) -> EmailMessage:
         msg = EmailMessage()
@@ -87,7 +86,7 @@ class EmailChannel:
 
     def _deliver(self, msg: EmailMessage, username: str, password: str) -> None:
         context = ssl.create_default_context(cafile=self.ca_bundle)
-        with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise smtplib.SMTPNotSupportedError("STARTTLS")

@@ -25,8 +25,9 @@ SCAN_POLICY = DEFAULT.replace(attempts=3, backoff=0.5, max_backoff=4.0)
 
 class Monitor:
     def __init__(self, config: Config, settings: MonitorConfig, clients: Clients, now: dt.datetime,
-                 result: MonitorResult):
+                 result: MonitorResult, policy: Policy = SCAN_POLICY):
         self.config, self.settings, self.clients, self.now, self.result = config, settings, clients, now, result
+        self.policy = policy
         store = None
         if config.vault_id and config.vault_key_id and config.compartment_id:
             region = region_of(config.vault_id, clients.region)
@@ -60,7 +61,8 @@ class Monitor:
         if s.email:
             found.append(EmailChannel(host=s.smtp_host_for(self.clients.region), port=s.smtp_port,
                                              sender=s.smtp_from, recipients=s.smtp_to,
-                                             credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle))
+                                             credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle,
+                                             timeout=self.policy.smtp_timeout))
         if s.topic_id:
             found.append(TopicChannel(self.clients.notifications(self.channel_region(s.topic_id)), s.topic_id))
         return found
@@ -136,7 +138,8 @@ def run(config: Config, *, now: dt.datetime | None = None, clients: Clients | No
     result = MonitorResult(checked_at=now.isoformat())
     result.warnings += list(config.warnings) + list(config.monitor.warnings)
     try:
-        Monitor(config, config.monitor, clients or Clients.from_config(config, policy.retry()), now, result).run()
+        Monitor(config, config.monitor, clients or Clients.from_config(config, policy.retry()), now, result,
+                policy).run()
     except Exception as exc:  # noqa: BLE001 - a run reports, it does not crash the function
         log.exception("monitor run failed")
         result.status, result.error = "failed", why(exc)

@@ -20,6 +20,7 @@ import oci
 
 from .errors import InvalidParameter
 
+
 @functools.cache
 def _serializer(models_package: str):
     """The SDK's own (de)serializer, knowing one package's models (packages reuse names like `Certificate`)."""

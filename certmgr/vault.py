@@ -209,12 +209,13 @@ class CertificateVault:
             return None
         cert_pem, name = found
         if name:
-            key = self.store.read(self.names["private_key"], version=name)
-            chain = self.store.read(self.names["chain"], version=name)
             current_key, current_chain = self.store.read(self.names["private_key"]), self.store.read(self.names["chain"])
             # the CURRENT key and chain are this certificate's own (not a write cut short, nor one by hand)
-            set_is_current = bool(key and chain and current_key and current_chain and
-                                  current_key[1] == name and current_chain[1] == name)
+            set_is_current = bool(current_key and current_chain and current_key[1] == name and
+                                  current_chain[1] == name)
+            # else the versions of this certificate's name, if they exist (version names are unique)
+            key = current_key if set_is_current else self.store.read(self.names["private_key"], version=name)
+            chain = current_chain if set_is_current else self.store.read(self.names["chain"], version=name)
         else:  # stored by hand: the CURRENT versions are all there is
             key = self.store.read(self.names["private_key"])
             chain = self.store.read(self.names["chain"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import oci
+import oci.certificates_management
 
 from .clients import all_items
 from .errors import ServiceCertificateError, UsagesMismatch, oci_failure

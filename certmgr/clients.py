@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import configparser
 import functools
+import importlib
 import os
 
 import oci
-# Each service by name: with OCI_PYTHON_SDK_NO_SERVICE_IMPORTS=1 (the OCI CLI sets it; some images do, to
-# import faster) `oci.vault` and the like are not loaded on first use.
-import oci.certificates
-import oci.certificates_management
-import oci.dns
-import oci.identity
-import oci.load_balancer
-import oci.loggingingestion
-import oci.ons
-import oci.resource_search
-import oci.secrets
-import oci.vault
 
 from .errors import ConfigError, Problem
 from .policy import DEFAULT, OciRetry
@@ -69,13 +58,17 @@ def all_items(list_call, *args, **kwargs) -> list:
 
 class _Service:
     """`clients.dns(region=None)` and the like: the run's client of one service in a region (the run's by
-    default), made on first use."""
+    default), made on first use. The service's SDK package is imported then, by name: a run imports only
+    the services it calls, and with OCI_PYTHON_SDK_NO_SERVICE_IMPORTS=1 (the OCI CLI sets it; some images
+    do, to import faster) the SDK would not load `oci.vault` and the like on first use."""
 
-    def __init__(self, cls):
-        self.cls = cls
+    def __init__(self, package: str, name: str):
+        self.package, self.name = package, name
 
     def __get__(self, clients, owner=None):
-        return self if clients is None else functools.partial(clients._client, self.cls)
+        if clients is None:
+            return self
+        return functools.partial(clients._client, getattr(importlib.import_module(self.package), self.name))
 
 
 class Clients:
@@ -115,16 +108,16 @@ class Clients:
         self.region = self.config["region"]
         self.tenancy_id = self.config.get("tenancy") or getattr(self.signer, "tenancy_id", None)
 
-    dns = _Service(oci.dns.DnsClient)
-    vaults = _Service(oci.vault.VaultsClient)
-    secrets = _Service(oci.secrets.SecretsClient)
-    load_balancer = _Service(oci.load_balancer.LoadBalancerClient)
-    certificates = _Service(oci.certificates.CertificatesClient)
-    certificates_management = _Service(oci.certificates_management.CertificatesManagementClient)
-    identity = _Service(oci.identity.IdentityClient)
-    search = _Service(oci.resource_search.ResourceSearchClient)
-    notifications = _Service(oci.ons.NotificationDataPlaneClient)
-    logging = _Service(oci.loggingingestion.LoggingClient)
+    dns = _Service("oci.dns", "DnsClient")
+    vaults = _Service("oci.vault", "VaultsClient")
+    secrets = _Service("oci.secrets", "SecretsClient")
+    load_balancer = _Service("oci.load_balancer", "LoadBalancerClient")
+    certificates = _Service("oci.certificates", "CertificatesClient")
+    certificates_management = _Service("oci.certificates_management", "CertificatesManagementClient")
+    identity = _Service("oci.identity", "IdentityClient")
+    search = _Service("oci.resource_search", "ResourceSearchClient")
+    notifications = _Service("oci.ons", "NotificationDataPlaneClient")
+    logging = _Service("oci.loggingingestion", "LoggingClient")
 
     @classmethod
     def from_config(cls, config, retry: OciRetry | None = None) -> "Clients":

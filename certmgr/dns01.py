@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import oci
+import oci.dns
 
 from .errors import DnsError, failing_as, oci_failure
 

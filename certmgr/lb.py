@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import oci
+import oci.load_balancer
 
 from .errors import LoadBalancerError, WorkRequestPending, failing_as, oci_failure
 from .policy import DEFAULT, Deadline, Policy

@@ -22,7 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
-import oci
+import oci.vault
 
 from .errors import CertmgrError, VaultError, oci_hint, oci_reason
 from .vault import VaultStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import oci
+import oci.load_balancer
 from cryptography import x509
 
 from . import certs

@@ -12,7 +12,7 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rdatatype
-import oci
+import oci.dns
 
 from .envparse import DNS_PORT
 from .dns01 import TxtRecord

@@ -15,7 +15,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-import oci
+import oci.secrets
+import oci.vault
 
 from .clients import all_items
 from .errors import VaultError, oci_failure, oci_reason

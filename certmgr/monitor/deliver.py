@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
-import oci
+import oci.loggingingestion
+import oci.ons
 
 from ..errors import NotifyError
 from .model import API_ERRORS, Item

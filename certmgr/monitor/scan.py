@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import oci
+import oci.resource_search
 
 from .. import certs
 from ..certservice import generation

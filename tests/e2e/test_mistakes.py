@@ -166,6 +166,9 @@ def test_prefixes_tmi_and_tmi_b_never_touch_each_others_objects(tenant):
 def test_the_sdk_loading_no_service_by_itself_changes_nothing(tenant):
     """OCI_PYTHON_SDK_NO_SERVICE_IMPORTS=1 (set by the OCI CLI, and by images that want a faster import) stops
     the SDK loading `oci.vault` and the like on first use: certmgr imports the services it calls itself."""
-    done = cli(dict(tenant.env, OCI_PYTHON_SDK_NO_SERVICE_IMPORTS="1"), "status", "--json")
+    env = dict(tenant.env, OCI_PYTHON_SDK_NO_SERVICE_IMPORTS="1")
+    done = cli(env, "status", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["listeners"], done.stdout
+    done = cli(dict(env, CERTMGR_MONITOR_LB_IDS=tenant.lb_id), "monitor", "--json")  # the monitor's services too
+    assert done.returncode == 0 and json.loads(done.stdout)["status"] == "ok", done.stdout + done.stderr

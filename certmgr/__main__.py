@@ -45,9 +45,10 @@ def main(argv=None, environ=None, policy=None) -> int:
         from .status import status
         result = status(config)
     else:
+        from .policy import DEFAULT
         from .renew import run
         result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan",
-                     **({"policy": policy} if policy else {}))
+                     policy=policy or DEFAULT)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
     if result.status != "failed":
         return 0

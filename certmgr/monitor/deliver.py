@@ -40,7 +40,7 @@ class EmailChannel:
     name = "email"
 
     def __init__(self, *, host: str, port: int, sender: str, recipients: Sequence[str],
-                 credentials: Callable[[], tuple[str, str]], ca_bundle: str | None = None, timeout: float = 30.0):
+                 credentials: Callable[[], tuple[str, str]], ca_bundle: str | None, timeout: float):
         self.host, self.port, self.sender, self.recipients = host, port, sender, tuple(recipients)
         self.credentials, self.ca_bundle, self.timeout = credentials, ca_bundle, timeout
 

@@ -11,7 +11,6 @@ from ..config import Config
 from ..errors import CertmgrError, NotifyError
 from ..policy import DEFAULT, Policy
 from ..vault import VaultStore
-from ..monitor_variables import MonitorConfig
 from .deliver import EmailChannel, LogChannel, TopicChannel
 from .memory import AlertMemory, remember
 from .model import API_ERRORS, Item, MonitorResult, alert_reason, count, region_of, why
@@ -24,9 +23,8 @@ SCAN_POLICY = DEFAULT.replace(attempts=3, backoff=0.5, max_backoff=4.0)
 
 
 class Monitor:
-    def __init__(self, config: Config, settings: MonitorConfig, clients: Clients, now: dt.datetime,
-                 result: MonitorResult, policy: Policy = SCAN_POLICY):
-        self.config, self.settings, self.clients, self.now, self.result = config, settings, clients, now, result
+    def __init__(self, config: Config, clients: Clients, now: dt.datetime, result: MonitorResult, policy: Policy):
+        self.config, self.settings, self.clients, self.now, self.result = config, config.monitor, clients, now, result
         self.policy = policy
         store = None
         if config.vault_id and config.vault_key_id and config.compartment_id:
@@ -70,7 +68,7 @@ class Monitor:
     def run(self) -> None:
         result, settings, today = self.result, self.settings, self.now.date()
         with result.timed("scan"):
-            items = Scan(self.config, settings, self.clients, self.now, result.warnings).run(result)
+            items = Scan(self.config, self.clients, self.now, result.warnings).run(result)
         try:
             memory = self.memory.load()
         except (CertmgrError, ValueError, KeyError, TypeError) as exc:
@@ -138,8 +136,7 @@ def run(config: Config, *, now: dt.datetime | None = None, clients: Clients | No
     result = MonitorResult(checked_at=now.isoformat())
     result.warnings += list(config.warnings) + list(config.monitor.warnings)
     try:
-        Monitor(config, config.monitor, clients or Clients.from_config(config, policy.retry()), now, result,
-                policy).run()
+        Monitor(config, clients or Clients.from_config(config, policy.retry()), now, result, policy).run()
     except Exception as exc:  # noqa: BLE001 - a run reports, it does not crash the function
         log.exception("monitor run failed")
         result.status, result.error = "failed", why(exc)

@@ -15,7 +15,6 @@ from ..clients import Clients, all_items
 from ..config import Config
 from ..errors import CertmgrError, LoadBalancerError, VaultError
 from ..lb import LoadBalancer
-from ..monitor_variables import MonitorConfig
 from ..vault import VaultStore
 from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
 
@@ -38,9 +37,9 @@ def _widen_pool(client, size: int) -> None:
 class Scan:
     """Reads every certificate; each read that fails yields an UNKNOWN item instead of an exception."""
 
-    def __init__(self, config: Config, settings: MonitorConfig, clients: Clients, now: dt.datetime,
+    def __init__(self, config: Config, clients: Clients, now: dt.datetime,
                  warnings: list[str]):
-        self.config, self.settings, self.clients, self.now = config, settings, clients, now
+        self.config, self.settings, self.clients, self.now = config, config.monitor, clients, now
         self.warnings = warnings
 
     def item(self, base: dict, cert_info: certs.CertInfo | None, not_after: dt.datetime | None = None) -> Item:

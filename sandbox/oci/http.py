@@ -38,14 +38,20 @@ def parse(data: Any, type_name: str, models) -> Any:
     """Request JSON read into the SDK model an operation takes, as every service here reads its bodies:
     names from the model's attribute map (unknown keys dropped), subtypes by their discriminator, types
     checked. `models` is the SDK's models package (`oci.vault.models`); a malformed body is a 400."""
+    return _read(data, type_name, models)[0]
+
+
+def _read(data: Any, type_name: str, models) -> tuple[Any, Any]:
+    """(the model, its wire form) for `parse` and `Request.details`."""
     try:
         model = _serializer(models.__name__).deserialize_response_data(json.dumps(data).encode(), type_name)
-        problem = _shape_problem(data, wire(model), "body")  # wire raises TypeError for a wrong scalar type
+        wired = wire(model)  # raises TypeError for a value of the wrong type
+        problem = _shape_problem(data, wired, "body")
     except Exception as exc:  # noqa: BLE001 - any malformed body is the caller's error
         problem = str(exc)
     if problem:
         raise InvalidParameter(f"Invalid {type_name}: {problem}")
-    return model
+    return model, wired
 
 
 def _shape_problem(sent: Any, read: Any, where: str) -> str | None:
@@ -127,7 +133,7 @@ class Request:
     def details(self, type_name: str, models) -> dict:
         """The body read through its SDK model and written back in camelCase: for backends that keep
         JSON-shaped state, the same names, types and subtypes the model allows, nothing else."""
-        return wire(self.model(type_name, models)) or {}
+        return _read(self.json(), type_name, models)[1] or {}
 
     def backend(self, module) -> Any:
         """The state of `module`'s service in this request's region."""

@@ -23,8 +23,8 @@ from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from certmgr.config import Config
-from certmgr.renew import run as certmgr_run
+from certmgr.settings.config import Config
+from certmgr.renewal.runner import run as certmgr_run
 from sandbox.oci import dns, loadbalancer
 from sandbox.stack import Sandbox, self_signed
 

@@ -16,8 +16,8 @@ import time
 from cryptography import x509
 
 from bench.renew import ZONE, bench_env
-from certmgr.config import Config
-from certmgr.renew import run as certmgr_run
+from certmgr.settings.config import Config
+from certmgr.renewal.runner import run as certmgr_run
 from sandbox.oci import loadbalancer, vault
 from sandbox.stack import Sandbox
 

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.renew import DOMAINS, ZONE, bench_env
-from certmgr.config import Config
-from certmgr.renew import run as certmgr_run
+from certmgr.settings.config import Config
+from certmgr.renewal.runner import run as certmgr_run
 from sandbox.stack import Sandbox
 
 DNS_VISIBLE_AFTER = 5.0   # seconds until OCI's nameservers answer a new TXT record

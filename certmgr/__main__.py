@@ -18,7 +18,7 @@ import sys
 
 from .app import config_for
 from .errors import ConfigError
-from .result import Result
+from .renewal.result import Result
 
 
 def main(argv=None, environ=None, policy=None) -> int:
@@ -42,11 +42,11 @@ def main(argv=None, environ=None, policy=None) -> int:
         from .monitor import run as monitor
         result = monitor(config)
     elif args.command == "status":
-        from .status import status
+        from .renewal.status import status
         result = status(config)
     else:
-        from .policy import DEFAULT
-        from .renew import run
+        from .timing import DEFAULT
+        from .renewal.runner import run
         result = run(config, force=args.force, dry_run=args.dry_run or args.command == "plan",
                      policy=policy or DEFAULT)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())

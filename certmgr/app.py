@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .config import Config
+from .settings.config import Config
 from .errors import ConfigError
 
 log = logging.getLogger("certmgr")
@@ -72,6 +72,6 @@ def execute(env: Mapping[str, str], request: Request = Request()) -> tuple[dict,
         from .monitor import run as monitor
         result = monitor(config)
     else:
-        from .renew import run
+        from .renewal.runner import run
         result = run(config, force=request.force, dry_run=request.dry_run or action == "plan")
     return result.to_dict(), result.status != "failed"

@@ -14,9 +14,9 @@ is no memory and every WARNING is sent every run (the result says so).
 
 Files: `scan`, `model` (items, severities), `memory` (alert memory), `report` (the
 digest), `deliver` (e-mail, Notifications, Logging), `runner` (one run, in that order). Its settings are
-`Config.monitor` (the table is `certmgr/monitor_variables.py`).
+`Config.monitor` (the table is `certmgr/settings/monitor_variables.py`).
 """
-from ..monitor_variables import MonitorConfig
+from ..settings.monitor_variables import MonitorConfig
 from .memory import AlertMemory, remember
 from .model import SEVERITIES, Item, MonitorResult, alert_reason, classify, region_of
 from .runner import SCAN_POLICY, run

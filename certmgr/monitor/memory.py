@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ..vault import VaultStore
+from ..cloud.vault import VaultStore
 from .model import Item
 
 STATE_LIMIT = 18_000  # bytes of state JSON: Vault takes 25 KB of base64 content

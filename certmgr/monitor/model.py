@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import oci
 
 from ..errors import CertmgrError, OciUnreachable, oci_reason
-from ..result import Timed
+from ..renewal.result import Timed
 
 SEVERITIES = ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN", "OK")  # digest order: worst first
 ALWAYS_REPEATED = ("EXPIRED", "CRITICAL", "UNKNOWN")

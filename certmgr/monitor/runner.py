@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from ..clients import Clients
-from ..config import Config
+from ..cloud.clients import Clients
+from ..settings.config import Config
 from ..errors import CertmgrError, NotifyError
-from ..policy import DEFAULT, Policy
-from ..vault import VaultStore
+from ..timing import DEFAULT, Policy
+from ..cloud.vault import VaultStore
 from .deliver import EmailChannel, LogChannel, TopicChannel
 from .memory import AlertMemory, remember
 from .model import API_ERRORS, Item, MonitorResult, alert_reason, count, region_of, why

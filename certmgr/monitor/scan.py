@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import oci.resource_search
 
-from .. import certs
-from ..certservice import generation
-from ..clients import Clients, all_items
-from ..config import Config
+from .. import pki
+from ..cloud.certificates import generation
+from ..cloud.clients import Clients, all_items
+from ..settings.config import Config
 from ..errors import CertmgrError, LoadBalancerError, VaultError
-from ..lb import LoadBalancer
-from ..vault import VaultStore
+from ..cloud.load_balancer import LoadBalancer
+from ..cloud.vault import VaultStore
 from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
 
 log = logging.getLogger("certmgr.monitor")
@@ -42,15 +42,15 @@ class Scan:
         self.config, self.settings, self.clients, self.now = config, config.monitor, clients, now
         self.warnings = warnings
 
-    def item(self, base: dict, cert_info: certs.CertInfo | None, not_after: dt.datetime | None = None) -> Item:
+    def item(self, base: dict, cert_info: pki.CertInfo | None, not_after: dt.datetime | None = None) -> Item:
         not_after = not_after or cert_info.not_after
         severity, days = classify(not_after, self.now, self.settings.warning_days, self.settings.critical_days)
         extra = dict(issuer=cert_info.issuer, serial=cert_info.serial, names=cert_info.names) if cert_info else {}
         return Item(severity, not_after=not_after, days_left=days, **extra, **base)
 
     @staticmethod
-    def parse(pem: str | bytes, what: str) -> certs.CertInfo:
-        return certs.info(certs.load_ca_bundle(pem, what=what)[0])
+    def parse(pem: str | bytes, what: str) -> pki.CertInfo:
+        return pki.info(pki.load_ca_bundle(pem, what=what)[0])
 
     def regions(self, unknown: list[Item]) -> list[str]:
         try:
@@ -186,7 +186,7 @@ class Scan:
         if not name or not stored:
             return items
         twins = [i for i in items if i.source == "certificates" and generation(name, i.name)
-                 and certs.same_serial(i.serial, stored[0].serial)]
+                 and pki.same_serial(i.serial, stored[0].serial)]
         for twin in twins:
             twin.detail = f"certmgr's certificate, kept in vault {self.config.vault_id} as {stored[0].name}"
         return [i for i in items if not (twins and i is stored[0])]

@@ -10,19 +10,19 @@ import oci
 import pytest
 
 from _slice import fast_policy, secret_path
-from certmgr import renew
-from certmgr.config import Config
+from certmgr.renewal import runner
+from certmgr.settings.config import Config
 from sandbox.oci import dns as dns_service
 
 # A killed run's lease outlives it; the run after it looks from a clock that is past that lease.
 AFTER_THE_LEASE = 1000.0
 
 
-def run(env: dict, *, budget: int | None = None, **options) -> renew.Result:
+def run(env: dict, *, budget: int | None = None, **options) -> runner.Result:
     config = Config.from_env(env)
     if budget is not None:  # below the variable's range: tests wait seconds, not minutes
         config = dataclasses.replace(config, run_budget=budget)
-    return renew.run(config, **{"policy": fast_policy(), **options})
+    return runner.run(config, **{"policy": fast_policy(), **options})
 
 
 def later_policy():

@@ -15,7 +15,7 @@ from pathlib import Path
 import oci
 from cryptography.hazmat.primitives import hashes
 
-from certmgr.policy import DEFAULT, Policy
+from certmgr.timing import DEFAULT, Policy
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from certmgr.vault import VaultStore
+from certmgr.cloud.vault import VaultStore
 from sandbox.oci import dns as dns_service
 from sandbox.oci import loadbalancer, vault
 from sandbox.stack import seed_web_load_balancer

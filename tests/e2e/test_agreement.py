@@ -8,10 +8,11 @@ import oci
 from cryptography import x509
 
 from _slice import fast_policy
-from certmgr import monitor, renew
+from certmgr import monitor
+from certmgr.renewal import runner
 from certmgr.app import config_for
-from certmgr.config import Config
-from certmgr.status import status
+from certmgr.settings.config import Config
+from certmgr.renewal.status import status
 
 
 def views(tenant) -> dict:
@@ -30,7 +31,7 @@ def views(tenant) -> dict:
 
 def test_status_plan_and_monitor_agree_on_what_the_listener_serves(make_tenant):
     tenant = make_tenant("agree")
-    assert renew.run(Config.from_env(tenant.env), policy=fast_policy()).status == "ok"
+    assert runner.run(Config.from_env(tenant.env), policy=fast_policy()).status == "ok"
     assert views(tenant) == {"status": True, "plan": True, "monitor": True}
 
     listener = tenant.load_balancer().listeners["https"]

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from _slice import (VirtualTime, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
                     set_wrong_txt, state, write_secret)
-from certmgr import renew
-from certmgr.config import Config
-from certmgr.policy import DEFAULT
+from certmgr.renewal import runner
+from certmgr.settings.config import Config
+from certmgr.timing import DEFAULT
 from sandbox.dns_server import DnsServer
 from sandbox.oci import dns as dns_service
 
@@ -29,9 +29,9 @@ MISSING_VAULT = "ocid1.vault.oc1.us-ashburn-1.aaaaaaaanotthere000000000000000000
 MISSING_LB = "ocid1.loadbalancer.oc1.us-ashburn-1.aaaaaaaanotthere000000000000000000000000000000000000"
 
 
-def run(env: dict, **options) -> renew.Result:
+def run(env: dict, **options) -> runner.Result:
     """A run in this process, waiting by the fast policy unless the test passes its own."""
-    return renew.run(Config.from_env(env), **{"policy": fast_policy(), **options})
+    return runner.run(Config.from_env(env), **{"policy": fast_policy(), **options})
 
 
 def assert_failed(result, *fragments: str) -> None:

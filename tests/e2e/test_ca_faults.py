@@ -12,7 +12,7 @@ import trustme
 
 from _faults import run
 from _slice import secret_path, write_secret
-from certmgr.policy import DEFAULT
+from certmgr.timing import DEFAULT
 from sandbox.acme_front import AcmeFront
 from sandbox.pebble import Pebble
 

@@ -14,15 +14,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from _slice import add_fault, fast_policy, lock_holders
-from certmgr import monitor, renew
+from certmgr import monitor
+from certmgr.renewal import runner
 from certmgr.app import config_for
-from certmgr.config import Config
+from certmgr.settings.config import Config
 
 NAME = "web-tls"
 
 
-def run(env: dict, **options) -> renew.Result:
-    return renew.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
+def run(env: dict, **options) -> runner.Result:
+    return runner.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
 
 
 def management(tenant) -> oci.certificates_management.CertificatesManagementClient:
@@ -115,7 +116,7 @@ def test_a_current_version_that_is_not_vaults_is_repaired_without_an_order(tenan
 
 
 def test_a_status_report_agrees_with_what_is_served(tenant):
-    from certmgr.status import status
+    from certmgr.renewal.status import status
     report = status(Config.from_env(tenant.env))
     assert report.status == "ok" and report.plan.startswith("nothing")
     assert report.listeners[0]["certificate_name"] == NAME and report.listeners[0]["serves_stored"] is True

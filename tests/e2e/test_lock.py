@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from certmgr.lock import LockBusy, RunLock
-from certmgr.vault import VaultStore
+from certmgr.cloud.lock import LockBusy, RunLock
+from certmgr.cloud.vault import VaultStore
 
 
 def test_one_holder_at_a_time(store):

@@ -14,15 +14,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from _slice import assert_healthy, cli, fast_policy, state
-from certmgr import renew
+from certmgr.renewal import runner
 from certmgr.__main__ import main
-from certmgr.config import Config
+from certmgr.settings.config import Config
 from sandbox.oci.auth import new_rsa_key, pem_private
 from sandbox.fn_platform import FnContainer
 
 
-def run(env: dict, **options) -> renew.Result:
-    return renew.run(Config.from_env(env), **{"policy": fast_policy(), **options})
+def run(env: dict, **options) -> runner.Result:
+    return runner.run(Config.from_env(env), **{"policy": fast_policy(), **options})
 
 
 @pytest.fixture(scope="module")

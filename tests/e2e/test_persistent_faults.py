@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _faults import calls_since, operations, restore, run, tenant  # noqa: F401 (fixtures)
 from _slice import add_fault, assert_healthy
-from certmgr.policy import DEFAULT
+from certmgr.timing import DEFAULT
 
 LABEL = "persist"
 

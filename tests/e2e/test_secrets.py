@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from _slice import ROOT, add_fault, cli, vaults_client
-from certmgr.config import Config
+from certmgr.settings.config import Config
 from sandbox.fn_platform import FnContainer
 from sandbox.stack import self_signed
 

@@ -6,8 +6,8 @@ import datetime as dt
 import oci
 import pytest
 
-from certmgr.lock import RunLock
-from certmgr.vault import PENDING_DELETION_LIMIT, VaultStore
+from certmgr.cloud.lock import RunLock
+from certmgr.cloud.vault import PENDING_DELETION_LIMIT, VaultStore
 from sandbox.oci import vault as vault_module
 from sandbox.oci.faults import Fault
 

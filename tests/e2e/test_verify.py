@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from _slice import fast_policy
-from certmgr import renew
-from certmgr.config import Config
+from certmgr.renewal import runner
+from certmgr.settings.config import Config
 
 
-def run(env: dict, **options) -> renew.Result:
+def run(env: dict, **options) -> runner.Result:
     """A run in this process, whose check gives the endpoints one second (polled at the same pace)."""
-    return renew.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
+    return runner.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ import oci
 import pytest
 
 from _slice import fast_policy
-from certmgr import renew
-from certmgr.config import Config
+from certmgr.renewal import runner
+from certmgr.settings.config import Config
 from sandbox.oci import dns as dns_service
 
 
-def run(env: dict, **options) -> renew.Result:
-    return renew.run(Config.from_env(env), **{"policy": fast_policy(), **options})
+def run(env: dict, **options) -> runner.Result:
+    return runner.run(Config.from_env(env), **{"policy": fast_policy(), **options})
 
 
 @pytest.fixture(scope="module")

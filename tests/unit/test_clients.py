@@ -3,7 +3,7 @@ import os
 
 from sandbox.oci.auth import new_rsa_key, pem_private
 
-from certmgr.clients import Clients
+from certmgr.cloud.clients import Clients
 
 
 def _config_file(tmp_path):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import trustme
 
-from certmgr.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret,
+from certmgr.settings.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret,
                             normalise_name)
 from certmgr.errors import ConfigError
 

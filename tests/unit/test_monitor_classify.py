@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from certmgr.config import Config
+from certmgr.settings.config import Config
 from certmgr.errors import ConfigError
 from certmgr.monitor import AlertMemory, Item, alert_reason, classify, region_of, remember, report
 from certmgr.monitor import MonitorConfig

@@ -6,10 +6,10 @@ import pytest
 import trustme
 from cryptography import x509
 
-from certmgr import certs
-from certmgr.certs import CertInfo
-from certmgr.config import Config
-from certmgr.plan import DEPLOY, ISSUE, NOTHING, ListenerState, State, plan, renewal_time
+from certmgr import pki
+from certmgr.pki import CertInfo
+from certmgr.settings.config import Config
+from certmgr.renewal.plan import DEPLOY, ISSUE, NOTHING, ListenerState, State, plan, renewal_time
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -274,13 +274,13 @@ def test_same_inputs_same_plan():
 
 
 def test_plan_over_real_certificates():
-    """CertInfo from certs.info() lines up with what plan compares: names, issuer/subject, key type."""
+    """CertInfo from pki.info() lines up with what plan compares: names, issuer/subject, key type."""
     ca = trustme.CA()
     issued = ca.issue_cert("example.com", "*.example.com", key_type=trustme.KeyType.ECDSA)
     leaf_cert = x509.load_pem_x509_certificate(issued.cert_chain_pems[0].bytes())
-    info = certs.info(leaf_cert)
-    key_ok = certs.key_matches(leaf_cert, issued.private_key_pem.bytes())
-    chain = (certs.info(x509.load_pem_x509_certificate(ca.cert_pem.bytes())),)
+    info = pki.info(leaf_cert)
+    key_ok = pki.key_matches(leaf_cert, issued.private_key_pem.bytes())
+    chain = (pki.info(x509.load_pem_x509_certificate(ca.cert_pem.bytes())),)
     name = CONFIG.lb_certificate_name(info.serial, info.not_before)
     observed = State(certificate=info, chain=chain, key_matches=key_ok, listeners=(ListenerState("https", name),))
     now = info.not_before + dt.timedelta(days=1)
@@ -331,6 +331,6 @@ def test_a_replaced_certificate_no_listener_uses_is_repaired():
 
 
 def test_only_the_configured_name_and_its_successors_are_certmgrs():
-    from certmgr.certservice import generation
+    from certmgr.cloud.certificates import generation
     assert [generation("web", n) for n in ("web", "web-2", "web-17", "web-1", "web-0", "web-x", "web2", "webb", "w")] \
         == [1, 2, 17, None, None, None, None, None, None]

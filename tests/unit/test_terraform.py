@@ -140,7 +140,7 @@ def test_certmgr_reads_every_key():
 
 def test_module_accepts_what_certmgr_accepts(module):
     """The module's choices and ranges are certmgr's own, so terraform rejects what certmgr would."""
-    config, certs = pytest.importorskip("certmgr.variables"), pytest.importorskip("certmgr.certs")
+    config, certs = pytest.importorskip("certmgr.settings.renewer_variables"), pytest.importorskip("certmgr.pki")
     assert local_values(module)["acme_directories"] == config.ACME_DIRECTORIES
     variables = named(module, "variable")
     [key_types] = re.findall(r"contains\(\[([^]]+)\]", variables["key_type"]["validation"][0]["condition"])

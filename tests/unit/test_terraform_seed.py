@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import hcl2
 import pytest
 
-from certmgr.config import ACME_DIRECTORIES, Config
+from certmgr.settings.config import ACME_DIRECTORIES, Config
 from test_terraform import EXAMPLE, MODULE, PARSE, load, local_values, named, resources
 
 # The seed guide's variable tables: name -> (type, default); REQUIRED has no default. The per-certificate

@@ -1,7 +1,7 @@
 """Which configured zone holds a challenge name: the longest matching suffix, or none."""
 import pytest
 
-from certmgr.dns01 import Zones, challenge_name
+from certmgr.cloud.dns import Zones, challenge_name
 
 
 def zones(*names: str) -> Zones:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from .certs import CertInfo, same_serial
-from .config import Config
+from ..pki import CertInfo, same_serial
+from ..settings.config import Config
 
 NOTHING, ISSUE, DEPLOY, REPAIR, BACKOFF = "nothing", "issue", "deploy", "repair", "backoff"
 SHORT_LIVED_FRACTION = 1 / 3           # of the lifetime left when a short-lived certificate is renewed

@@ -16,10 +16,10 @@ from acme import challenges, client, errors as acme_errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .ari import USER_AGENT
-from .dns01 import TxtRecord, challenge_name
-from .errors import AcmeError, CertmgrError, DnsError
-from .policy import DEFAULT, Deadline, Policy, retry_after
+from .directory import USER_AGENT
+from ..cloud.dns import TxtRecord, challenge_name
+from ..errors import AcmeError, CertmgrError, DnsError
+from ..timing import DEFAULT, Deadline, Policy, retry_after
 
 NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a retry costs one request
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import oci.dns
 
-from .errors import DnsError, failing_as, oci_failure
+from ..errors import DnsError, failing_as, oci_failure
 
 TXT_TTL = 60
 

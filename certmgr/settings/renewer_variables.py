@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import certs
-from .envparse import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
+from .. import pki
+from .parsers import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
                        nameservers, ocid, ocids, region, text, url)
-from .errors import ConfigError, Problem
+from ..errors import ConfigError, Problem
 from .monitor_variables import MONITOR_PREFIX, read_monitor
 from .names import MAX_NAMES, normalise_name
 
@@ -28,7 +28,7 @@ ACME_DIRECTORIES = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
 }
 DEFAULT_ACME_DIRECTORY = ACME_DIRECTORIES["staging"]  # a typo must not burn production rate limits
-DEFAULT_KEY_TYPE = certs.DEFAULT_KEY_TYPE
+DEFAULT_KEY_TYPE = pki.DEFAULT_KEY_TYPE
 MODES = ("renew", "monitor")
 DEFAULT_MODE = "renew"
 DEFAULT_OCI_PROFILE = "DEFAULT"
@@ -87,7 +87,7 @@ def _listeners(text: str) -> tuple[str, ...]:
 
 
 def _key_type(text: str) -> str:
-    if text.lower() not in certs.KEY_TYPES:
+    if text.lower() not in pki.KEY_TYPES:
         raise Invalid(f"{text!r} is not a supported key type")
     return text.lower()
 
@@ -164,7 +164,7 @@ _VARS = (
     _Var("CERTMGR_LB_LISTENERS", "lb_listeners", _listeners,
          "listener names, comma-separated; leave it empty for every listener with an SSL configuration", ()),
     _Var("CERTMGR_KEY_TYPE", "key_type", _key_type,
-         f"one of {', '.join(certs.KEY_TYPES)} (default {DEFAULT_KEY_TYPE})", DEFAULT_KEY_TYPE),
+         f"one of {', '.join(pki.KEY_TYPES)} (default {DEFAULT_KEY_TYPE})", DEFAULT_KEY_TYPE),
     _Var("CERTMGR_ACME_CA_BUNDLE", "acme_ca_bundle", ca_bundle,
          "the path of a PEM file with the CA certificates that sign the ACME server's TLS certificate"),
     _Var("CERTMGR_ACME_EAB_KID", "acme_eab_kid", text, "the external account binding key id from your CA"),

@@ -10,8 +10,8 @@ import os
 
 import oci
 
-from .errors import ConfigError, Problem
-from .policy import DEFAULT, OciRetry
+from ..errors import ConfigError, Problem
+from ..timing import DEFAULT, OciRetry
 
 # The SDK's default circuit breaker is one per process, shared by every client: ten DNS errors would fail
 # the Vault and LB calls (and the TXT clean-up) with CircuitBreakerError for 30 s, in this run and in the

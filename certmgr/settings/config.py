@@ -1,6 +1,6 @@
 """The renewer's and the monitor's settings: `Config.from_env` is the only code that reads the environment
-(the tables of variables are in `variables.py` and `monitor_variables.py`, the parsers of values in
-`envparse.py`, the rules for domain names in `names.py`).
+(the tables of variables are in `renewer_variables.py` and `monitor_variables.py`, the parsers of values in
+`parsers.py`, the rules for domain names in `names.py`).
 
 Every variable is checked before anything else runs, and every problem is reported at once, naming the
 variable, what is wrong and how to fix it: one failed run should be enough to fix a deployment.
@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .envparse import Secret
-from .errors import ConfigError
+from .parsers import Secret
+from ..errors import ConfigError
 from .monitor_variables import MonitorConfig
 from .names import normalise_name  # noqa: F401 - part of this module's interface
-from .variables import (ACME_DIRECTORIES, AUTH_CONFIG_FILE, AUTH_RESOURCE_PRINCIPAL,  # noqa: F401
+from .renewer_variables import (ACME_DIRECTORIES, AUTH_CONFIG_FILE, AUTH_RESOURCE_PRINCIPAL,  # noqa: F401
                         DEFAULT_ACME_DIRECTORY, DEFAULT_KEY_TYPE, DEFAULT_MODE, DEFAULT_NAME_PREFIX,
                         DEFAULT_OCI_PROFILE, DEFAULT_PROPAGATION_TIMEOUT, DEFAULT_RENEWAL_DAYS, DEFAULT_RUN_BUDGET,
                         invariants, read)
@@ -136,7 +136,7 @@ class Config:
 
     @property
     def lock_name(self) -> str:
-        """The run lock's secret, which also keeps what one run leaves the next (see lock.py)."""
+        """The run lock's secret, which also keeps what one run leaves the next (see cloud/lock.py)."""
         return f"{self.name_prefix}-lock"
 
     def lb_certificate_name(self, serial_hex: str, not_before: dt.datetime) -> str:

@@ -19,7 +19,7 @@ import oci.secrets
 import oci.vault
 
 from .clients import all_items
-from .errors import VaultError, oci_failure, oci_reason
+from ..errors import VaultError, oci_failure, oci_reason
 
 log = logging.getLogger("certmgr")
 

@@ -11,16 +11,16 @@ import logging
 import time
 
 from .act import Act, days_left
-from .clients import Clients
-from .config import Config
-from .dns01 import challenge_name
-from .errors import CertmgrError
-from .lock import LockBusy, RunLock
+from ..cloud.clients import Clients
+from ..settings.config import Config
+from ..cloud.dns import challenge_name
+from ..errors import CertmgrError
+from ..cloud.lock import LockBusy, RunLock
 from .observe import Observed, observe
 from .plan import BACKOFF, ISSUE, NOTHING, Plan, plan
-from .policy import DEFAULT, Policy
+from ..timing import DEFAULT, Policy
 from .result import Result
-from .services import Services
+from .adapters import Services
 
 log = logging.getLogger("certmgr")
 

@@ -13,9 +13,9 @@ import ssl
 
 from cryptography import x509
 
-from .certs import same_serial
-from .errors import LoadBalancerError
-from .policy import Deadline, Policy
+from ..pki import same_serial
+from ..errors import LoadBalancerError
+from ..timing import Deadline, Policy
 
 
 def context(ca_bundle: str | None) -> ssl.SSLContext:

@@ -8,12 +8,12 @@ import logging
 
 from cryptography import x509
 
-from . import certs
-from .ari import cert_id
-from .errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
-from .lock import LockLost
+from .. import pki
+from ..ca.directory import cert_id
+from ..errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
+from ..cloud.lock import LockLost
 from .observe import Observed
-from .policy import Deadline
+from ..timing import Deadline
 
 log = logging.getLogger("certmgr")
 
@@ -60,15 +60,15 @@ class IssueSteps:
         pem = self.services.vault.read_account_key()
         if pem is not None:
             try:
-                return certs.load_private_key(pem, what="the ACME account key in Vault"), None
+                return pki.load_private_key(pem, what="the ACME account key in Vault"), None
             except CertificateError as exc:  # never stuck on it: a new key is a new account, nothing more
                 self.result.warnings.append(
                     f"{exc.message}: secret {self.config.secret_names['account_key']!r} gets a new key and a new "
                     "ACME account is registered (the unusable version stays in the secret's history)")
-        key = certs.generate_key("ecdsa-p256")
+        key = pki.generate_key("ecdsa-p256")
 
         def store() -> None:
-            self.services.vault.write_account_key(certs.key_to_pem(key).encode())
+            self.services.vault.write_account_key(pki.key_to_pem(key).encode())
             log.info("created a new ACME account key in Vault")
         return key, store
 
@@ -91,16 +91,16 @@ class IssueSteps:
 
     def order(self, observed: Observed):
         # Imported here: the ACME client and dnspython are only needed by a run that orders.
-        from .acme_order import AcmeAccount, Eab
-        from .propagation import wait_for_propagation, zone_nameservers
+        from ..ca.order import AcmeAccount, Eab
+        from ..ca.propagation import wait_for_propagation, zone_nameservers
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
             account_key, store_key = self.account_key()
             account = AcmeAccount(config.acme_directory, account_key, email=config.acme_email,
                                   ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key, policy=self.policy)
-        key = certs.generate_key(config.key_type)
-        csr = certs.make_csr(key, config.domains)
+        key = pki.generate_key(config.key_type)
+        csr = pki.make_csr(key, config.domains)
         dns = self.services.dns
 
         def wait(records) -> None:
@@ -132,14 +132,14 @@ class IssueSteps:
 
     def store(self, fullchain: str, key):
         result = self.result
-        chain = certs.parse_chain(fullchain, what="the certificate chain the CA returned")
-        if not certs.key_matches(chain[0], key):
+        chain = pki.parse_chain(fullchain, what="the certificate chain the CA returned")
+        if not pki.key_matches(chain[0], key):
             raise CertificateError("certificate: the CA returned a certificate for another key; nothing stored")
-        leaf = certs.info(chain[0])
+        leaf = pki.info(chain[0])
         with result.timed("vault_store"):
-            self.services.vault.write_certificate(certs.cert_to_pem(chain[0]).encode(),
-                                                  certs.chain_to_pem(chain[1:]).encode(),
-                                                  certs.key_to_pem(key).encode(), leaf.serial)
+            self.services.vault.write_certificate(pki.cert_to_pem(chain[0]).encode(),
+                                                  pki.chain_to_pem(chain[1:]).encode(),
+                                                  pki.key_to_pem(key).encode(), leaf.serial)
         self.stored_new = True
         result.stored_in_vault = True
         log.info("stored certificate %s (valid until %s) in Vault", leaf.serial, leaf.not_after)

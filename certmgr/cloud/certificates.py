@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import oci.certificates_management
 
 from .clients import all_items
-from .errors import ServiceCertificateError, UsagesMismatch, oci_failure
-from .policy import DEFAULT, Deadline, Policy
+from ..errors import ServiceCertificateError, UsagesMismatch, oci_failure
+from ..timing import DEFAULT, Deadline, Policy
 
 CM = oci.certificates_management.models
 LIVE = ("ACTIVE", "CREATING", "UPDATING")

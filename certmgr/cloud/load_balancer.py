@@ -12,8 +12,8 @@ from typing import Callable
 
 import oci.load_balancer
 
-from .errors import LoadBalancerError, WorkRequestPending, failing_as, oci_failure
-from .policy import DEFAULT, Deadline, Policy
+from ..errors import LoadBalancerError, WorkRequestPending, failing_as, oci_failure
+from ..timing import DEFAULT, Deadline, Policy
 
 
 def _copy(source, model_cls):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import oci.vault
 
-from .errors import CertmgrError, VaultError, oci_hint, oci_reason
+from ..errors import CertmgrError, VaultError, oci_hint, oci_reason
 from .vault import VaultStore
 
 log = logging.getLogger("certmgr")

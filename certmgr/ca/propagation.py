@@ -14,9 +14,9 @@ import dns.query
 import dns.rdatatype
 import oci.dns
 
-from .envparse import DNS_PORT
-from .dns01 import TxtRecord
-from .errors import DnsError, PropagationTimeout
+from ..settings.parsers import DNS_PORT
+from ..cloud.dns import TxtRecord
+from ..errors import DnsError, PropagationTimeout
 
 
 def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:

@@ -1,6 +1,6 @@
 """The monitor's variable table (CERTMGR_MONITOR_*) and `MonitorConfig`, the expiry monitor's settings.
 
-`variables.read` reads this table too when CERTMGR_MODE is monitor, so a run reports the problems of both
+`renewer_variables.read` reads this table too when CERTMGR_MODE is monitor, so a run reports the problems of both
 tables at once; `Config.monitor` carries the result. Checked the same way (every problem at once, each
 naming the variable and the fix, credentials never quoted).
 
@@ -13,8 +13,8 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .envparse import Invalid, boolean, ca_bundle, email, int_in, items, ocid
-from .errors import ConfigError, Problem
+from .parsers import Invalid, boolean, ca_bundle, email, int_in, items, ocid
+from ..errors import ConfigError, Problem
 
 MONITOR_PREFIX = "CERTMGR_MONITOR_"
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from . import certs
-from .certservice import ServiceCertificate, successor_name
-from .errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch
+from .. import pki
+from ..cloud.certificates import ServiceCertificate, successor_name
+from ..errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch
 from .observe import Observed
 
 log = logging.getLogger("certmgr")
 
 
 class DeploySteps:
-    def deploy_to_service(self, leaf: certs.CertInfo, pems: tuple[str, str, str], observed: Observed) -> None:
+    def deploy_to_service(self, leaf: pki.CertInfo, pems: tuple[str, str, str], observed: Observed) -> None:
         """Import into the Certificates service (a new CURRENT version, or a successor certificate when OCI
         refuses the version), then point at it every managed listener that references anything else."""
         service, result = self.services.certificates, self.result
@@ -25,7 +25,7 @@ class DeploySteps:
             if target is None:
                 self.importing = self.config.certificate_name
                 target = service.create(self.config.certificate_name, *pems, version_name=leaf.serial)
-            elif not certs.same_serial(target.serial, leaf.serial):
+            elif not pki.same_serial(target.serial, leaf.serial):
                 self.importing = target.name
                 try:
                     number = service.add_version(target, *pems, version_name=leaf.serial)
@@ -67,7 +67,7 @@ class DeploySteps:
                 except ServiceCertificateError as exc:
                     self.result.warnings.append(f"{exc.message}; it stays until nothing uses it")
 
-    def deploy(self, leaf: certs.CertInfo, cert_pem: str, chain_pem: str, key_pem: str,
+    def deploy(self, leaf: pki.CertInfo, cert_pem: str, chain_pem: str, key_pem: str,
                listeners: list) -> None:
         lb, result = self.services.lb, self.result
         name = self.config.lb_certificate_name(leaf.serial, leaf.not_before)

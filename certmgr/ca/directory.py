@@ -16,7 +16,7 @@ import urllib.request
 
 from cryptography import x509
 
-from .errors import AcmeError
+from ..errors import AcmeError
 
 USER_AGENT = "certmgr (+acme-python)"
 

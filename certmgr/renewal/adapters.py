@@ -3,13 +3,13 @@ deploy target), built from one set of clients, waiting by one policy and one dea
 both start from here."""
 from __future__ import annotations
 
-from .certservice import CertificatesService
-from .clients import Clients
-from .config import Config
-from .dns01 import Zones
-from .lb import LoadBalancer
-from .policy import DEFAULT, Deadline, Policy
-from .vault import CertificateVault, VaultStore
+from ..cloud.certificates import CertificatesService
+from ..cloud.clients import Clients
+from ..settings.config import Config
+from ..cloud.dns import Zones
+from ..cloud.load_balancer import LoadBalancer
+from ..timing import DEFAULT, Deadline, Policy
+from ..cloud.vault import CertificateVault, VaultStore
 
 
 class Services:

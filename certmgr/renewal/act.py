@@ -1,22 +1,22 @@
 """Act: carry out one Plan, remembering how far the run got, so that a failure can say exactly what it left
-(`left_behind`, the result's `state`). The issuing and deploying steps are in `issuing.py` and
-`deploying.py`."""
+(`left_behind`, the result's `state`). The issuing and deploying steps are in `issue.py` and
+`deploy.py`."""
 from __future__ import annotations
 
 import datetime as dt
 
-from . import certs
-from .config import Config
-from .deploying import DeploySteps
-from .dns01 import TxtRecord
-from .errors import BudgetSpent, WorkRequestPending
-from .issuing import IssueSteps
-from .lock import RunLock
+from .. import pki
+from ..settings.config import Config
+from .deploy import DeploySteps
+from ..cloud.dns import TxtRecord
+from ..errors import BudgetSpent, WorkRequestPending
+from .issue import IssueSteps
+from ..cloud.lock import RunLock
 from .observe import Observed
 from .plan import DEPLOY, ISSUE, Plan
-from .policy import Deadline, Policy
+from ..timing import Deadline, Policy
 from .result import Result
-from .services import Services
+from .adapters import Services
 
 
 def days_left(not_after: dt.datetime, now: dt.datetime) -> int:
@@ -84,10 +84,10 @@ class Act(IssueSteps, DeploySteps):
             leaf, chain, key = self.issue(observed)
             result.serial, result.not_after = leaf.serial, leaf.not_after.isoformat()
             result.days_remaining = days_left(leaf.not_after, now)
-            pems = certs.cert_to_pem(chain[0]), certs.chain_to_pem(chain[1:]), certs.key_to_pem(key)
+            pems = pki.cert_to_pem(chain[0]), pki.chain_to_pem(chain[1:]), pki.key_to_pem(key)
         else:
             stored = observed.stored
-            leaf = certs.info(certs.parse_chain(stored.cert_pem)[0])
+            leaf = pki.info(pki.parse_chain(stored.cert_pem)[0])
             pems = stored.cert_pem.decode(), (stored.chain_pem or b"").decode(), stored.key_pem.decode()
             self.promote_set(stored)
         if self.services.certificates:

@@ -1,6 +1,6 @@
 """Parsers of environment values, one per kind of value: each takes the text of one variable and returns the
 value, or raises `Invalid(problem[, fix])`; none reads the environment itself. The renewer's and the
-monitor's variable tables (`variables.py`, `monitor_variables.py`) are built from them."""
+monitor's variable tables (`renewer_variables.py`, `monitor_variables.py`) are built from them."""
 from __future__ import annotations
 
 import base64
@@ -11,8 +11,8 @@ import re
 import urllib.parse
 from collections.abc import Callable
 
-from . import certs
-from .errors import CertificateError
+from .. import pki
+from ..errors import CertificateError
 from .names import normalise_name
 
 DNS_PORT = 53
@@ -118,7 +118,7 @@ def ca_bundle(path: str) -> str:
     except OSError as exc:
         raise Invalid(f"{path!r} cannot be read ({exc.strerror})") from None
     try:
-        certs.load_ca_bundle(data)
+        pki.load_ca_bundle(data)
     except CertificateError:
         raise Invalid(f"{path!r} holds no PEM certificate") from None
     return path

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from . import certs
-from .clients import Clients
-from .config import Config
-from .errors import CertmgrError
+from .. import pki
+from ..cloud.clients import Clients
+from ..settings.config import Config
+from ..errors import CertmgrError
 from .observe import observe
 from .plan import plan
-from .services import Services
+from .adapters import Services
 
 
 @dataclass
@@ -56,6 +56,6 @@ def status(config: Config, *, now: dt.datetime | None = None, clients: Clients |
                               "not_after": cert.not_after.isoformat(), "days_remaining": (cert.not_after - now).days,
                               "key_matches": state.key_matches}
     report.listeners = [{"name": l.name, "certificate_name": l.certificate_name, "serial": l.serial,
-                         "serves_stored": bool(cert and certs.same_serial(l.serial, cert.serial))}
+                         "serves_stored": bool(cert and pki.same_serial(l.serial, cert.serial))}
                         for l in state.listeners]
     return report

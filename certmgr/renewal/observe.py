@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 import oci.load_balancer
 from cryptography import x509
 
-from . import certs
-from .ari import ari_window, profiles, read_directory
-from .certservice import CertificatesService, ServiceCertificate
-from .config import Config
-from .dns01 import Zones, challenge_name
-from .errors import AcmeError, CertificateError, ConfigError, Problem
-from .lb import LoadBalancer, select_listeners, unused
-from .lock import RunRecord, read_record
+from .. import pki
+from ..ca.directory import ari_window, profiles, read_directory
+from ..cloud.certificates import CertificatesService, ServiceCertificate
+from ..settings.config import Config
+from ..cloud.dns import Zones, challenge_name
+from ..errors import AcmeError, CertificateError, ConfigError, Problem
+from ..cloud.load_balancer import LoadBalancer, select_listeners, unused
+from ..cloud.lock import RunRecord, read_record
 from .plan import ListenerState, State
-from .vault import CertificateVault, StoredCertificate
+from ..cloud.vault import CertificateVault, StoredCertificate
 
 
 @dataclass
@@ -37,7 +37,7 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
     if stored is None:
         return {}
     try:
-        chain = certs.parse_chain(stored.cert_pem + b"\n" + (stored.chain_pem or b""),
+        chain = pki.parse_chain(stored.cert_pem + b"\n" + (stored.chain_pem or b""),
                                   what="the certificate and chain in Vault")
     except CertificateError as exc:
         return {"certificate_problem": exc.message}
@@ -45,10 +45,10 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
     key_matches = None
     if stored.key_pem is not None:
         try:
-            key_matches = certs.key_matches(leaf, certs.load_private_key(stored.key_pem))
+            key_matches = pki.key_matches(leaf, pki.load_private_key(stored.key_pem))
         except CertificateError:
             key_matches = False
-    return {"certificate": certs.info(leaf), "chain": tuple(certs.info(c) for c in chain[1:]),
+    return {"certificate": pki.info(leaf), "chain": tuple(pki.info(c) for c in chain[1:]),
             "key_matches": key_matches}
 
 
@@ -58,7 +58,7 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
     serials = {}
     for name, cert in bundles.items():
         try:
-            serials[name] = certs.serial_hex(certs.parse_chain(cert.public_certificate)[0])
+            serials[name] = pki.serial_hex(pki.parse_chain(cert.public_certificate)[0])
         except CertificateError:
             serials[name] = None  # a certificate certmgr cannot read is not one it deployed
     by_id = {c.id: c for c in owned}

@@ -1,0 +1,1 @@
+"""The ACME CA: the order, the directory and renewal information (ARI), TXT propagation."""

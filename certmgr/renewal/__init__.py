@@ -1,0 +1,1 @@
+"""One renewal run: observe -> plan -> act (issue, deploy, verify) -> result; and `status`."""

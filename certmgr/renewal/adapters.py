@@ -1,6 +1,6 @@
 """The adapters one run uses (DNS zones, Vault, the load balancer, the Certificates service when it is the
-deploy target), built from one set of clients, waiting by one policy and one deadline. `renew` and `status`
-both start from here."""
+deploy target), built from one set of clients, waiting by one policy and one deadline, and the deploy target,
+chosen once. `runner` and `status` both start from here."""
 from __future__ import annotations
 
 from ..cloud.certificates import CertificatesService
@@ -10,6 +10,7 @@ from ..cloud.dns import Zones
 from ..cloud.load_balancer import LoadBalancer
 from ..timing import DEFAULT, Deadline, Policy
 from ..cloud.vault import CertificateVault, VaultStore
+from .target import target_for
 
 
 class Services:
@@ -20,6 +21,7 @@ class Services:
         self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
                                                  key_id=config.vault_key_id, compartment_id=config.compartment_id),
                                       config.secret_names)
+        self.target = target_for(config)
         self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
         self.certificates = CertificatesService(
             clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,

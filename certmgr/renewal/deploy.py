@@ -1,6 +1,7 @@
-"""Act, the deploying half: to LB certificate bundles (upload, switch each listener, delete certmgr's unused
-bundles) or to the Certificates service (import a version or a successor, point listeners at it once, prune),
-then the post-deploy proof. Mixed into `act.Act`, whose attributes these steps use."""
+"""The deployer: to LB certificate bundles (upload, switch each listener, delete certmgr's unused bundles) or
+to the Certificates service (import a version or a successor, point listeners at it once, prune), then the
+post-deploy proof. The target (`target.py`) picks which; the deployer works on the run's `act.Job` and
+records what it has done in the job's progress."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,37 +15,45 @@ from .observe import Observed
 log = logging.getLogger("certmgr")
 
 
-class DeploySteps:
-    def deploy_to_service(self, leaf: pki.CertInfo, pems: tuple[str, str, str], observed: Observed) -> None:
-        """Import into the Certificates service (a new CURRENT version, or a successor certificate when OCI
-        refuses the version), then point at it every managed listener that references anything else."""
-        service, result = self.services.certificates, self.result
-        target, replaced = observed.service, list(observed.retired)
+class Deployer:
+    def __init__(self, job):
+        self.job, self.progress = job, job.progress
+        self.config, self.services, self.result = job.config, job.services, job.result
+        self.policy, self.deadline, self.lock = job.policy, job.deadline, job.lock
+
+    def to_service(self, leaf: pki.CertInfo, pems: tuple[str, str, str], observed: Observed, planned) -> None:
+        """Import into the Certificates service when the plan says it does not hold the certificate (a new
+        CURRENT version, or a successor certificate when OCI refuses the version), then point at it the
+        listeners the plan named; after a successor, every managed listener that references the old one."""
+        service, result, progress = self.services.certificates, self.result, self.progress
+        target, replaced, successor = observed.service, list(observed.retired), False
         self.lock.note()  # the lease is still ours: no other run is deploying
         with result.timed("certificates_import"):
             if target is None:
-                self.importing = self.config.certificate_name
+                progress.importing = self.config.certificate_name
                 target = service.create(self.config.certificate_name, *pems, version_name=leaf.serial)
             elif not pki.same_serial(target.serial, leaf.serial):
-                self.importing = target.name
+                progress.importing = target.name
                 try:
                     number = service.add_version(target, *pems, version_name=leaf.serial)
                     target = dataclasses.replace(target, serial=leaf.serial, version=number)
                 except UsagesMismatch as exc:
-                    self.importing = successor_name(self.config.certificate_name, target)
-                    old, target = target, service.create(self.importing, *pems, version_name=leaf.serial)
+                    progress.importing = successor_name(self.config.certificate_name, target)
+                    old, target = target, service.create(progress.importing, *pems, version_name=leaf.serial)
                     replaced.append(old)
+                    successor = True
                     result.warnings.append(f"{exc.message}: created {target.name} with the new certificate and pointed "
                                            f"the listeners at it; {old.name} is scheduled for deletion once unused")
-        self.importing, self.imported = target.name, True
+        progress.importing, progress.imported = target.name, True
         result.service_certificate, result.lb_certificate = target.name, target.id
-        self.unswitched = [name for name, listener in observed.listeners.items()
-                           if (listener.ssl_configuration.certificate_ids or [None])[0] != target.id]
+        named = list(observed.listeners) if successor else planned.listeners_to_update
+        progress.unswitched = [name for name in named
+                               if (observed.listeners[name].ssl_configuration.certificate_ids or [None])[0] != target.id]
         self.lock.note()  # and again before the listeners change
         with result.timed("lb_switch"):
-            for name in list(self.unswitched):
+            for name in list(progress.unswitched):
                 self.services.lb.switch(observed.listeners[name], certificate_id=target.id)
-                self.unswitched.remove(name)
+                progress.unswitched.remove(name)
                 result.listeners.append(name)
                 log.info("listener %s now references %s (%s)", name, target.name, target.id)
         self.tidy_service(target, replaced)
@@ -67,10 +76,10 @@ class DeploySteps:
                 except ServiceCertificateError as exc:
                     self.result.warnings.append(f"{exc.message}; it stays until nothing uses it")
 
-    def deploy(self, leaf: pki.CertInfo, cert_pem: str, chain_pem: str, key_pem: str,
-               listeners: list) -> None:
+    def to_bundles(self, leaf: pki.CertInfo, pems: tuple[str, str, str], listeners: list) -> None:
         lb, result = self.services.lb, self.result
-        name = self.config.lb_certificate_name(leaf.serial, leaf.not_before)
+        cert_pem, chain_pem, key_pem = pems
+        name = self.services.target.bundle_name(leaf)
         result.lb_certificate = name
         self.lock.note()  # the lease is still ours: no other run is deploying
         with result.timed("lb_upload"):

@@ -1,6 +1,6 @@
-"""Act, the issuing half: one ACME order with its TXT values recorded before they are presented, the CA's
-refusals remembered as a backoff, the result stored in Vault. Mixed into `act.Act`, whose attributes
-(config, services, result, policy, deadline, lock, and what the run has done so far) these steps use."""
+"""The issuer: one ACME order with its TXT values recorded before they are presented, the CA's refusals
+remembered as a backoff, the result stored in Vault. Works on the run's `act.Job`, recording what it has done
+in the job's progress."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,18 +18,23 @@ from ..timing import Deadline
 log = logging.getLogger("certmgr")
 
 
-class IssueSteps:
+class Issuer:
+    def __init__(self, job):
+        self.job, self.progress = job, job.progress
+        self.config, self.services, self.result = job.config, job.services, job.result
+        self.policy, self.deadline, self.lock = job.policy, job.deadline, job.lock
+
     def present(self, records) -> None:
         """Record the values in the lock first: if this run dies now, the next one removes exactly them.
         Each value goes where its challenge name leads (a CNAME's target)."""
         records = self.services.dns.routed(records)
         self.lock.note(txt=tuple((r.name, r.value) for r in records))
-        self.txt_in_zone, self.presented = list(records), True
+        self.progress.txt_in_zone, self.progress.presented = list(records), True
         self.services.dns.present(records)
 
     def cleanup(self, records) -> None:
         self.services.dns.cleanup(self.services.dns.routed(records))
-        self.txt_in_zone = []
+        self.progress.txt_in_zone = []
         try:
             self.lock.note(txt=())
         except LockLost:
@@ -79,7 +84,7 @@ class IssueSteps:
         return max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left))
 
     def issue(self, observed: Observed):
-        self.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
+        self.job.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
         self.services.vault.check_room()  # a certificate Vault cannot take is an order wasted
         try:
             fullchain, key = self.order(observed)
@@ -140,7 +145,7 @@ class IssueSteps:
             self.services.vault.write_certificate(pki.cert_to_pem(chain[0]).encode(),
                                                   pki.chain_to_pem(chain[1:]).encode(),
                                                   pki.key_to_pem(key).encode(), leaf.serial)
-        self.stored_new = True
+        self.progress.stored_new = True
         result.stored_in_vault = True
         log.info("stored certificate %s (valid until %s) in Vault", leaf.serial, leaf.not_after)
         return leaf, chain, key

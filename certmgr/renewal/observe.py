@@ -81,9 +81,7 @@ def _record_state(record: RunRecord) -> dict:
 
 
 def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer,
-            service: CertificatesService | None = None, force: bool = False,
-            now: dt.datetime | None = None) -> Observed:
-    now = now or dt.datetime.now(dt.timezone.utc)
+            service: CertificatesService | None = None, now: dt.datetime) -> Observed:
     zones = dns.load()  # also what the routing of TXT values, and the propagation check, use
     outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
     if outside:
@@ -104,10 +102,6 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
     found = _certificate_state(stored)
     warnings = []
     window = None
-    keep = None
-    if "certificate" in found:
-        cert = found["certificate"]
-        keep = config.lb_certificate_name(cert.serial, cert.not_before)
     directory, ca_problem = None, None
     try:
         directory = read_directory(config.acme_directory, ca_bundle=config.acme_ca_bundle)
@@ -126,9 +120,9 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
             window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
         except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
-    state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window, force=force,
+    state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window,
                   set_is_current=stored.set_is_current if stored else True,
-                  orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate, keep)),
+                  orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
                   retired=tuple(c.name for c in retired), **_record_state(record), **found)
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, target, retired)

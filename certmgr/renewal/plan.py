@@ -2,7 +2,8 @@
 interrupted run left, or hold back an order the CA's recent refusals advise against.
 
 `plan(config, state, now)` is pure: everything it looks at is in its arguments, so every branch is tested
-with plain data. `observe` builds the State, `act` carries out the Plan.
+with plain data. `observe` builds the State, `act` carries out the Plan as decided: the listeners to update,
+whether the Certificates service must import, and the name of the stored certificate's LB bundle.
 
 When to renew, without ARI: when the certificate is inside the renewal window (CERTMGR_RENEWAL_DAYS before
 expiry). A certificate that lives no longer than that window (a short-lived profile) would be due the
@@ -17,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from ..pki import CertInfo, same_serial
+from ..pki import CertInfo
 from ..settings.config import Config
+from .target import Bundles, ServiceCertificate, target_for
 
 NOTHING, ISSUE, DEPLOY, REPAIR, BACKOFF = "nothing", "issue", "deploy", "repair", "backoff"
 SHORT_LIVED_FRACTION = 1 / 3           # of the lifetime left when a short-lived certificate is renewed
@@ -46,10 +48,10 @@ class State:
     key_matches: bool | None = None           # the stored key is the certificate's own; None = no key stored
     listeners: tuple[ListenerState, ...] = ()
     ari_window: tuple[dt.datetime, dt.datetime] | None = None  # the CA's suggested renewal window (RFC 9773)
-    force: bool = False                       # renew whatever the certificate's state (--force)
     set_is_current: bool = True               # Vault's CURRENT key and chain are the certificate's own
     leftover_txt: tuple[str, ...] = ()        # names where an interrupted run may have left TXT values
-    orphans: tuple[str, ...] = ()             # this deployment's LB certificates that no listener uses
+    orphans: tuple[str, ...] = ()             # this deployment's LB certificates that no listener uses (the
+                                              # stored certificate's own among them: plan keeps that one)
     service_id: str | None = None             # CERTMGR_CERTIFICATE_NAME's certificate (the newest successor)
     service_serial: str | None = None         # its CURRENT version's serial (hex)
     retired: tuple[str, ...] = ()             # replaced Certificates-service certificates no listener uses
@@ -63,9 +65,10 @@ class Plan:
     """What to do and why.
 
     `triggers` names every reason to issue, as codes: force, missing, unusable, expired, expiring, ari,
-    names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (kept by any clean-up).
-    `renew_at` is when the stored certificate becomes due, so a report can say when the next action is.
-    `repairs` are what interrupted runs left that this run finishes, one sentence each.
+    names, key_type, key, chain. `lb_certificate_name` is the stored certificate's name on the LB (kept by any
+    clean-up). `renew_at` is when the stored certificate becomes due (the renewal window or the CA's advice,
+    whichever is first). `repairs` are what interrupted runs left that this run finishes, one sentence each;
+    `orphans` the unused LB bundles it deletes.
     """
 
     action: str
@@ -77,15 +80,20 @@ class Plan:
     not_after: dt.datetime | None = None
     renew_at: dt.datetime | None = None
     repairs: tuple[str, ...] = ()
+    orphans: tuple[str, ...] = ()
     import_to_service: bool = False           # the Certificates service does not hold it as CURRENT yet
 
 
-def plan(config: Config, state: State, now: dt.datetime) -> Plan:
-    """`_decide`, then held back while the CA's backoff runs, and with what interrupted runs left to repair."""
-    decided = _decide(config, state, now)
-    repairs = _repairs(state)
+def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
+         target: Bundles | ServiceCertificate | None = None) -> Plan:
+    """`_decide`, then held back while the CA's backoff runs, and with what interrupted runs left to repair.
+    `force` renews whatever the certificate's state; `target` is the runner's (else chosen from `config`)."""
+    decided = _decide(config, state, now, force, target or target_for(config))
+    orphans = tuple(name for name in state.orphans if name != decided.lb_certificate_name)
+    repairs = _repairs(state, orphans)
     held = state.orders_held_until
-    if decided.action == ISSUE and held and now < held and not state.force:
+    decided = replace(decided, orphans=orphans)
+    if decided.action == ISSUE and held and now < held and not force:
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
         return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs,
                        reason=f"{decided.reason}; but the last {orders} failed ({state.last_order_error}): no new "
@@ -97,27 +105,27 @@ def plan(config: Config, state: State, now: dt.datetime) -> Plan:
     return replace(decided, repairs=repairs)
 
 
-def _repairs(state: State) -> tuple[str, ...]:
+def _repairs(state: State, orphans: tuple[str, ...]) -> tuple[str, ...]:
     found = []
     if state.leftover_txt:
         found.append(f"remove the TXT values it presented at {', '.join(state.leftover_txt)}")
     if state.certificate and not state.set_is_current:
         found.append("make the stored certificate's own key and chain CURRENT in Vault")
-    if state.orphans:
-        found.append(f"delete the unused LB certificate{'s' if len(state.orphans) > 1 else ''} "
-                     f"{', '.join(state.orphans)}")
+    if orphans:
+        found.append(f"delete the unused LB certificate{'s' if len(orphans) > 1 else ''} {', '.join(orphans)}")
     if state.retired:
         found.append(f"schedule the deletion of the replaced Certificates-service certificate"
                      f"{'s' if len(state.retired) > 1 else ''} {', '.join(state.retired)}")
     return tuple(found)
 
 
-def _decide(config: Config, state: State, now: dt.datetime) -> Plan:
+def _decide(config: Config, state: State, now: dt.datetime, force: bool,
+            target: Bundles | ServiceCertificate) -> Plan:
     """Issue if the stored certificate is missing, unusable or due; else deploy it where it is not served."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     listeners = tuple(listener.name for listener in state.listeners)
-    forced = [("force", "renewal was forced")] if state.force else []
+    forced = [("force", "renewal was forced")] if force else []
     cert = state.certificate
     if cert is None:
         absent = (("unusable", f"the stored certificate cannot be used: {state.certificate_problem}")
@@ -126,22 +134,17 @@ def _decide(config: Config, state: State, now: dt.datetime) -> Plan:
 
     due, fraction = renewal_time(cert, config.renewal_days)
     renew_at = min(due, state.ari_window[0]) if state.ari_window else due
-    lb_name = config.lb_certificate_name(cert.serial, cert.not_before)
-    common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at, lb_certificate_name=lb_name)
+    common = dict(serial=cert.serial, not_after=cert.not_after, renew_at=renew_at,
+                  lb_certificate_name=target.bundle_name(cert))
     found = forced + _triggers(config, state, cert, now, due, fraction)
     if found:
         return _issue(found, listeners, **common)
 
     valid = f"valid until {_when(cert.not_after)} ({_span(cert.not_after - now)})"
-    if config.certificate_name:
-        stale = tuple(l.name for l in state.listeners if state.service_id is None or l.certificate_id != state.service_id)
-        if state.service_id is None or not same_serial(state.service_serial, cert.serial):
-            held = (f"the Certificates service's {config.certificate_name} holds {state.service_serial} as CURRENT"
-                    if state.service_id else f"the Certificates service has no certificate {config.certificate_name}")
-            return Plan(DEPLOY, f"{held}, not the stored certificate, {valid}", listeners_to_update=stale,
-                        import_to_service=True, **common)
-    else:
-        stale = tuple(l.name for l in state.listeners if not _serves(l, cert.serial, lb_name))
+    stale, not_held = target.stale(state, cert), target.not_held(state, cert)
+    if not_held:
+        return Plan(DEPLOY, f"{not_held}, not the stored certificate, {valid}", listeners_to_update=stale,
+                    import_to_service=True, **common)
     if stale:
         who = f"listener {stale[0]} does" if len(stale) == 1 else f"listeners {', '.join(stale)} do"
         return Plan(DEPLOY, f"{who} not serve the stored certificate, {valid}", listeners_to_update=stale,
@@ -201,12 +204,6 @@ def _triggers(config: Config, state: State, cert: CertInfo, now: dt.datetime, du
         found.append(("chain", f"the stored chain does not belong to it (issued by {cert.issuer}, chain starts "
                                f"with {state.chain[0].subject})"))
     return found
-
-
-def _serves(listener: ListenerState, serial: str, lb_name: str) -> bool:
-    if listener.serial:
-        return same_serial(listener.serial, serial)
-    return listener.certificate_name == lb_name
 
 
 def _when(moment: dt.datetime) -> str:

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import time
 
-from .act import Act, days_left
+from .act import Act, Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..cloud.dns import challenge_name
@@ -29,13 +29,13 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
             force: bool) -> tuple[Observed, Plan]:
     with result.timed("observe"):
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
-                           service=services.certificates, force=force, now=now)
+                           service=services.certificates, now=now)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
-    planned = plan(config, observed.state, now)
+    planned = plan(config, observed.state, now, force=force, target=services.target)
     result.action, result.reason = planned.action, planned.reason
     if planned.serial:
         result.serial, result.not_after = planned.serial, planned.not_after.isoformat()
-        result.days_remaining = days_left(planned.not_after, now)
+        result.days_remaining = (planned.not_after - now).days
     log.info("plan: %s - %s", planned.action, planned.reason)
     return observed, planned
 
@@ -74,7 +74,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             # Another run may have acted between the first look and the lock: look again, under it.
             observed, planned = _decide(config, services, result, now, force)
             if _acts(planned):
-                runner = Act(config, services, result, policy, deadline, lock)
+                runner = Act(Job(config, services, result, policy, deadline, lock))
                 runner.act(observed, planned, now)
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message
@@ -86,9 +86,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
         result.status = "failed"
         result.error = exc.message if known else f"unexpected {type(exc).__name__}: {exc}"
         result.error_component = exc.component if known else None
-        pending = [n for n in (planned.listeners_to_update if planned else ()) if n not in result.listeners]
-        result.state = (known and exc.state) or (runner.left_behind(planned, pending) if runner
-                                                 else "nothing was changed")
+        result.state = (known and exc.state) or (runner.left_behind(planned) if runner else "nothing was changed")
         if known and exc.hint:
             result.warnings.append(f"hint: {exc.hint}")
         log.error("run failed: %s", result.error)

@@ -44,11 +44,11 @@ def status(config: Config, *, now: dt.datetime | None = None, clients: Clients |
     try:
         services = Services(config, clients or Clients.from_config(config))
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
-                           service=services.certificates)
+                           service=services.certificates, now=now)
     except CertmgrError as exc:
         return Status(status="failed", error=exc.message)
     state = observed.state
-    decided = plan(config, state, now)
+    decided = plan(config, state, now, target=services.target)
     cert = state.certificate
     report = Status(plan=f"{decided.action}: {decided.reason}", warnings=observed.warnings)
     if cert:

@@ -9,7 +9,7 @@ from cryptography import x509
 from certmgr import pki
 from certmgr.pki import CertInfo
 from certmgr.settings.config import Config
-from certmgr.renewal.plan import DEPLOY, ISSUE, NOTHING, ListenerState, State, plan, renewal_time
+from certmgr.renewal.plan import DEPLOY, ISSUE, NOTHING, REPAIR, ListenerState, State, plan, renewal_time
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -222,16 +222,16 @@ def test_ari_window_ahead_moves_renew_at_only():
 
 
 def test_force_comes_first():
-    result = plan(CONFIG, state(force=True), NOW)
+    result = plan(CONFIG, state(), NOW, force=True)
     assert (result.action, result.triggers, result.reason) == (ISSUE, ("force",), "renewal was forced")
     assert result.listeners_to_update == ("https", "https-alt")
-    assert plan(CONFIG, state(cert=None, force=True), NOW).triggers == ("force", "missing")
+    assert plan(CONFIG, state(cert=None), NOW, force=True).triggers == ("force", "missing")
 
 
 def test_every_trigger_is_named():
     cert = leaf(left=3 * DAY, names=("example.com",), key_type="rsa-2048")
-    result = plan(CONFIG, State(certificate=cert, chain=(), key_matches=False, force=True,
-                                ari_window=(NOW - DAY, NOW)), NOW)
+    result = plan(CONFIG, State(certificate=cert, chain=(), key_matches=False, ari_window=(NOW - DAY, NOW)), NOW,
+                  force=True)
     assert result.triggers == ("force", "expiring", "ari", "names", "key_type", "key", "chain")
     assert result.reason.count("; ") == 6
 
@@ -334,3 +334,12 @@ def test_only_the_configured_name_and_its_successors_are_certmgrs():
     from certmgr.cloud.certificates import generation
     assert [generation("web", n) for n in ("web", "web-2", "web-17", "web-1", "web-0", "web-x", "web2", "webb", "w")] \
         == [1, 2, 17, None, None, None, None, None, None]
+
+
+def test_unused_bundles_are_repaired_but_never_the_stored_certificates_own():
+    own = CONFIG.lb_certificate_name(SERIAL, leaf().not_before)
+    old = CONFIG.lb_certificate_name("0a" * 8, NOW - 90 * DAY)
+    result = plan(CONFIG, state(orphans=(old, own)), NOW)
+    assert (result.action, result.orphans, result.lb_certificate_name) == (REPAIR, (old,), own)
+    assert result.repairs == (f"delete the unused LB certificate {old}",)
+    assert plan(CONFIG, state(orphans=(own,)), NOW).action == NOTHING

@@ -132,6 +132,12 @@ class LoadBalancerError(CertmgrError):
     component = "lb"
 
 
+class VerifyError(LoadBalancerError):
+    """The deploy reached OCI but an endpoint does not serve the new certificate; `report` is what each served."""
+
+    report: list = []
+
+
 class WorkRequestPending(LoadBalancerError):
     """A work request had not finished when the run's deadline came: OCI may still complete it."""
 
@@ -156,10 +162,11 @@ class VaultError(CertmgrError):
 
 
 class AcmeError(CertmgrError):
-    """`retry_after` is set when the CA said when to come back (rate limits, Retry-After)."""
+    """`retry_at` is set when the CA said when to come back (rate limits, Retry-After): seconds since the
+    epoch on the policy's wall clock, as the backoff it becomes is stored."""
 
     component = "acme"
-    retry_after: dt.datetime | None = None
+    retry_at: float | None = None
 
 
 class CertificateError(CertmgrError):

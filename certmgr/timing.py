@@ -1,7 +1,10 @@
-"""How a run spends its time: one deadline over every wait, one retry policy for OCI calls, the poll intervals.
+"""How a run spends its time: one deadline over every wait, one poll loop, one retry policy for OCI calls, the
+clocks.
 
 The caller builds a `Policy` and hands it down (the CLI and the Fn handler use `DEFAULT`; tests pass a fast
-one with the same attempt counts), so no adapter keeps a timing constant of its own. `OciRetry` is the
+one with the same attempt counts and their own clocks), so no adapter keeps a timing constant of its own and
+no decision reads the time but through `Policy.now` / `Policy.clock`. Every wait (LB work requests, the
+Certificates service, DNS propagation, the ACME order, the TLS check) is `for elapsed in policy.polls(deadline)`. `OciRetry` is the
 policy in the shape the `oci` SDK calls (`make_retrying_call`). Unlike the SDK's strategies it honours
 `Retry-After` (up to `max_retry_after`) and, given the run's deadline, never starts a wait that would
 overrun it.
@@ -9,6 +12,7 @@ overrun it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email.utils
 import logging
 import random
@@ -40,6 +44,10 @@ class Policy:
     lease_margin: float = 60.0         # the run lock outlives the run's budget by this much
     verify_for: float = 60.0           # how long a deploy may take to be served at every endpoint
     oci_timeout: tuple[float, float] = (10.0, 60.0)  # connect, read: seconds per OCI request
+    ca_timeout: float = 10.0           # seconds per request for the CA's directory and renewal information
+    acme_timeout: float = 30.0         # seconds per ACME request (an order's finalization can be slow)
+    dns_timeout: float = 3.0           # seconds per DNS query of the propagation check
+    tls_timeout: float = 5.0           # seconds per TLS handshake of the post-deploy check
     smtp_timeout: float = 30.0         # seconds per SMTP operation of the monitor's e-mail
     acme_backoff: float = 3600.0       # after a failed order; doubles per consecutive failure
     max_acme_backoff: float = 23 * 3600.0  # below a day: a daily schedule still tries once a day
@@ -54,6 +62,10 @@ class Policy:
     def deadline(self, seconds: float) -> "Deadline":
         return Deadline(self.clock() + seconds, self.clock)
 
+    def now(self) -> dt.datetime:
+        """The wall-clock time, aware, for decisions (renewal, backoff, Vault version deletion)."""
+        return dt.datetime.fromtimestamp(self.wall_clock(), dt.timezone.utc)
+
     def retry(self, deadline: "Deadline | None" = None) -> "OciRetry":
         return OciRetry(self, deadline)
 
@@ -62,16 +74,9 @@ class Policy:
         already spent, so a change is seen at most 10% (`first_poll` at least, `max_poll` at most) after it."""
         return min(self.max_poll, max(self.first_poll, elapsed / 10))
 
-    def polls(self, deadline: "Deadline") -> Iterator[float]:
-        """The looks of a poll: yields the seconds spent so far before each one, waits `poll_interval` between
-        them, and stops when the deadline cannot afford the next wait (the caller says what was still pending)."""
-        started = self.clock()
-        while True:
-            yield self.clock() - started
-            pause = self.poll_interval(self.clock() - started)
-            if not deadline.allows(pause):
-                return
-            self.sleep(pause)
+    def polls(self, deadline: "Deadline", every: float | None = None) -> "Polls":
+        """The one poll loop; see `Polls`."""
+        return Polls(self, deadline, every)
 
     def acme_wait(self, failures: int, retry_after: float | None) -> float:
         """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""
@@ -93,6 +98,41 @@ class Deadline:
 
     def allows(self, seconds: float) -> bool:
         return self.left() >= seconds
+
+    def earlier(self, seconds: float) -> "Deadline":
+        """This deadline less a reserve kept for the steps after a wait."""
+        return Deadline(self.at - seconds, self.clock)
+
+    def within(self, seconds: float) -> "Deadline":
+        """The earlier of this deadline and `seconds` from now."""
+        return Deadline(min(self.at, self.clock() + seconds), self.clock)
+
+
+class Polls:
+    """The one poll loop: `for elapsed in policy.polls(deadline, every): look; if done: break`.
+
+    Yields the seconds spent so far before each look (the first at once). Between looks it waits `every`, or
+    `Policy.poll_interval` (short at first, then a tenth of the time spent), or what the service asked for
+    (set `asked` before the next look, e.g. a Retry-After), and ends without another look when the deadline
+    cannot afford the wait: the caller then says what was still pending.
+    """
+
+    def __init__(self, policy: Policy, deadline: Deadline, every: float | None = None):
+        self.policy, self.deadline, self.every = policy, deadline, every
+        self.asked: float | None = None
+        self.elapsed = 0.0
+
+    def __iter__(self) -> Iterator[float]:
+        clock, started = self.policy.clock, self.policy.clock()
+        while True:
+            self.elapsed = clock() - started
+            yield self.elapsed
+            pause = self.asked if self.asked is not None else \
+                self.every if self.every is not None else self.policy.poll_interval(clock() - started)
+            self.asked = None
+            if not self.deadline.allows(pause):
+                return
+            self.policy.sleep(pause)
 
 
 def retry_after(headers) -> float | None:

@@ -58,7 +58,7 @@ def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout: float = 10) -> dict:
+def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout: float) -> dict:
     """The CA's directory object; AcmeError when it cannot be read."""
     try:
         directory = _get_json(directory_url, ssl.create_default_context(cafile=ca_bundle), timeout)
@@ -77,7 +77,7 @@ def profiles(directory: dict) -> dict:
 
 
 def ari_window(directory: dict, cert_pem: bytes, *, ca_bundle: str | None = None,
-               timeout: float = 10) -> tuple[dt.datetime, dt.datetime] | None:
+               timeout: float) -> tuple[dt.datetime, dt.datetime] | None:
     """The CA's suggested renewal window for `cert_pem`, or None when the CA has no ARI.
 
     Raises AcmeError when the renewal info cannot be read."""

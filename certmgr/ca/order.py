@@ -6,8 +6,6 @@ refuses the replacement itself); TXT records are removed whatever happens after 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -90,11 +88,10 @@ class AcmeAccount:
     """A registered ACME account at one directory (registered once, found again by its key)."""
 
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
-                 eab: Eab | None = None, timeout: int = 30, store_key: Callable[[], None] | None = None,
-                 policy: Policy = DEFAULT):
+                 eab: Eab | None = None, store_key: Callable[[], None] | None = None, policy: Policy = DEFAULT):
         self.directory_url, self.policy = directory_url, policy
         net = _Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
-                       verify_ssl=ca_bundle or True, timeout=timeout)
+                       verify_ssl=ca_bundle or True, timeout=policy.acme_timeout)
         self.warnings: list[str] = []
         try:
             directory = client.ClientV2.get_directory(directory_url, net)
@@ -150,10 +147,10 @@ class AcmeAccount:
     def _refused(self, what: str, exc: Exception) -> AcmeError:
         """An AcmeError for the CA's refusal, carrying its Retry-After (rate limits) when it sent one."""
         wait = self.client.net.retry_after
-        when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait) if wait is not None else None
+        when = self.policy.wall_clock() + wait if wait is not None else None
         described = "409 Conflict" if isinstance(exc, acme_errors.ConflictError) else _describe(exc)
         limited = isinstance(exc, messages.Error) and exc.code == "rateLimited"
-        return AcmeError(f"acme: {what}: {described}", retry_after=when,
+        return AcmeError(f"acme: {what}: {described}", retry_at=when,
                          hint="the CA's rate limit: certmgr holds new orders back until it passes (a forced run "
                               "overrides)" if limited else None)
 
@@ -164,7 +161,7 @@ class AcmeAccount:
         """Run one order to the end and return the full chain PEM.
 
         `present` / `wait` / `cleanup` are the DNS side; validation and finalization end by `deadline` (on
-        the policy's clock), given at least a second.
+        the policy's clock); the order is looked at at least once.
         """
         try:
             return self._issue(csr_pem, present=present, wait=wait, cleanup=cleanup, deadline=deadline,
@@ -177,7 +174,8 @@ class AcmeAccount:
     def _issue(self, csr_pem: bytes, *, present, wait, cleanup, deadline: Deadline, profile: str | None,
                replaces: str | None, timings: dict | None) -> str:
         timings = timings if timings is not None else {}
-        started = time.monotonic()
+        clock = self.policy.clock
+        started = clock()
         order = self.order(csr_pem, profile=profile, replaces=replaces)
         pending = []
         for authz in order.authorizations:
@@ -190,20 +188,20 @@ class AcmeAccount:
             pending.append((chall, TxtRecord(challenge_name(wildcard + authz.body.identifier.value),
                                              chall.chall.validation(self.client.net.key))))
         records = [r for _, r in pending]
-        timings["acme_order"] = round(time.monotonic() - started, 3)
+        timings["acme_order"] = round(clock() - started, 3)
         try:
             if records:
-                t = time.monotonic()
+                t = clock()
                 present(records)
-                timings["dns_present"] = round(time.monotonic() - t, 3)
-                t = time.monotonic()
+                timings["dns_present"] = round(clock() - t, 3)
+                t = clock()
                 wait(records)
-                timings["dns_propagation"] = round(time.monotonic() - t, 3)
-            t = time.monotonic()
+                timings["dns_propagation"] = round(clock() - t, 3)
+            t = clock()
             for chall, _ in pending:
                 self.client.answer_challenge(chall, chall.chall.response(self.client.net.key))
             try:
-                fullchain = self._finalize(order, max(deadline.at, self.policy.clock() + 1.0))
+                fullchain = self._finalize(order, deadline)
             except acme_errors.ValidationError as exc:
                 problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
                                      for a in exc.failed_authzrs for c in a.body.challenges if c.error)
@@ -215,7 +213,7 @@ class AcmeAccount:
                 raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}") from None
             except (messages.Error, acme_errors.Error) as exc:
                 raise self._refused("finalizing the order failed", exc) from None
-            timings["acme_validate_finalize"] = round(time.monotonic() - t, 3)
+            timings["acme_validate_finalize"] = round(clock() - t, 3)
         except BaseException:
             if records:  # the first failure is the one to report; the caller's cleanup knows what is left
                 with contextlib.suppress(Exception):
@@ -228,20 +226,22 @@ class AcmeAccount:
                 self.warnings.append(f"{exc.message}; the next run removes those TXT values")
         return fullchain
 
-    def _pause(self, started: float, deadline: float, asked: float | None = None) -> None:
-        if self.policy.clock() >= deadline:
-            raise acme_errors.TimeoutError()
-        pause = asked if asked is not None else self.policy.poll_interval(self.policy.clock() - started)
-        self.policy.sleep(max(0.0, min(pause, deadline - self.policy.clock())))
-
-    def _finalize(self, order: messages.OrderResource, deadline: float) -> str:
+    def _finalize(self, order: messages.OrderResource, deadline: Deadline) -> str:
         """`ClientV2.poll_and_finalize`, polling by the policy and the CA's Retry-After (acme waits a fixed
         second before its first look at the order); returns the full chain PEM."""
-        started, authzs = self.policy.clock(), []
+        polls = self.policy.polls(deadline)
+        looks = iter(polls)
+        next(looks)  # the first look is now
+
+        def again(asked: float | None = None) -> None:
+            polls.asked = asked
+            if next(looks, None) is None:
+                raise acme_errors.TimeoutError()
+        authzs = []
         for url in order.body.authorizations:
             authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
             while authz.body.status == messages.STATUS_PENDING:
-                self._pause(started, deadline)
+                again()
                 authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
             authzs.append(authz)
         failed = [a for a in authzs if a.body.status != messages.STATUS_VALID and
@@ -264,7 +264,7 @@ class AcmeAccount:
                        acme_errors.Error("the CA abandoned the order without saying why"))
             if body.status == messages.STATUS_READY:
                 self.client.begin_finalization(order)
-            self._pause(started, deadline, retry_after(response.headers))
+            again(retry_after(response.headers))
 
 
 def _csr_names(csr_pem: bytes) -> list[str]:

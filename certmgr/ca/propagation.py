@@ -5,7 +5,6 @@ Only a run that orders needs this (and dnspython), so it lives apart from the DN
 from __future__ import annotations
 
 import socket
-import time
 
 import dns.exception
 import dns.flags
@@ -17,6 +16,7 @@ import oci.dns
 from ..settings.parsers import DNS_PORT
 from ..cloud.dns import TxtRecord
 from ..errors import DnsError, PropagationTimeout
+from ..timing import Deadline, Policy
 
 
 def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:
@@ -36,7 +36,7 @@ def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:
     return servers
 
 
-def txt_values(server: tuple[str, int], name: str, timeout: float = 3.0) -> set[str]:
+def txt_values(server: tuple[str, int], name: str, timeout: float) -> set[str]:
     """TXT values at `name` as one authoritative server answers them right now (TCP when truncated)."""
     query = dns.message.make_query(name, dns.rdatatype.TXT, use_edns=0, payload=1232)
     query.flags &= ~dns.flags.RD
@@ -48,32 +48,30 @@ def txt_values(server: tuple[str, int], name: str, timeout: float = 3.0) -> set[
     return values
 
 
-def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]], *, timeout: float,
-                         interval: float = 2.0, clock=time.monotonic, sleep=time.sleep) -> float:
+def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]], *, policy: Policy,
+                         deadline: Deadline) -> float:
     """Poll every server until each shows every value; return the seconds it took.
 
-    Bounded by `timeout`; on expiry the error says which server is missing which value.
+    Bounded by `deadline`; on expiry the error says which server is missing which value.
     """
-    start = clock()
     wanted: dict[str, set[str]] = {}
     for r in records:
         wanted.setdefault(r.name, set()).add(r.value)
     pending = {(s, n) for s in servers for n in wanted}
     last_error: dict = {}
-    while True:
+    polls = policy.polls(deadline, every=policy.dns_poll)
+    for elapsed in polls:
         for server, name in sorted(pending):
             try:
-                if wanted[name] <= txt_values(server, name):
+                if wanted[name] <= txt_values(server, name, policy.dns_timeout):
                     pending.discard((server, name))
                     last_error.pop((server, name), None)
             except (dns.exception.DNSException, OSError) as exc:
                 last_error[(server, name)] = exc
         if not pending:
-            return clock() - start
-        if clock() - start >= timeout:
-            missing = "; ".join(f"{host}:{port} lacks {name}" +
-                                (f" ({last_error[((host, port), name)]})" if ((host, port), name) in last_error else "")
-                                for (host, port), name in sorted(pending))
-            raise PropagationTimeout(f"dns: TXT records not visible after {timeout:.0f}s: {missing}",
-                                     hint="raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation")
-        sleep(min(interval, max(0.0, timeout - (clock() - start))))
+            return elapsed
+    missing = "; ".join(f"{host}:{port} lacks {name}" +
+                        (f" ({last_error[((host, port), name)]})" if ((host, port), name) in last_error else "")
+                        for (host, port), name in sorted(pending))
+    raise PropagationTimeout(f"dns: TXT records not visible after {polls.elapsed:.0f}s: {missing}",
+                             hint="raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation")

@@ -58,7 +58,7 @@ class CertificatesService:
                  name: str, *, policy: Policy = DEFAULT, deadline: Deadline | None = None):
         self.client, self.compartment_id, self.name = client, compartment_id, name
         self.policy = policy
-        self.deadline = deadline or policy.deadline(300)
+        self.deadline = deadline  # every wait ends by it: a run that changes the service passes its own
 
     def _fail(self, what: str, exc) -> ServiceCertificateError:
         return oci_failure(ServiceCertificateError, f"certificates: {what}", exc,

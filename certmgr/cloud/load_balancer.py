@@ -26,7 +26,7 @@ class LoadBalancer:
                  deadline: Deadline | None = None):
         self.client, self.lb_id = client, lb_id
         self.policy = policy
-        self.deadline = deadline or policy.deadline(300)  # never wait forever, even without a run's deadline
+        self.deadline = deadline  # every wait ends by it; without one (a reader, e.g. the monitor) nothing waits
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
         return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)

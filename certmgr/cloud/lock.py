@@ -29,7 +29,6 @@ from .vault import VaultStore
 
 log = logging.getLogger("certmgr")
 
-LEASE_SECONDS = 340.0  # the default run budget (280 s) and a margin; runs pass their own
 PLACEHOLDER = base64.b64encode(b"certmgr run lock: the lease is in this secret's metadata").decode()
 
 
@@ -81,7 +80,7 @@ def read_record(store: VaultStore, name: str) -> RunRecord:
 
 
 class RunLock:
-    def __init__(self, store: VaultStore, name: str, *, seconds: float = LEASE_SECONDS, clock=time.time):
+    def __init__(self, store: VaultStore, name: str, *, seconds: float, clock=time.time):
         self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
         self.holder = uuid.uuid4().hex[:12]
         self.etag: str | None = None  # the lock secret's etag after this run's own last change

@@ -20,6 +20,7 @@ import oci.vault
 
 from .clients import all_items
 from ..errors import VaultError, oci_failure, oci_reason
+from ..timing import DEFAULT, Policy
 
 log = logging.getLogger("certmgr")
 
@@ -45,8 +46,8 @@ def version_name(serial_hex: str) -> str:
 
 class VaultStore:
     def __init__(self, vaults: oci.vault.VaultsClient, secrets: oci.secrets.SecretsClient, *, vault_id: str,
-                 key_id: str, compartment_id: str):
-        self.vaults, self.secrets = vaults, secrets
+                 key_id: str, compartment_id: str, policy: Policy = DEFAULT):
+        self.vaults, self.secrets, self.policy = vaults, secrets, policy
         self.vault_id, self.key_id, self.compartment_id = vault_id, key_id, compartment_id
         self._ids: dict[str, str] = {}
         self.warnings: list[str] = []  # problems that did not stop the write (pruning), for the run's result
@@ -128,7 +129,7 @@ class VaultStore:
         if sum(1 for v in versions if not v.time_of_deletion) >= ACTIVE_LIMIT:
             self.prune(name, versions)  # writes prune after they land: make the room before this one
             versions = self.versions(name)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self.policy.now()
         in_use = sum(1 for v in versions if not v.time_of_deletion)
         pending = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
         if in_use >= ACTIVE_LIMIT:
@@ -172,7 +173,7 @@ class VaultStore:
         housekeeping, so a failure is only a warning; the next write tries again.
         """
         try:
-            versions, now = versions or self.versions(name), dt.datetime.now(dt.timezone.utc)
+            versions, now = versions or self.versions(name), self.policy.now()
             waiting = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
             old = sorted(v.version_number for v in versions if "DEPRECATED" in v.stages and not v.time_of_deletion)
             old = old[:max(0, len(old) - KEEP_DEPRECATED)]

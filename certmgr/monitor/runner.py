@@ -132,7 +132,7 @@ def run(config: Config, *, now: dt.datetime | None = None, clients: Clients | No
     clients retry by `policy`."""
     if config.monitor is None:
         raise ValueError("the monitor needs a monitor-mode Config (CERTMGR_MODE=monitor)")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or policy.now()
     result = MonitorResult(checked_at=now.isoformat())
     result.warnings += list(config.warnings) + list(config.monitor.warnings)
     try:

@@ -19,9 +19,10 @@ class Services:
     def __init__(self, config: Config, clients: Clients, policy: Policy = DEFAULT, deadline: Deadline | None = None):
         self.dns = Zones(clients.dns(), config.dns_zone_ids)
         self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
-                                                 key_id=config.vault_key_id, compartment_id=config.compartment_id),
+                                                 key_id=config.vault_key_id, compartment_id=config.compartment_id,
+                                                 policy=policy),
                                       config.secret_names)
-        self.target = target_for(config)
+        self.policy, self.target = policy, target_for(config)
         self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
         self.certificates = CertificatesService(
             clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,

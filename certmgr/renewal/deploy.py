@@ -9,7 +9,7 @@ import logging
 
 from .. import pki
 from ..cloud.certificates import ServiceCertificate, successor_name
-from ..errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch
+from ..errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch, VerifyError
 from .observe import Observed
 
 log = logging.getLogger("certmgr")
@@ -101,8 +101,8 @@ class Deployer:
             try:
                 self.result.endpoints = verify(self.config.verify_endpoints, self.config.verify_name, serial,
                                                context(self.config.verify_ca_bundle), self.policy, self.deadline)
-            except LoadBalancerError as exc:
-                self.result.endpoints = getattr(exc, "report", [])
+            except VerifyError as exc:
+                self.result.endpoints = exc.report
                 exc.state = (f"Vault holds certificate {serial} and every listener references it, as OCI reports, "
                              "but the endpoints above do not serve it; the next run sees nothing to deploy, so "
                              "find what serves the old certificate")

@@ -13,7 +13,6 @@ from ..ca.directory import cert_id
 from ..errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
 from ..cloud.lock import LockLost
 from .observe import Observed
-from ..timing import Deadline
 
 log = logging.getLogger("certmgr")
 
@@ -44,11 +43,9 @@ class Issuer:
 
     def hold_orders(self, exc: CertmgrError) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
-        record = self.lock.record
-        asked = (exc.retry_after - dt.datetime.now(dt.timezone.utc)).total_seconds() \
-            if isinstance(exc, AcmeError) and exc.retry_after else None
-        failures = record.failures + 1
-        until = self.policy.wall_clock() + self.policy.acme_wait(failures, asked)
+        failures, now = self.lock.record.failures + 1, self.policy.wall_clock()
+        asked = exc.retry_at - now if isinstance(exc, AcmeError) and exc.retry_at else None
+        until = now + self.policy.acme_wait(failures, asked)
         try:
             self.lock.note(failures=failures, retry_at=until, last_error=exc.message)
         except CertmgrError as error:  # the order's failure is the one to report
@@ -77,11 +74,11 @@ class Issuer:
             log.info("created a new ACME account key in Vault")
         return key, store
 
-    def propagation_budget(self) -> float:
+    def propagation_deadline(self):
         """CERTMGR_PROPAGATION_TIMEOUT, cut short so validation, finalization, storing and deploying still
         fit in the run's budget (Fn stops a function at 300 s, mid-step)."""
         left = self.deadline.left() - self.policy.after_propagation
-        return max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left))
+        return self.deadline.within(max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left)))
 
     def issue(self, observed: Observed):
         self.job.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
@@ -115,8 +112,7 @@ class Issuer:
                 by_zone.setdefault(dns.zone_of(record.name), []).append(record)
             for zone, group in by_zone.items():
                 servers = list(config.dns_nameservers) or zone_nameservers(dns.models[zone])
-                wait_for_propagation(group, servers, timeout=self.propagation_budget(), interval=self.policy.dns_poll,
-                                     clock=self.policy.clock, sleep=self.policy.sleep)
+                wait_for_propagation(group, servers, policy=self.policy, deadline=self.propagation_deadline())
         replaces = None
         if observed.state.certificate is not None:
             try:
@@ -128,7 +124,7 @@ class Issuer:
             fullchain = account.issue(
                 csr, present=self.present, cleanup=self.cleanup, wait=wait,
                 # validation and finalization leave part of the reserve for storing and deploying
-                deadline=Deadline(self.deadline.at - self.policy.after_propagation / 2, self.deadline.clock),
+                deadline=self.deadline.earlier(self.policy.after_propagation / 2),
                 profile=config.acme_profile, replaces=replaces,
                 timings=result.timings)
         finally:

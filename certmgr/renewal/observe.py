@@ -18,6 +18,7 @@ from ..cloud.load_balancer import LoadBalancer, select_listeners, unused
 from ..cloud.lock import RunRecord, read_record
 from .plan import ListenerState, State
 from ..cloud.vault import CertificateVault, StoredCertificate
+from ..timing import Policy
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _record_state(record: RunRecord) -> dict:
 
 
 def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer,
-            service: CertificatesService | None = None, now: dt.datetime) -> Observed:
+            service: CertificatesService | None = None, now: dt.datetime, policy: Policy) -> Observed:
     zones = dns.load()  # also what the routing of TXT values, and the propagation check, use
     outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
     if outside:
@@ -104,7 +105,7 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
     window = None
     directory, ca_problem = None, None
     try:
-        directory = read_directory(config.acme_directory, ca_bundle=config.acme_ca_bundle)
+        directory = read_directory(config.acme_directory, ca_bundle=config.acme_ca_bundle, timeout=policy.ca_timeout)
     except AcmeError as exc:
         ca_problem = exc
         if "certificate" in found:
@@ -117,7 +118,8 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                                    "empty for the CA's default")])
     if directory is not None and "certificate" in found and found["certificate"].not_after > now:
         try:  # no advice is asked for an expired certificate
-            window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle)
+            window = ari_window(directory, stored.cert_pem, ca_bundle=config.acme_ca_bundle,
+                                timeout=policy.ca_timeout)
         except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
     state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window,

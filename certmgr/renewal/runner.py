@@ -29,7 +29,7 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
             force: bool) -> tuple[Observed, Plan]:
     with result.timed("observe"):
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
-                           service=services.certificates, now=now)
+                           service=services.certificates, now=now, policy=services.policy)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
     planned = plan(config, observed.state, now, force=force, target=services.target)
     result.action, result.reason = planned.action, planned.reason
@@ -54,7 +54,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     started = time.monotonic()
     deadline = policy.deadline(config.run_budget)
     result = Result(names=list(config.domains), warnings=list(config.warnings))
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or policy.now()
     planned = runner = services = None
     try:
         services = Services(config, clients or Clients.from_config(config, policy.retry(deadline)), policy, deadline)

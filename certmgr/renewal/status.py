@@ -11,6 +11,7 @@ from ..errors import CertmgrError
 from .observe import observe
 from .plan import plan
 from .adapters import Services
+from ..timing import DEFAULT, Policy
 
 
 @dataclass
@@ -39,12 +40,13 @@ class Status:
         return "\n".join(lines)
 
 
-def status(config: Config, *, now: dt.datetime | None = None, clients: Clients | None = None) -> Status:
-    now = now or dt.datetime.now(dt.timezone.utc)
+def status(config: Config, *, now: dt.datetime | None = None, clients: Clients | None = None,
+           policy: Policy = DEFAULT) -> Status:
+    now = now or policy.now()
     try:
-        services = Services(config, clients or Clients.from_config(config))
+        services = Services(config, clients or Clients.from_config(config), policy, policy.deadline(config.run_budget))
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
-                           service=services.certificates, now=now)
+                           service=services.certificates, now=now, policy=policy)
     except CertmgrError as exc:
         return Status(status="failed", error=exc.message)
     state = observed.state

@@ -14,7 +14,7 @@ import ssl
 from cryptography import x509
 
 from ..pki import same_serial
-from ..errors import LoadBalancerError
+from ..errors import VerifyError
 from ..timing import Deadline, Policy
 
 
@@ -25,7 +25,7 @@ def context(ca_bundle: str | None) -> ssl.SSLContext:
     return trust
 
 
-def served(endpoint: tuple[str, int], name: str, trust: ssl.SSLContext, timeout: float = 5.0) -> str:
+def served(endpoint: tuple[str, int], name: str, trust: ssl.SSLContext, timeout: float) -> str:
     """The serial (hex) the endpoint presents for `name`, or why no trusted certificate came back."""
     try:
         with socket.create_connection(endpoint, timeout=timeout) as raw:
@@ -39,21 +39,16 @@ def served(endpoint: tuple[str, int], name: str, trust: ssl.SSLContext, timeout:
 
 def verify(endpoints, name: str, serial: str, trust: ssl.SSLContext, policy: Policy,
            deadline: Deadline) -> list[dict]:
-    """Each endpoint with what it served last; LoadBalancerError when one still does not serve `serial`."""
-    clock, started = policy.clock, policy.clock()
-    while True:
-        seen = {f"{host}:{port}": served((host, port), name, trust) for host, port in endpoints}
+    """Each endpoint with what it served last; VerifyError (with that report) when one still does not serve
+    `serial` after `policy.verify_for` seconds or at the deadline."""
+    report: list[dict] = []
+    for _ in policy.polls(deadline.within(policy.verify_for)):
+        seen = {f"{host}:{port}": served((host, port), name, trust, policy.tls_timeout) for host, port in endpoints}
         report = [{"endpoint": e, "serial": s, "ok": same_serial(s, serial)} for e, s in seen.items()]
-        wrong = [f"{r['endpoint']} serves {r['serial']}" for r in report if not r["ok"]]
-        pause = policy.poll_interval(clock() - started)
-        if not wrong:
+        if all(r["ok"] for r in report):
             return report
-        if clock() - started + pause > policy.verify_for or not deadline.allows(pause):
-            error = LoadBalancerError(f"lb: the deploy reached OCI but not every client: {'; '.join(wrong)} "
-                                      f"(expected {serial} for {name})",
-                                      hint="check that CERTMGR_VERIFY_ENDPOINTS are the load balancer's listeners "
-                                           "and that nothing in front of them (a CDN, another balancer) serves "
-                                           "an older certificate")
-            error.report = report
-            raise error
-        policy.sleep(pause)
+    wrong = [f"{r['endpoint']} serves {r['serial']}" for r in report if not r["ok"]]
+    raise VerifyError(f"lb: the deploy reached OCI but not every client: {'; '.join(wrong)} "
+                      f"(expected {serial} for {name})", report=report,
+                      hint="check that CERTMGR_VERIFY_ENDPOINTS are the load balancer's listeners and that nothing "
+                           "in front of them (a CDN, another balancer) serves an older certificate")

@@ -9,7 +9,7 @@ from certmgr.cloud.vault import VaultStore
 
 
 def test_one_holder_at_a_time(store):
-    first, second = RunLock(store, "t-lock"), RunLock(store, "t-lock")
+    first, second = RunLock(store, "t-lock", seconds=60), RunLock(store, "t-lock", seconds=60)
     with first:
         with pytest.raises(LockBusy) as busy:
             second.acquire()
@@ -21,7 +21,7 @@ def test_one_holder_at_a_time(store):
 def test_expired_lease_is_taken_over(store):
     crashed = RunLock(store, "t-lock-expiry", seconds=1)
     crashed.acquire()  # never released: the run "crashed"
-    later = RunLock(store, "t-lock-expiry", clock=lambda: time.time() + 5)
+    later = RunLock(store, "t-lock-expiry", seconds=60, clock=lambda: time.time() + 5)
     later.acquire()
     later.release()
 
@@ -37,7 +37,7 @@ def _race(store, name: str, runs: int) -> list[str]:
     outcomes, barrier = [], threading.Barrier(runs)
 
     def contend():
-        lock = RunLock(_fresh_store(store), name)
+        lock = RunLock(_fresh_store(store), name, seconds=60)
         barrier.wait()
         try:
             lock.acquire()
@@ -54,7 +54,7 @@ def _race(store, name: str, runs: int) -> list[str]:
 
 
 def test_racing_runs_exactly_one_wins(store):
-    setup = RunLock(store, "t-lock-race")
+    setup = RunLock(store, "t-lock-race", seconds=60)
     setup.acquire()
     setup.release()
     outcomes = _race(store, "t-lock-race", 4)
@@ -71,10 +71,10 @@ def test_two_first_runs_exactly_one_wins(store, round_):
 def test_a_run_that_outlived_its_lease_does_not_erase_its_successor(store):
     slow = RunLock(store, "t-lock-outlived", seconds=1)
     slow.acquire()
-    successor = RunLock(_fresh_store(store), "t-lock-outlived", clock=lambda: time.time() + 5)
+    successor = RunLock(_fresh_store(store), "t-lock-outlived", seconds=60, clock=lambda: time.time() + 5)
     successor.acquire()  # the slow run's lease has expired: taken over
     slow.release()       # If-Match on the slow run's etag: refused, the successor keeps the lease
     with pytest.raises(LockBusy) as busy:
-        RunLock(_fresh_store(store), "t-lock-outlived").acquire()
+        RunLock(_fresh_store(store), "t-lock-outlived", seconds=60).acquire()
     assert successor.holder in busy.value.message
     successor.release()

@@ -85,7 +85,7 @@ def test_a_pruning_failure_is_a_warning_and_the_write_stands(sandbox, store, cle
 
 def test_the_run_lock_taken_twenty_times_stays_within_the_limits(store):
     for _ in range(20):
-        lock = RunLock(store, "lock")
+        lock = RunLock(store, "lock", seconds=60)
         lock.acquire()
         lock.release()
     active, pending = by_use(store, "lock")

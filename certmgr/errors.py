@@ -121,7 +121,7 @@ class DnsError(CertmgrError):
 class PropagationTimeout(DnsError):
     """The TXT records did not show on every nameserver in time. A DnsError, so one except catches both.
 
-    `pending` names the records (or servers) still missing them."""
+    `pending` names the servers and the names they still lack (`host:port name`)."""
 
     pending: tuple[str, ...] = ()
 

@@ -1,7 +1,7 @@
 """Certificates, chains and keys: parse, inspect, generate. A thin layer over `cryptography`.
 
 PEM comes in as `str` or `bytes` and goes out as `str` (the LB and Vault adapters send text), except the
-CSR, which goes out as `bytes` because that is what `acme.ClientV2.new_order` takes. Nothing here reads
+CSR, which goes out as `bytes` because `acme`'s order resource carries it so to finalization. Nothing here reads
 the clock: whether a certificate is too old is `plan`'s decision. Errors never quote key material.
 """
 from __future__ import annotations

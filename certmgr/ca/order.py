@@ -18,9 +18,7 @@ from .directory import USER_AGENT
 from ..cloud.dns import TxtRecord, challenge_name
 from ..errors import AcmeError, CertmgrError, DnsError
 from ..timing import DEFAULT, Deadline, Policy, retry_after
-
-NONCE_ATTEMPTS = 8  # the reply to a rejected nonce carries a fresh one, so a retry costs one request
-
+from .acme_private import Network, authorization, post, post_as_get
 
 @dataclass
 class Eab:
@@ -42,25 +40,6 @@ def _alg(key):
     if isinstance(key, rsa.RSAPrivateKey):
         return jose.RS256
     return {256: jose.ES256, 384: jose.ES384}[key.curve.key_size]
-
-
-class _Network(client.ClientNetwork):
-    """`acme`'s network, remembering the Retry-After of the last refused request (acme drops headers), and
-    retrying a rejected nonce up to NONCE_ATTEMPTS times (acme retries once; CAs reject nonces at random)."""
-
-    retry_after: float | None = None
-
-    def post(self, *args, **kwargs):
-        for attempt in range(1, NONCE_ATTEMPTS + 1):
-            try:
-                return self._post_once(*args, **kwargs)
-            except messages.Error as error:
-                if error.code != "badNonce" or attempt == NONCE_ATTEMPTS:
-                    raise
-
-    def _check_response(self, response, content_type=None):
-        self.retry_after = None if response.ok else retry_after(response.headers)
-        return super()._check_response(response, content_type=content_type)
 
 
 def _replacement_refused(exc: Exception) -> bool:
@@ -90,7 +69,7 @@ class AcmeAccount:
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
                  eab: Eab | None = None, store_key: Callable[[], None] | None = None, policy: Policy = DEFAULT):
         self.directory_url, self.policy = directory_url, policy
-        net = _Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
+        net = Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
                        verify_ssl=ca_bundle or True, timeout=policy.acme_timeout)
         self.warnings: list[str] = []
         try:
@@ -128,7 +107,7 @@ class AcmeAccount:
                                       for name in _csr_names(csr_pem)],
                          profile=profile or None, replaces=replaces)
         try:
-            response = self.client._post(self.client.directory["newOrder"], body)
+            response = post(self.client, self.client.directory["newOrder"], body)
         except (messages.Error, acme_errors.ConflictError) as exc:
             if replaces and _replacement_refused(exc):
                 # An earlier order replaced this certificate but its certificate never reached Vault, or the
@@ -139,7 +118,7 @@ class AcmeAccount:
                 return self.order(csr_pem, profile=profile)
             raise self._refused("new order refused", exc) from None
         order = messages.Order.from_json(response.json())
-        authzs = [self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+        authzs = [authorization(self.client, url)
                   for url in order.authorizations]
         return messages.OrderResource(body=order, uri=response.headers.get("Location"),
                                       authorizations=authzs, csr_pem=csr_pem)
@@ -239,10 +218,10 @@ class AcmeAccount:
                 raise acme_errors.TimeoutError()
         authzs = []
         for url in order.body.authorizations:
-            authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+            authz = authorization(self.client, url)
             while authz.body.status == messages.STATUS_PENDING:
                 again()
-                authz = self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
+                authz = authorization(self.client, url)
             authzs.append(authz)
         failed = [a for a in authzs if a.body.status != messages.STATUS_VALID and
                   any(c.error is not None for c in a.body.challenges)]
@@ -255,10 +234,10 @@ class AcmeAccount:
             if exc.code != "orderNotReady":
                 raise
         while True:
-            response = self.client._post_as_get(order.uri)
+            response = post_as_get(self.client, order.uri)
             body = messages.Order.from_json(response.json())
             if body.status == messages.STATUS_VALID and body.certificate is not None:
-                return self.client._post_as_get(body.certificate).text
+                return post_as_get(self.client, body.certificate).text
             if body.status == messages.STATUS_INVALID:
                 raise (acme_errors.IssuanceError(body.error) if body.error is not None else
                        acme_errors.Error("the CA abandoned the order without saying why"))

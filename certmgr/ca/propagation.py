@@ -74,4 +74,5 @@ def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]
                         (f" ({last_error[((host, port), name)]})" if ((host, port), name) in last_error else "")
                         for (host, port), name in sorted(pending))
     raise PropagationTimeout(f"dns: TXT records not visible after {polls.elapsed:.0f}s: {missing}",
+                             pending=tuple(f"{host}:{port} {name}" for (host, port), name in sorted(pending)),
                              hint="raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation")

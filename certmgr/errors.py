@@ -7,7 +7,6 @@ next (`hint`). The run reports all three, so an operator reading one log line kn
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from dataclasses import dataclass
 
 

@@ -13,14 +13,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .parsers import Secret
-from ..errors import ConfigError
+from .parsers import Invalid, Secret
+from ..errors import ConfigError, Problem
 from .monitor_variables import MonitorConfig
 from .names import normalise_name  # noqa: F401 - part of this module's interface
 from .renewer_variables import (ACME_DIRECTORIES, AUTH_CONFIG_FILE, AUTH_RESOURCE_PRINCIPAL,  # noqa: F401
                         DEFAULT_ACME_DIRECTORY, DEFAULT_KEY_TYPE, DEFAULT_MODE, DEFAULT_NAME_PREFIX,
                         DEFAULT_OCI_PROFILE, DEFAULT_PROPAGATION_TIMEOUT, DEFAULT_RENEWAL_DAYS, DEFAULT_RUN_BUDGET,
-                        invariants, read)
+                        VARIABLES, read)
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ class Config:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
-        """Refuse a Config that breaks a rule the code relies on, however it was built (see `invariants`)."""
-        problems = invariants(self)
+        """Refuse a Config that breaks a rule the code relies on, however it was built (see `rules`)."""
+        problems = rules(self)
         if problems:
             raise ConfigError(problems)
 
@@ -148,3 +148,38 @@ class Config:
         """Whether `name` is one of this deployment's LB certificate names: exactly, so that prefix `tmi`
         never claims the certificates of a deployment with prefix `tmi-b`."""
         return re.fullmatch(re.escape(self.name_prefix) + r"-[0-9a-f]{1,16}-[0-9]{8}", name) is not None
+
+
+def rules(config: "Config") -> list[Problem]:
+    """What a Config must hold whoever built it (`read`, by hand, `dataclasses.replace`): the rules the rest
+    of the code relies on, each named by its variable. The ranges above are for operators; here a duration
+    need only be positive, so tests may run on budgets of seconds."""
+    by_field, problems = {var.field: var for var in VARIABLES}, []
+
+    def refuse(name: str, problem: str) -> None:
+        problems.append(Problem(by_field[name].env, problem, f"set it to {by_field[name].wants}"))
+
+    for name in ("mode", "domains", "name_prefix", "key_type"):  # must read back through their own parsers
+        value = getattr(config, name)
+        text = ",".join(value) if isinstance(value, tuple) else value
+        try:
+            same = not value and name == "domains" or by_field[name].parse(text) == value
+        except Invalid:
+            same = False
+        if not same:
+            refuse(name, f"{value!r} is not a value it accepts as it is")
+    for name in ("renewal_days", "propagation_timeout", "run_budget"):
+        if type(getattr(config, name)) is not int or getattr(config, name) <= 0:
+            refuse(name, f"{getattr(config, name)!r} is not a positive whole number")
+    for var in VARIABLES if config.mode == "renew" else ():
+        if var.required and not getattr(config, var.field):
+            refuse(var.field, "is not set")
+    if (config.mode == "monitor") != (config.monitor is not None):
+        refuse("mode", f"is {config.mode!r}, but the monitor's settings are "
+               f"{'missing' if config.monitor is None else 'given'}: build the Config with Config.from_env")
+    if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
+        refuse("acme_eab_kid", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together")
+    if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
+        problems.append(Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of "
+                                f"signing", f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}"))
+    return problems

@@ -128,7 +128,7 @@ class _Var:
     kinds: tuple[str, ...] = ()  # for OCIDs: the resource types expected; others are accepted with a warning
 
 
-_VARS = (
+VARIABLES = (
     _Var("CERTMGR_MODE", "mode", _mode, f"one of {', '.join(MODES)} (default {DEFAULT_MODE})", DEFAULT_MODE),
     _Var("CERTMGR_DOMAIN", "domains", domains,
          "the certificate's DNS names, comma-separated, primary first (e.g. example.com,*.example.com)", (),
@@ -195,7 +195,7 @@ _VARS = (
          f"a profile name in the OCI config file (default {DEFAULT_OCI_PROFILE})", DEFAULT_OCI_PROFILE),
     _Var("CERTMGR_REGION", "region", region, "an OCI region identifier such as us-ashburn-1"),
 )
-_KNOWN = {var.env for var in _VARS}
+_KNOWN = {var.env for var in VARIABLES}
 
 
 def read(env: Mapping[str, str]) -> dict:
@@ -203,7 +203,7 @@ def read(env: Mapping[str, str]) -> dict:
     problems: list[Problem] = []
     warnings: list[str] = []
     mode = DEFAULT_MODE
-    for var in _VARS:
+    for var in VARIABLES:
         text = (env.get(var.env) or "").strip()
         if not text:
             values[var.field] = var.default
@@ -241,41 +241,6 @@ def read(env: Mapping[str, str]) -> dict:
                 auth=AUTH_RESOURCE_PRINCIPAL if resource_principal else AUTH_CONFIG_FILE,
                 oci_config_file=None if resource_principal else
                 (env.get("OCI_CONFIG_FILE") or env.get("OCI_CLI_CONFIG_FILE") or None))
-
-
-def invariants(config) -> list[Problem]:
-    """What a Config must hold whoever built it (`read`, by hand, `dataclasses.replace`): the rules the rest
-    of the code relies on, each named by its variable. The ranges above are for operators; here a duration
-    need only be positive, so tests may run on budgets of seconds."""
-    by_field, problems = {var.field: var for var in _VARS}, []
-
-    def refuse(field: str, problem: str) -> None:
-        problems.append(Problem(by_field[field].env, problem, f"set it to {by_field[field].wants}"))
-
-    for field in ("mode", "domains", "name_prefix", "key_type"):  # must read back through their own parsers
-        value = getattr(config, field)
-        text = ",".join(value) if isinstance(value, tuple) else value
-        try:
-            same = not value and field == "domains" or by_field[field].parse(text) == value
-        except Invalid:
-            same = False
-        if not same:
-            refuse(field, f"{value!r} is not a value it accepts as it is")
-    for field in ("renewal_days", "propagation_timeout", "run_budget"):
-        if type(getattr(config, field)) is not int or getattr(config, field) <= 0:
-            refuse(field, f"{getattr(config, field)!r} is not a positive whole number")
-    for var in _VARS if config.mode == "renew" else ():
-        if var.required and not getattr(config, var.field):
-            refuse(var.field, "is not set")
-    if (config.mode == "monitor") != (config.monitor is not None):
-        refuse("mode", f"is {config.mode!r}, but the monitor's settings are "
-               f"{'missing' if config.monitor is None else 'given'}: build the Config with Config.from_env")
-    if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
-        refuse("acme_eab_kid", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together")
-    if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
-        problems.append(Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of "
-                                f"signing", f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}"))
-    return problems
 
 
 def _check_eab(env: Mapping[str, str], problems: list[Problem]) -> None:

@@ -1,6 +1,6 @@
 """The deployer: to LB certificate bundles (upload, switch each listener, delete certmgr's unused bundles) or
 to the Certificates service (import a version or a successor, point listeners at it once, prune), then the
-post-deploy proof. The target (`target.py`) picks which; the deployer works on the run's `act.Job` and
+post-deploy proof. The target (`target.py`) picks which; the deployer works on the run's `job.Job` and
 records what it has done in the job's progress."""
 from __future__ import annotations
 
@@ -10,17 +10,13 @@ import logging
 from .. import pki
 from ..cloud.certificates import ServiceCertificate, successor_name
 from ..errors import LoadBalancerError, ServiceCertificateError, UsagesMismatch, VerifyError
+from .job import Step
 from .observe import Observed
 
 log = logging.getLogger("certmgr")
 
 
-class Deployer:
-    def __init__(self, job):
-        self.job, self.progress = job, job.progress
-        self.config, self.services, self.result = job.config, job.services, job.result
-        self.policy, self.deadline, self.lock = job.policy, job.deadline, job.lock
-
+class Deployer(Step):
     def to_service(self, leaf: pki.CertInfo, pems: tuple[str, str, str], observed: Observed, planned) -> None:
         """Import into the Certificates service when the plan says it does not hold the certificate (a new
         CURRENT version, or a successor certificate when OCI refuses the version), then point at it the

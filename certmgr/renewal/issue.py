@@ -1,5 +1,5 @@
 """The issuer: one ACME order with its TXT values recorded before they are presented, the CA's refusals
-remembered as a backoff, the result stored in Vault. Works on the run's `act.Job`, recording what it has done
+remembered as a backoff, the result stored in Vault. Works on the run's `job.Job`, recording what it has done
 in the job's progress."""
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ from .. import pki
 from ..ca.directory import cert_id
 from ..errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
 from ..cloud.lock import LockLost
+from .job import Step
 from .observe import Observed
 
 log = logging.getLogger("certmgr")
 
 
-class Issuer:
-    def __init__(self, job):
-        self.job, self.progress = job, job.progress
-        self.config, self.services, self.result = job.config, job.services, job.result
-        self.policy, self.deadline, self.lock = job.policy, job.deadline, job.lock
-
+class Issuer(Step):
     def present(self, records) -> None:
         """Record the values in the lock first: if this run dies now, the next one removes exactly them.
         Each value goes where its challenge name leads (a CNAME's target)."""

@@ -10,7 +10,8 @@ import datetime as dt
 import logging
 import time
 
-from .act import Act, Job
+from .act import Act
+from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..cloud.dns import challenge_name

@@ -15,7 +15,7 @@ TEST_WORKERS ?= 4
 # when installing, not in each test process of a fresh clone.
 WARM_HCL := import hcl2; hcl2.loads("warm = 1")
 
-.PHONY: demo test bench pebble install fn-build-certmgr fn-deploy-certmgr fn-invoke-certmgr fn-logs-certmgr
+.PHONY: demo test bench pebble install fn-tree fn-build-certmgr fn-deploy-certmgr fn-invoke-certmgr fn-logs-certmgr
 
 install: $(STAMP)
 
@@ -34,16 +34,23 @@ $(CHECKOV): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -c '$(WARM_HCL)'
 	touch $@
 
+# The function's installed tree, as the image holds it (build/fn_tree.py, the script the Dockerfile runs):
+# python/ (the packages certmgr runs) and function/ (certmgr). The script rebuilds a part only when what it
+# is made from changed. The Fn end-to-end tests run against it.
+FN_TREE := .cache/fn-tree
+fn-tree: $(STAMP)
+	$(PY) build/fn_tree.py $(FN_TREE)
+
 # Bytecode compiled once up front: with PYTHONDONTWRITEBYTECODE set, each of the suite's certmgr, Fn and
 # sandbox processes would compile the project's modules again.
-test: $(STAMP) pebble $(CHECKOV)
+test: $(STAMP) pebble $(CHECKOV) fn-tree
 	$(PY) -m compileall -q certmgr sandbox demo bench >/dev/null
 	CHECKOV=$(CHECKOV) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
 
-demo: $(STAMP) pebble
+demo: $(STAMP) pebble fn-tree
 	$(PY) -m demo
 
-bench: $(STAMP) pebble
+bench: $(STAMP) pebble fn-tree
 	$(PY) -m bench
 
 # --- Fn (OCI Functions). These wrap the `fn` CLI; all but build need FN_APP (the Function Application:

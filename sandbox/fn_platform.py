@@ -2,11 +2,15 @@
 
 Fn starts the image's entrypoint (`fdk <func.py> handler`) with `FN_FORMAT=http-stream` and
 `FN_LISTENER=unix:<path>`, waits for the socket, then POSTs `/call` with `Fn-Call-Id` and `Fn-Deadline`.
-This module does exactly that against a local process, so tests exercise the real FDK.
+This module does exactly that against a local process, so tests exercise the real FDK, run from the
+function's installed tree as the image holds it (build/fn_tree.py, into .cache/fn-tree), with the
+Dockerfile's entrypoint, PYTHONPATH and working directory: what the function needs and the tree lacks
+fails here.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import http.client
 import os
 import socket
@@ -19,8 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNC = ROOT / "certmgr" / "func.py"
+TREE = ROOT / ".cache" / "fn-tree"
+# The Dockerfile's ENTRYPOINT, PYTHONPATH and WORKDIR, with the image's / at TREE.
+ENTRYPOINT = [str(TREE / "python" / "bin" / "fdk"), str(TREE / "function" / "certmgr" / "func.py"), "handler"]
+PYTHONPATH = f"{TREE / 'function'}:{TREE / 'python'}"
+WORKDIR = TREE / "function"
 START_TIMEOUT = 5.0  # Fn gives the FDK this long to listen
+
+
+@functools.cache
+def _build_tree() -> None:
+    """The tree brought up to date with the sources, once per process (a no-op when it is)."""
+    subprocess.run([sys.executable, str(ROOT / "build" / "fn_tree.py"), str(TREE)], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -44,20 +59,23 @@ class Invocation:
 class FnContainer:
     """One hot function container: started once, invoked any number of times."""
 
-    def __init__(self, env: dict[str, str], *, func: Path = FUNC, handler: str = "handler"):
+    def __init__(self, env: dict[str, str]):
         self._dir = tempfile.mkdtemp(prefix="fn-")  # short path: unix sockets allow ~107 bytes
         self.socket = os.path.join(self._dir, "lsnr.sock")
         self.log = Path(self._dir) / "container.log"
         self.env = {**env, "FN_FORMAT": "http-stream", "FN_LISTENER": f"unix:{self.socket}",
                     "FN_APP_ID": "ocid1.fnapp.oc1..sandbox", "FN_FN_ID": "ocid1.fnfunc.oc1..sandbox",
-                    "FN_APP_NAME": "certmgr", "FN_FN_NAME": "certmgr", "PYTHONPATH": str(ROOT)}
-        self.cmd = [str(Path(sys.executable).parent / "fdk"), str(func), handler]
+                    "FN_APP_NAME": "certmgr", "FN_FN_NAME": "certmgr", "PYTHONPATH": PYTHONPATH}
+        # The interpreter itself, not a venv's (sys._base_executable), without its site-packages (-S): all
+        # the function imports must come from the tree.
+        self.cmd = [sys._base_executable, "-S", *ENTRYPOINT]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "FnContainer":
+        _build_tree()
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=str(ROOT))
+                                            cwd=WORKDIR)
         deadline = time.monotonic() + START_TIMEOUT
         while not os.path.exists(self.socket):
             if self.process.poll() is not None or time.monotonic() > deadline:

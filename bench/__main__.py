@@ -1,4 +1,4 @@
-"""python -m bench [renew|monitor [OPTIONS]]: every benchmark in turn, or the one named (with its options)."""
+"""python -m bench [renew|monitor|simulated|renewals|image [OPTIONS]]: every benchmark in turn, or the one named (with its options)."""
 from __future__ import annotations
 
 import importlib
@@ -6,7 +6,7 @@ import importlib.util
 import sys
 
 BENCHES = {"renew": "bench.renew", "monitor": "bench.monitor_scan", "simulated": "bench.simulated_cloud",
-           "renewals": "bench.renewals"}
+           "renewals": "bench.renewals", "image": "bench.image"}
 
 
 def present() -> dict[str, str]:

@@ -1,112 +1,40 @@
-"""How much a certmgr renewal costs over the least any ACME DNS-01 client must do, and what a no-op daily
-run costs as a fresh process. Every figure is a ratio against a baseline measured in the same run on the
-same sandbox, because the machines are shared and noisy: absolute seconds only mean something side by side.
+"""How much a certmgr renewal costs over the least work a renewal needs, at a real cloud's latency per OCI
+call, and what a no-op daily run costs as a fresh process. Every figure is set beside a baseline measured in
+the same run on the same sandbox, because the machines are shared and noisy: absolute seconds only mean
+something side by side.
 
-    python -m bench renew [--rounds N]
+The sandbox runs in a process of its own (bench.emulator) and adds `--latency` to every OCI call; each
+series (the two floors of bench.floors, certmgr) runs in a process of its own (bench.series), one run per
+round, rounds interleaved; before each run the load balancers' work requests have all ended.
+
+    python -m bench renew [--rounds N] [--latency S] [--work-request S]
 """
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import oci
-import josepy as jose
-from acme import challenges, client, crypto_util, messages
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from bench.emulator import DOMAINS, ROOT, Emulator
+from bench.series import Series
 
-from certmgr.settings.config import Config
-from certmgr.renewal.runner import run as certmgr_run
-from sandbox.oci import dns, loadbalancer
-from sandbox.stack import Sandbox, self_signed
-
-ZONE = "bench.test"
-DOMAINS = [ZONE, f"*.{ZONE}"]
-PREFIX = "bench"
 ROUNDS = 5
-RENEW_TARGET = 1.3          # full run / floor
+MAX_ROUNDS = 25             # the full-work floor adds a version to each of its secrets per run; OCI allows 30
+LATENCY = 0.05              # seconds added to every OCI call, about a call to an OCI region nearby
+WORK_REQUEST = 0.3          # seconds per LB work request (the sandbox's default)
+RENEW_TARGET = 1.5          # certmgr / full-work floor
+FORCED_CALLS_TARGET = 22
+NOOP_CALLS_TARGET = 5
 NOOP_WALL_TARGET = 1.0      # seconds
 NOOP_RSS_TARGET = 100.0     # MB
-EMULATOR_DELAY = 0.3        # the sandbox's default `work_request_delay`
 PYTHON = sys.executable
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def bench_env(box: Sandbox) -> dict[str, str]:
-    """A zone, an LB with one HTTPS listener and a name prefix of the bench's own, so its runs start from
-    the same state whatever else the sandbox holds."""
-    compartment = box.ids["compartment"]
-    zone_id = box.backend(dns).add_zone(ZONE, compartment)
-    cert_pem, key_pem = self_signed(ZONE)
-    lb_id = box.backend(loadbalancer).add_load_balancer(
-        compartment, "bench-lb",
-        certificates={"bootstrap": {"publicCertificate": cert_pem, "privateKey": key_pem}},
-        listeners={"https": {"defaultBackendSetName": "app", "port": 443, "protocol": "HTTP",
-                             "sslConfiguration": {"certificateName": "bootstrap",
-                                                  "verifyPeerCertificate": False}}})
-    return dict(box.env, CERTMGR_DOMAIN=",".join(DOMAINS), CERTMGR_DNS_ZONE_ID=zone_id, CERTMGR_LB_ID=lb_id,
-                CERTMGR_NAME_PREFIX=PREFIX, CERTMGR_MONITOR_LB_IDS=lb_id)
-
-
-class Floor:
-    """The minimum: one account registered up front, then per order only what DNS-01 requires."""
-
-    def __init__(self, box: Sandbox, env: dict[str, str]):
-        self.zone_id = env["CERTMGR_DNS_ZONE_ID"]
-        self.dns = oci.dns.DnsClient(box.oci_config, service_endpoint=box.endpoint)
-        key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
-        net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=env["CERTMGR_ACME_CA_BUNDLE"])
-        self.acme = client.ClientV2(client.ClientV2.get_directory(env["CERTMGR_ACME_DIRECTORY"], net), net)
-        self.acme.new_account(messages.NewRegistration.from_data(email="bench@bench.test",
-                                                                 terms_of_service_agreed=True))
-
-    def _txt(self, values: list[str], operation: str) -> None:
-        if not values:
-            return
-        items = [oci.dns.models.RecordOperation(domain=f"_acme-challenge.{ZONE}", rtype="TXT", rdata=v, ttl=60,
-                                                operation=operation) for v in values]
-        self.dns.patch_zone_records(self.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=items))
-
-    def order(self) -> float:
-        """Seconds for one certificate, key and CSR included (certmgr makes both too)."""
-        start = time.monotonic()
-        key = ec.generate_private_key(ec.SECP256R1())
-        csr = crypto_util.make_csr(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption()), DOMAINS)
-        order = self.acme.new_order(csr)
-        chall = [next(c for c in a.body.challenges if isinstance(c.chall, challenges.DNS01))
-                 for a in order.authorizations if a.body.status != messages.STATUS_VALID]  # Pebble may reuse
-        values = [c.chall.validation(self.acme.net.key) for c in chall]
-        self._txt(values, "ADD")
-        try:
-            for c in chall:
-                self.acme.answer_challenge(c, c.chall.response(self.acme.net.key))
-            order = self.acme.poll_and_finalize(order, dt.datetime.now() + dt.timedelta(seconds=60))
-        finally:
-            self._txt(values, "REMOVE")
-        if "BEGIN CERTIFICATE" not in (order.fullchain_pem or ""):
-            raise RuntimeError(f"the floor order ended without a certificate: {order.body.status}")
-        return time.monotonic() - start
-
-
-def full_run(box: Sandbox, env: dict[str, str], delay: float) -> dict[str, float]:
-    """One forced certmgr issue + store + deploy; its step timings (with `total`)."""
-    box.world.options["work_request_delay"] = delay
-    try:
-        result = certmgr_run(Config.from_env(env), force=True)
-    finally:
-        box.world.options["work_request_delay"] = EMULATOR_DELAY
-    if result.status != "ok" or result.action != "issue":
-        raise RuntimeError(f"certmgr run did not issue: {result.render()}")
-    return result.timings
+SERIES = {"floor-issue": "floor: issue only", "floor-full": "floor: issue + Vault + LB",
+          "certmgr": "certmgr forced renewal"}
 
 
 # Spawns one command from a small interpreter and reports its wall time and peak RSS. A child spawned
@@ -160,104 +88,101 @@ def import_costs(env: dict[str, str], top: int = 8) -> list[tuple[str, float]]:
     return sorted(costs, key=lambda c: -c[1])[:top]
 
 
-def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    return sorted(runs, key=lambda t: t["total"])[len(runs) // 2]
-
-
-def _steps(timings: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in timings.items() if k != "total")
-
-
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-class CallCounter:
-    """OCI API calls the emulator answered during a block, per repetition (what each run costs in requests)."""
-
-    def __init__(self, box: Sandbox):
-        self.calls, self.counts = box.world.calls, {}
-
-    def count(self, label: str, fn):
-        before = len(self.calls)
-        value = fn()
-        self.counts.setdefault(label, []).append(len(self.calls) - before)
-        return value
-
-    def median(self, label: str) -> int:
-        return int(statistics.median(self.counts[label]))
+def _spread(values) -> str:
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}-{high}"
 
 
-def bench_renewal(box: Sandbox, env: dict[str, str], rounds: int) -> bool:
-    """Floor and certmgr, interleaved so drift in the machine's load hits every series alike."""
-    floor = Floor(box, env)
-    floor.order()                    # warm-up: Pebble, connections, code paths
-    full_run(box, env, 0)            # warm-up: certmgr's account key goes into Vault, account registered
-    calls = CallCounter(box)
-    floors, slow, fast = [], [], []
-    for _ in range(rounds):
-        floors.append(calls.count("floor", floor.order))
-        slow.append(calls.count("slow", lambda: full_run(box, env, EMULATOR_DELAY)))
-        fast.append(calls.count("fast", lambda: full_run(box, env, 0)))
-    base = statistics.median(floors)
-    print(f"renewal of {' + '.join(DOMAINS)}: {rounds} interleaved rounds (seconds)")
-    print(f"  {'':46} {'median':>6} {'min':>6} {'ratio':>5} {'OCI calls':>9}")
-    print(f"  {'floor: acme.ClientV2 + OCI DNS SDK':46} {base:6.2f} {min(floors):6.2f} {1:5.2f} "
-          f"{calls.median('floor'):9}")
-    ratios = {}
-    for key, runs, label in (("slow", slow, f"certmgr issue+store+deploy, LB wr {EMULATOR_DELAY} s"),
-                             ("fast", fast, "certmgr issue+store+deploy, LB wr 0 s")):
-        totals = [t["total"] for t in runs]
-        ratios[key] = statistics.median(totals) / base
-        print(f"  {label:46} {statistics.median(totals):6.2f} {min(totals):6.2f} {ratios[key]:5.2f} "
-              f"{calls.median(key):9}")
-    print(f"  target full/floor <= {RENEW_TARGET} with LB wr 0 s: {_verdict(ratios['fast'] <= RENEW_TARGET)} "
-          f"(LB wr = the emulator's artificial work-request delay, {EMULATOR_DELAY} s by default)")
-    print(f"  steps of the median run, LB wr {EMULATOR_DELAY} s: {_steps(_median_run(slow))}")
-    print(f"  steps of the median run, LB wr 0 s:   {_steps(_median_run(fast))}")
-    return ratios["fast"] <= RENEW_TARGET
+def bench_renewal(emulator: Emulator, rounds: int) -> bool:
+    """Each series in its own process, one run per round, rounds interleaved so drift in the machine's load
+    hits every series alike; one warm-up run of each first (certmgr's puts its account key in Vault)."""
+    workers = {}
+    try:
+        for name in SERIES:
+            workers[name] = Series(name, emulator.env)
+            workers[name].run()
+        runs = {name: [] for name in SERIES}
+        for _ in range(rounds):
+            for name, worker in workers.items():
+                emulator.settle()
+                before = emulator.calls()
+                runs[name].append(dict(worker.run(), calls=emulator.calls() - before))
+    finally:
+        for worker in workers.values():
+            worker.close()
+    seconds = {name: [r["seconds"] for r in results] for name, results in runs.items()}
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    print(f"  {'':28} {'median s':>8} {'range s':^11} {'/ issue':>7} {'/ full':>6} {'OCI calls':>9}")
+    for name, label in SERIES.items():
+        full = f"{median[name] / median['floor-full']:6.2f}" if name != "floor-issue" else ""
+        print(f"  {label:28} {median[name]:8.2f} {min(seconds[name]):5.2f}-{max(seconds[name]):<5.2f} "
+              f"{median[name] / median['floor-issue']:7.2f} {full:>6} {_spread([r['calls'] for r in runs[name]]):>9}")
+    ratio = median["certmgr"] / median["floor-full"]
+    calls = statistics.median(r["calls"] for r in runs["certmgr"])
+    print(f"  targets: certmgr / full-work floor <= {RENEW_TARGET}: {_verdict(ratio <= RENEW_TARGET)}; "
+          f"OCI calls <= {FORCED_CALLS_TARGET}: {_verdict(calls <= FORCED_CALLS_TARGET)}")
+    middle = sorted(runs["certmgr"], key=lambda r: r["seconds"])[len(runs["certmgr"]) // 2]
+    print("  certmgr's median run, step by step (s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in middle["timings"].items() if k != "total"))
+    return ratio <= RENEW_TARGET and calls <= FORCED_CALLS_TARGET
 
 
-def bench_noop(box: Sandbox, env: dict[str, str], rounds: int) -> bool:
+def bench_noop(emulator: Emulator, rounds: int, latency: float) -> bool:
     """The daily run that finds nothing to do, as Fn would start it: a new interpreter each time."""
-    env = dict(os.environ, **env)
+    env = dict(os.environ, **emulator.env)
     first = measure(NOOP, env)
     if '"action": "nothing"' not in first.output:
         raise RuntimeError(f"the no-op run was not a no-op: {first.output[-2000:]}")
-    calls = CallCounter(box)
     noop = "certmgr run --json (no-op)"
-    series = {label: [] for label in (*BASELINES, noop)}
+    series, calls = {label: [] for label in (*BASELINES, noop)}, []
     for _ in range(rounds):  # interleaved, like the renewal series
         for label, args in BASELINES.items():
             series[label].append(measure(args, env))
-        series[noop].append(calls.count(noop, lambda: measure(NOOP, env)))
+        before = emulator.calls()
+        series[noop].append(measure(NOOP, env))
+        calls.append(emulator.calls() - before)
     walls = {label: statistics.median(p.wall for p in runs) for label, runs in series.items()}
     rss = {label: max(p.rss for p in runs) for label, runs in series.items()}
     imports = list(BASELINES)[1]
-    print(f"no-op daily run: a fresh process each time, {rounds} runs each")
+    print(f"no-op daily run: a fresh process each time, {rounds} runs each, {latency * 1000:.0f} ms per OCI call")
     print(f"  {'':32} {'wall med s':>10} {'RSS max MB':>10} {'wall/imports':>12} {'RSS/imports':>11}")
     for label in series:
         print(f"  {label:32} {walls[label]:10.3f} {rss[label]:10.1f} {walls[label] / walls[imports]:12.2f}"
               f" {rss[label] / rss[imports]:11.2f}")
-    wall_ok, rss_ok = walls[noop] <= NOOP_WALL_TARGET, rss[noop] <= NOOP_RSS_TARGET
+    calls_median = statistics.median(calls)
+    oks = {f"wall <= {NOOP_WALL_TARGET} s": walls[noop] <= NOOP_WALL_TARGET,
+           f"RSS <= {NOOP_RSS_TARGET:.0f} MB": rss[noop] <= NOOP_RSS_TARGET,
+           f"OCI calls <= {NOOP_CALLS_TARGET}": calls_median <= NOOP_CALLS_TARGET}
     print(f"  certmgr beyond the import floor: {walls[noop] - walls[imports]:.3f} s, "
-          f"{rss[noop] - rss[imports]:.1f} MB, {calls.median(noop)} OCI calls")
-    print(f"  targets wall <= {NOOP_WALL_TARGET} s: {_verdict(wall_ok)}; RSS <= {NOOP_RSS_TARGET:.0f} MB: "
-          f"{_verdict(rss_ok)}")
+          f"{rss[noop] - rss[imports]:.1f} MB, {_spread(calls)} OCI calls")
+    print("  targets: " + "; ".join(f"{target}: {_verdict(ok)}" for target, ok in oks.items()))
     print("  slowest top-level imports of a no-op run (cumulative ms): "
           + ", ".join(f"{name} {ms:.0f}" for name, ms in import_costs(env)))
-    return wall_ok and rss_ok
+    return all(oks.values())
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench renew", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"repetitions of each series ({ROUNDS})")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, choices=range(1, MAX_ROUNDS + 1), metavar="N",
+                        help=f"runs of each series, 1 to {MAX_ROUNDS} ({ROUNDS}): the full-work floor adds a "
+                             "version to each of its secrets per run, and OCI allows 30")
+    parser.add_argument("--latency", type=float, default=LATENCY,
+                        help=f"seconds added to every OCI call ({LATENCY})")
+    parser.add_argument("--work-request", type=float, default=WORK_REQUEST,
+                        help=f"seconds each LB work request takes ({WORK_REQUEST})")
     args = parser.parse_args(argv)
-    with Sandbox() as box:
-        env = bench_env(box)
-        renew_ok = bench_renewal(box, env, args.rounds)
+    with Emulator() as emulator:
+        emulator.latency(args.latency)
+        emulator.options(work_request_delay=args.work_request)
+        print(f"renewal of {' + '.join(DOMAINS)}: {args.rounds} rounds, interleaved, each series in its own "
+              f"process; {args.latency * 1000:.0f} ms per OCI call, {args.work_request:g} s per LB work request")
+        renew_ok = bench_renewal(emulator, args.rounds)
         print()
-        noop_ok = bench_noop(box, env, args.rounds)
+        noop_ok = bench_noop(emulator, args.rounds, args.latency)
     print(f"\nrenew bench: targets {'met' if renew_ok and noop_ok else 'MISSED (see above)'}")
     return 0
 

@@ -15,7 +15,7 @@ import time
 
 from cryptography import x509
 
-from bench.renew import ZONE, bench_env
+from bench.emulator import ZONE, bench_env
 from certmgr.settings.config import Config
 from certmgr.renewal.runner import run as certmgr_run
 from sandbox.oci import loadbalancer, vault

@@ -25,7 +25,7 @@ from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.renew import DOMAINS, ZONE, bench_env
+from bench.emulator import DOMAINS, ZONE, bench_env
 from certmgr.settings.config import Config
 from certmgr.renewal.runner import run as certmgr_run
 from sandbox.stack import Sandbox

@@ -91,7 +91,13 @@ def unpack_oci(wheel: Path, dest: Path, wanted: list[str]) -> None:
                 keep.add(sub)
                 todo += [found for member in members[sub] if member.endswith(".py")
                          for found in imports(member, whl.read(member))]
-        whl.extractall(dest, [member for sub in keep for member in members[sub]])
+        kept = [member for sub in keep for member in members[sub]]
+        whl.extractall(dest, kept)
+    # The installed-files record lists only what is there.
+    record = next(dest.glob("oci-*.dist-info/RECORD"))
+    kept = set(kept)
+    record.write_text("".join(line for line in record.read_text().splitlines(keepends=True)
+                              if line.split(",", 1)[0] in kept))
 
 
 def pip(*args: str) -> None:

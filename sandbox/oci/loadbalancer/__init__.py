@@ -16,7 +16,9 @@ What certmgr depends on, and so what is emulated closely:
 Control: `POST /_control/lb/{loadBalancerId}/fail-next-work-request` with `{"count", "message",
 "errorCode"}` makes that many following work requests end FAILED without applying their change;
 `POST /_control/lb/{loadBalancerId}/stale-listener` with `{"listener", "stale": true}` keeps that listener's
-live server presenting what it presents now whatever succeeds (an edge that lags behind the API).
+live server presenting what it presents now whatever succeeds (an edge that lags behind the API);
+`GET /_control/lb/work-requests/{workRequestId}` answers `{"lifecycleState"}` outside the API (no latency,
+not recorded).
 - A listener's SSL configuration names either an LB certificate bundle (`certificateName`) or one
   Certificates-service certificate (`certificateIds`, exactly one id, as OCI allows today) of the same region;
   it then serves that certificate's CURRENT version, and follows each new CURRENT version without a listener

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from _oci_cli import oci_cli
 from sandbox.oci import loadbalancer
+from sandbox.oci.faults import Fault
 from sandbox.oci.world import World
 
 M = oci.load_balancer.models
@@ -425,6 +426,25 @@ def test_queued_work_requests_run_in_order(sandbox, client, backend, lb_id, issu
     assert wait(client, first).lifecycle_state == "FAILED"
     failed = wait(client, second)
     assert failed.lifecycle_state == "FAILED" and failed.error_details[0].error_code == "BAD_INPUT"
+
+
+def test_control_api_tells_a_work_requests_state_without_a_call(sandbox, client, lb_id, issue, delay):
+    """What the bench's floor waits on: the state as the API would answer it, but not delayed by a latency
+    fault and not recorded as a call."""
+    delay(0.3)
+    wr_id = create_certificate(client, lb_id, "told", issue())
+    url = f"{sandbox.endpoint}/_control/lb/work-requests/{wr_id}"
+    sandbox.world.faults.add(Fault(operation="*", latency=0.5))
+    try:
+        calls, states, started = len(sandbox.world.calls), [], time.monotonic()
+        while not states or states[-1] not in DONE:
+            states.append(requests.get(url).json()["lifecycleState"])
+            time.sleep(0.01)
+        assert time.monotonic() - started < 0.5 and len(sandbox.world.calls) == calls
+    finally:
+        sandbox.world.faults.clear()
+    assert states[0] == "ACCEPTED" and states[-1] == "SUCCEEDED" == client.get_work_request(wr_id).data.lifecycle_state
+    assert requests.get(f"{sandbox.endpoint}/_control/lb/work-requests/ocid1.nope").status_code == 404
 
 
 def test_work_requests_list_pages(client, lb_id, issue):

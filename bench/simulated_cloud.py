@@ -28,12 +28,34 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bench.emulator import DOMAINS, ZONE, bench_env
 from certmgr.settings.config import Config
 from certmgr.renewal.runner import run as certmgr_run
+from sandbox.oci import certificates, loadbalancer
 from sandbox.stack import Sandbox
 
 DNS_VISIBLE_AFTER = 5.0   # seconds until OCI's nameservers answer a new TXT record
 WORK_REQUEST = 20.0       # seconds per LB work request
 SEED_DNS_WAIT = 60.0      # the seed's fixed sleep
 TARGET = 45.0             # certmgr's total, seconds (at scale 1)
+
+
+def waits(box: Sandbox, since: int) -> list[str]:
+    """How each wait of a run followed the service, from the emulator's call log (calls from `since` on): how
+    long after the work ended the wait's last look answered, and how many looks it took."""
+    calls = box.world.calls[since:]
+
+    def looks(operation: str, resource: str, after: float = 0.0) -> list[float]:
+        return [c["time"] for c in calls if c["operation"] == operation and c["path"].endswith(resource)
+                and c["time"] > after]
+
+    found = []
+    for wr in box.backend(loadbalancer).work_requests.values():
+        if seen := looks("lb.get_work_request", wr.id):
+            found.append((f"LB {wr.type}", wr.time_accepted.timestamp(), wr.time_finished.timestamp(), seen))
+    for cert in box.backend(certificates).certificates.values():
+        if (updated := looks("certificates_management.update_certificate", cert.id)) and \
+                (seen := looks("certificates_management.get_certificate", cert.id, after=updated[-1])):
+            found.append(("Certificates update", updated[-1], cert.busy_until.timestamp(), seen))
+    return [f"{what}: {ended - began:.1f} s of work, seen {seen[-1] - ended:.2f} s after it ended, {len(seen)} "
+            f"looks ({len(seen) / (seen[-1] - began):.2f} a second)" for what, began, ended, seen in sorted(found)]
 
 
 class Seed:
@@ -114,7 +136,9 @@ def main(argv=None) -> int:
             raise RuntimeError(first.render())
         box.world.options.update(dns_propagation_delay=DNS_VISIBLE_AFTER * scale,
                                  work_request_delay=WORK_REQUEST * scale)
+        since = len(box.world.calls)
         result = certmgr_run(Config.from_env(env), force=True)
+        lb_waits = waits(box, since)
         if (result.status, result.action) != ("ok", "issue"):
             raise RuntimeError(f"certmgr did not renew: {result.render()}")
         ours = result.timings["total"]
@@ -126,7 +150,9 @@ def main(argv=None) -> int:
             raise RuntimeError(moved.render())
         box.world.options.update(dns_propagation_delay=DNS_VISIBLE_AFTER * scale,
                                  work_request_delay=WORK_REQUEST * scale, certificate_delay=WORK_REQUEST * scale)
+        since = len(box.world.calls)
         service = certmgr_run(Config.from_env(service_env), force=True)
+        service_waits = waits(box, since)
         if service.status != "ok" or service.listeners:
             raise RuntimeError(f"the Certificates-service renewal did not go as planned: {service.render()}")
         box.world.options.update(dns_propagation_delay=0.0, work_request_delay=0.3, certificate_delay=0.0)
@@ -134,9 +160,11 @@ def main(argv=None) -> int:
           f"{WORK_REQUEST * scale:g} s per LB work request")
     print(f"  {'certmgr (forced renewal)':40} {ours:7.1f} s   steps: "
           + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items() if k != "total"))
+    print("".join(f"    {line}\n" for line in lb_waits), end="")
     print(f"  {'seed design (60 s wait, in sequence)':40} {seed:7.1f} s")
     print(f"  {'certmgr, Certificates-service target':40} {service.timings['total']:7.1f} s   steps: "
           + ", ".join(f"{k} {v:.1f}" for k, v in service.timings.items() if k != "total"))
+    print("".join(f"    {line}\n" for line in service_waits), end="")
     floor = (DNS_VISIBLE_AFTER + 2 * WORK_REQUEST) * scale
     print(f"  certmgr / seed: {ours / seed:.2f}; certmgr over the floor (TXT visible + 2 work requests, "
           f"{floor:.0f} s): {ours - floor:+.1f} s; target <= {TARGET * scale:g} s: "

@@ -36,8 +36,8 @@ class Policy:
     backoff: float = 1.0               # cap of the first retry's wait (full jitter); doubles per attempt
     max_backoff: float = 30.0
     max_retry_after: float = 120.0     # a longer Retry-After gives up instead (the next run tries again)
-    first_poll: float = 0.05              # first poll of an LB work request or ACME order; then a tenth of the
-    max_poll: float = 2.0           # time already spent, up to this
+    first_poll: float = 0.05           # the first wait between looks; then as long as the time already spent,
+    max_poll: float = 1.0              # up to this: at most a look a second
     dns_poll: float = 0.5              # between propagation checks
     min_propagation_wait: float = 10.0
     after_propagation: float = 90.0    # kept for validation, finalization, Vault and LB after the DNS wait
@@ -70,13 +70,14 @@ class Policy:
         return OciRetry(self, deadline)
 
     def poll_interval(self, elapsed: float) -> float:
-        """Wait before the next poll (LB work requests, ACME orders): short at first, then a tenth of the time
-        already spent, so a change is seen at most 10% (`first_poll` at least, `max_poll` at most) after it."""
-        return min(self.max_poll, max(self.first_poll, elapsed / 10))
+        """Wait before the next look: as long as the time already spent, `first_poll` at least and `max_poll` at
+        most. Short work is seen soon after it ends (within the time it took), and work that takes seconds is
+        looked at no more than once a second."""
+        return min(self.max_poll, max(self.first_poll, elapsed))
 
-    def polls(self, deadline: "Deadline", every: float | None = None) -> "Polls":
+    def polls(self, deadline: "Deadline", every: float | None = None, expect: float | None = None) -> "Polls":
         """The one poll loop; see `Polls`."""
-        return Polls(self, deadline, every)
+        return Polls(self, deadline, every, expect)
 
     def acme_wait(self, failures: int, retry_after: float | None) -> float:
         """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""
@@ -109,26 +110,41 @@ class Deadline:
 
 
 class Polls:
-    """The one poll loop: `for elapsed in policy.polls(deadline, every): look; if done: break`.
+    """The one poll loop: `for elapsed in policy.polls(deadline, every, expect): look; if done: break`.
 
     Yields the seconds spent so far before each look (the first at once). Between looks it waits `every`, or
-    `Policy.poll_interval` (short at first, then a tenth of the time spent), or what the service asked for
-    (set `asked` before the next look, e.g. a Retry-After), and ends without another look when the deadline
-    cannot afford the wait: the caller then says what was still pending.
+    `Policy.poll_interval` (short at first, then as long as the time spent, at most `max_poll`), or what the
+    service asked for (set `asked` before the next look, e.g. a Retry-After), and ends without another look
+    when the deadline cannot afford the wait: the caller then says what was still pending.
+
+    `expect`: how long such work took last time, by the service's own account. No wait then runs past that
+    moment, and the waits after it start short again, so work that takes about as long as last time is seen
+    right after it ends, at about the looks of a poll that knew nothing. Without it, a look a second is the
+    best there is: work ending at an unknown moment is seen half a second late on the median.
     """
 
-    def __init__(self, policy: Policy, deadline: Deadline, every: float | None = None):
-        self.policy, self.deadline, self.every = policy, deadline, every
+    def __init__(self, policy: Policy, deadline: Deadline, every: float | None = None, expect: float | None = None):
+        self.policy, self.deadline, self.every, self.expect = policy, deadline, every, expect
         self.asked: float | None = None
         self.elapsed = 0.0
+
+    def _pause(self, elapsed: float) -> float:
+        if self.asked is not None:
+            return self.asked
+        if self.every is not None:
+            return self.every
+        if self.expect is None:
+            return self.policy.poll_interval(elapsed)
+        if elapsed < self.expect:
+            return min(self.policy.poll_interval(elapsed), self.expect - elapsed)
+        return self.policy.poll_interval(elapsed - self.expect)
 
     def __iter__(self) -> Iterator[float]:
         clock, started = self.policy.clock, self.policy.clock()
         while True:
             self.elapsed = clock() - started
             yield self.elapsed
-            pause = self.asked if self.asked is not None else \
-                self.every if self.every is not None else self.policy.poll_interval(clock() - started)
+            pause = self._pause(clock() - started)
             self.asked = None
             if not self.deadline.allows(pause):
                 return

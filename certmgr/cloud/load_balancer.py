@@ -27,6 +27,9 @@ class LoadBalancer:
         self.client, self.lb_id = client, lb_id
         self.policy = policy
         self.deadline = deadline  # every wait ends by it; without one (a reader, e.g. the monitor) nothing waits
+        # Seconds the last work request waited for took, by the service's clock: its timeAccepted to its
+        # timeFinished ("created" and "completed", oci.load_balancer.models.WorkRequest).
+        self.took: float | None = None
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
         return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)
@@ -43,13 +46,16 @@ class LoadBalancer:
             raise self._fail("listing certificates", exc) from None
 
     def wait(self, work_request_id: str, what: str) -> None:
-        """Poll until the work request ends; raise WorkRequestPending if the deadline comes first."""
-        for spent in self.policy.polls(self.deadline):
+        """Poll until the work request ends; raise WorkRequestPending if the deadline comes first. The looks
+        expect it to take as long as the previous one of this run (upload, then each switch, on the same LB)."""
+        for spent in self.policy.polls(self.deadline, expect=self.took):
             try:
                 wr = self.client.get_work_request(work_request_id).data
             except oci.exceptions.ServiceError as exc:
                 raise self._fail(f"reading work request {work_request_id} ({what})", exc) from None
             if wr.lifecycle_state == "SUCCEEDED":
+                if wr.time_accepted and wr.time_finished:
+                    self.took = (wr.time_finished - wr.time_accepted).total_seconds()
                 return
             if wr.lifecycle_state == "FAILED":
                 details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message

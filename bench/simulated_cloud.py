@@ -34,7 +34,7 @@ from sandbox.stack import Sandbox
 DNS_VISIBLE_AFTER = 5.0   # seconds until OCI's nameservers answer a new TXT record
 WORK_REQUEST = 20.0       # seconds per LB work request
 SEED_DNS_WAIT = 60.0      # the seed's fixed sleep
-TARGET = 45.0             # certmgr's total, seconds (at scale 1)
+OVER_FLOOR = 1.0          # seconds certmgr may take beyond the floor (at scale 1), on either target
 
 
 def waits(box: Sandbox, since: int) -> list[str]:
@@ -165,12 +165,13 @@ def main(argv=None) -> int:
     print(f"  {'certmgr, Certificates-service target':40} {service.timings['total']:7.1f} s   steps: "
           + ", ".join(f"{k} {v:.1f}" for k, v in service.timings.items() if k != "total"))
     print("".join(f"    {line}\n" for line in service_waits), end="")
-    floor = (DNS_VISIBLE_AFTER + 2 * WORK_REQUEST) * scale
-    print(f"  certmgr / seed: {ours / seed:.2f}; certmgr over the floor (TXT visible + 2 work requests, "
-          f"{floor:.0f} s): {ours - floor:+.1f} s; target <= {TARGET * scale:g} s: "
-          f"{'met' if ours <= TARGET * scale else 'MISSED'}")
-    print(f"  Certificates-service target / seed: {service.timings['total'] / seed:.2f}; target <= "
-          f"{TARGET * scale:g} s: {'met' if service.timings['total'] <= TARGET * scale else 'MISSED'}")
+    for what, total, floor in (
+            ("certmgr", ours, (DNS_VISIBLE_AFTER + 2 * WORK_REQUEST) * scale),
+            ("Certificates-service target", service.timings["total"], (DNS_VISIBLE_AFTER + WORK_REQUEST) * scale)):
+        ok = total - floor <= OVER_FLOOR * scale
+        print(f"  {what} / seed: {total / seed:.2f}; over its floor (TXT visible + the work requests it waits "
+              f"for, {floor:.0f} s): {total - floor:+.1f} s; target <= +{OVER_FLOOR * scale:g} s: "
+              f"{'met' if ok else 'MISSED'}")
     return 0
 
 

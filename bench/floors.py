@@ -29,6 +29,14 @@ POLL = 0.01  # seconds between looks at an order or a work request: the floor's 
 ROLES = ("certificate", "chain", "private-key")
 
 
+def patch_txt(client: oci.dns.DnsClient, zone_id: str, values: list[str], operation: str) -> None:
+    """One `patch_zone_records` call: ADD or REMOVE each of `values` at _acme-challenge.ZONE."""
+    if values:
+        items = [oci.dns.models.RecordOperation(domain=f"_acme-challenge.{ZONE}", rtype="TXT", rdata=v, ttl=60,
+                                                operation=operation) for v in values]
+        client.patch_zone_records(zone_id, oci.dns.models.PatchZoneRecordsDetails(items=items))
+
+
 class IssueFloor:
     def __init__(self, env: dict[str, str]):
         self.env = env
@@ -40,13 +48,6 @@ class IssueFloor:
         self.acme = client.ClientV2(client.ClientV2.get_directory(env["CERTMGR_ACME_DIRECTORY"], net), net)
         self.acme.new_account(messages.NewRegistration.from_data(email="floor@bench.test",
                                                                  terms_of_service_agreed=True))
-
-    def _txt(self, values: list[str], operation: str) -> None:
-        if values:
-            items = [oci.dns.models.RecordOperation(domain=f"_acme-challenge.{ZONE}", rtype="TXT", rdata=v,
-                                                    ttl=60, operation=operation) for v in values]
-            self.dns.patch_zone_records(self.env["CERTMGR_DNS_ZONE_ID"],
-                                        oci.dns.models.PatchZoneRecordsDetails(items=items))
 
     def _until(self, url: str, kind, done):
         """The resource at `url` (an order or an authorization), looked at every POLL s until `done`."""
@@ -65,14 +66,14 @@ class IssueFloor:
         pending = [a for a in order.authorizations if a.body.status != messages.STATUS_VALID]  # Pebble may reuse
         answers = [next(c for c in a.body.challenges if isinstance(c.chall, challenges.DNS01)) for a in pending]
         values = [c.chall.validation(self.acme.net.key) for c in answers]
-        self._txt(values, "ADD")
+        patch_txt(self.dns, self.env["CERTMGR_DNS_ZONE_ID"], values, "ADD")
         try:
             for c in answers:
                 self.acme.answer_challenge(c, c.chall.response(self.acme.net.key))
             for a in pending:
                 self._until(a.uri, messages.Authorization, lambda status: status != messages.STATUS_PENDING)
         finally:
-            self._txt(values, "REMOVE")
+            patch_txt(self.dns, self.env["CERTMGR_DNS_ZONE_ID"], values, "REMOVE")
         self.acme.begin_finalization(order)
         body = self._until(order.uri, messages.Order,
                            lambda status: status in (messages.STATUS_VALID, messages.STATUS_INVALID))

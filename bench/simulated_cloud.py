@@ -25,7 +25,8 @@ from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.emulator import DOMAINS, ZONE, bench_env
+from bench.emulator import DOMAINS, bench_env
+from bench.floors import patch_txt
 from certmgr.settings.config import Config
 from certmgr.renewal.runner import run as certmgr_run
 from sandbox.oci import certificates, loadbalancer
@@ -69,11 +70,6 @@ class Seed:
         self.vaults = oci.vault.VaultsClient(box.oci_config, **endpoint)
         self.box = box
 
-    def _txt(self, values: list[str], operation: str) -> None:
-        items = [oci.dns.models.RecordOperation(domain=f"_acme-challenge.{ZONE}", rtype="TXT", rdata=v, ttl=60,
-                                                operation=operation) for v in values]
-        self.dns.patch_zone_records(self.env["CERTMGR_DNS_ZONE_ID"], oci.dns.models.PatchZoneRecordsDetails(items=items))
-
     def _wait(self, response) -> None:
         while self.lb.get_work_request(response.headers["opc-work-request-id"]).data.lifecycle_state != "SUCCEEDED":
             time.sleep(1.0)
@@ -103,7 +99,7 @@ class Seed:
         chall = [next(c for c in a.body.challenges if isinstance(c.chall, challenges.DNS01))
                  for a in order.authorizations if a.body.status != messages.STATUS_VALID]
         values = [c.chall.validation(acme.net.key) for c in chall]
-        self._txt(values, "ADD")
+        patch_txt(self.dns, self.env["CERTMGR_DNS_ZONE_ID"], values, "ADD")
         try:
             time.sleep(self.dns_wait)
             for c in chall:
@@ -120,7 +116,7 @@ class Seed:
                 ssl_configuration=oci.load_balancer.models.SSLConfigurationDetails(certificate_name=name)),
                 lb_id, "https"))
         finally:
-            self._txt(values, "REMOVE")
+            patch_txt(self.dns, self.env["CERTMGR_DNS_ZONE_ID"], values, "REMOVE")
         return time.monotonic() - start
 
 

@@ -1,4 +1,4 @@
-"""Helpers over conftest's `Tenant`: read back everything a run may change, write secrets by hand, run the CLI.
+"""Helpers over conftest's `Tenant`: read back everything a run may change, write secrets by hand, inject faults.
 
 `state(tenant)` is what "nothing changed" means for a failed run: the same secret versions, the same LB
 certificates and listener settings, and the same certificate served in a real, verified TLS handshake.
@@ -6,59 +6,9 @@ certificates and listener settings, and the same certificate served in a real, v
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import oci
 from cryptography.hazmat.primitives import hashes
-
-from certmgr.timing import DEFAULT, Policy
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Sleeps:
-    """A Policy's `sleep` for tests: records every wait the run asks for, and sleeps at most `cap` of it, so
-    retries and polls keep their counts and order while the suite stays fast."""
-
-    def __init__(self, cap: float = 0.05):
-        self.cap, self.asked = cap, []
-
-    def __call__(self, seconds: float) -> None:
-        self.asked.append(seconds)
-        time.sleep(min(seconds, self.cap))
-
-
-class VirtualTime(Sleeps):
-    """A Policy's `clock` and `sleep` together: every wait asked for passes in full on `clock`, but only `cap`
-    of it in real time. A run then sees its deadlines and timeouts come exactly as they would (the same polls,
-    the same attempts) in a fraction of the time."""
-
-    def __init__(self, cap: float = 0.01):
-        super().__init__(cap)
-        self.skipped = 0.0
-
-    def clock(self) -> float:
-        return time.monotonic() + self.skipped
-
-    def __call__(self, seconds: float) -> None:
-        super().__call__(seconds)
-        self.skipped += max(0.0, seconds - self.cap)
-
-
-def virtual_policy(**changes) -> Policy:
-    """The default policy on virtual time (see VirtualTime)."""
-    virtual = VirtualTime()
-    return DEFAULT.replace(**{"sleep": virtual, "clock": virtual.clock, **changes})
-
-
-def fast_policy(**changes) -> Policy:
-    """The default policy (same attempt counts, same backoff asked for) with a recording, capped sleep."""
-    return DEFAULT.replace(**{"sleep": Sleeps(), **changes})
-
 
 LOCK_SUFFIX = "-lock"  # certmgr's run lock: every acting run writes it, failed or not
 
@@ -157,9 +107,9 @@ def set_wrong_txt(tenant, value: str | None) -> None:
     tenant.control("POST", f"/dns/zones/{tenant.zone_id}", {"wrongTxt": value})
 
 
-def cli(env: dict[str, str], *args: str, cwd: str | Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess:
-    """`python -m certmgr ARGS` with exactly `env` plus PATH: no stray CERTMGR_* from the test runner."""
-    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
-            "PYTHONDONTWRITEBYTECODE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "certmgr", *args], env=full, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+def end_lease(tenant) -> None:
+    """Free the tenant's run lock, keeping its record, as time would once a killed run's lease expired."""
+    vaults = tenant._client(oci.vault.VaultsClient)
+    lock_id = secret_path(tenant, f"{tenant.prefix}{LOCK_SUFFIX}").rsplit("/", 1)[1]
+    metadata = dict(vaults.get_secret(lock_id).data.metadata, holder="", until="0")
+    vaults.update_secret(lock_id, oci.vault.models.UpdateSecretDetails(metadata=metadata))

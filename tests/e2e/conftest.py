@@ -1,9 +1,10 @@
 """End-to-end fixtures: a tenant slice of the session sandbox, and ways to look at it from outside certmgr.
 
-Every e2e module gets its own compartment, vault, zone and load balancer (`make_tenant`), so one module's
-runs never meet another's certificates, and a module can run again in the same session. A `Tenant` looks
-at the result only through the `oci` SDK, the sandbox's control API, DNS queries and TLS handshakes,
-never through certmgr's own code.
+Every e2e module gets its own compartment, vault, zone and load balancer (`make_tenant`; `tenant` names it
+by the module's LABEL), so one module's runs never meet another's certificates, and a module can run again
+in the same session. `tenant` is the slice as made, nothing issued; `issued_tenant` is the same slice after
+one run issued and deployed a certificate. A `Tenant` looks at the result only through the `oci` SDK, the
+sandbox's control API, DNS queries and TLS handshakes, never through certmgr's own code.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from _runs import run
+from _slice import end_lease
 from certmgr.cloud.vault import VaultStore
 from sandbox.oci import dns as dns_service
 from sandbox.oci import loadbalancer, vault
@@ -223,6 +226,46 @@ def make_tenant(sandbox):
     yield make
     for tenant in made:
         sandbox.backend(loadbalancer).remove_load_balancer(tenant.lb_id)
+
+
+@pytest.fixture(scope="module")
+def tenant(make_tenant, request) -> Tenant:
+    """The module's own slice, named by its LABEL, where nothing was issued yet. A module that needs more
+    settings overrides this fixture (asking for it by the same name) and adds them to `env`."""
+    return make_tenant(request.module.LABEL)
+
+
+@pytest.fixture(scope="module")
+def issued_tenant(tenant) -> Tenant:
+    """The module's slice after one run issued and deployed a certificate: what failures must leave in
+    service."""
+    first = run(tenant.env)
+    assert first.status == "ok", first.render()
+    return tenant
+
+
+@pytest.fixture
+def restore(issued_tenant):
+    """Faults, LB latency, DNS propagation and the run lock back to normal after the test."""
+    yield
+    issued_tenant.sandbox.world.faults.clear()
+    issued_tenant.control("POST", "/options", {"work_request_delay": issued_tenant.sandbox.work_request_delay})
+    issued_tenant.sandbox.backend(dns_service).set_propagation_delay(issued_tenant.zone_id, None)
+    issued_tenant.settle()
+    end_lease(issued_tenant)
+
+
+@pytest.fixture(scope="module")
+def operations(issued_tenant) -> list[str]:
+    """Every OCI operation a forced renewal calls, from the sandbox's call log of one."""
+    before = issued_tenant.footprint()
+    result = run(issued_tenant.env, force=True)
+    assert result.status == "ok", result.render()
+    issued_tenant.settle()
+    ops = sorted({c["operation"] for c in issued_tenant.calls_since(before)})
+    assert {"dns.patch_zone_records", "vault.update_secret", "lb.create_certificate", "lb.update_listener",
+            "lb.get_work_request", "lb.delete_certificate"} <= set(ops), ops
+    return ops
 
 
 @pytest.fixture

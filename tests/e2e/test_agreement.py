@@ -7,9 +7,8 @@ import datetime as dt
 import oci
 from cryptography import x509
 
-from _slice import fast_policy
+from _runs import run
 from certmgr import monitor
-from certmgr.renewal import runner
 from certmgr.app import config_for
 from certmgr.settings.config import Config
 from certmgr.renewal.status import status
@@ -31,7 +30,7 @@ def views(tenant) -> dict:
 
 def test_status_plan_and_monitor_agree_on_what_the_listener_serves(make_tenant):
     tenant = make_tenant("agree")
-    assert runner.run(Config.from_env(tenant.env), policy=fast_policy()).status == "ok"
+    assert run(tenant.env).status == "ok"
     assert views(tenant) == {"status": True, "plan": True, "monitor": True}
 
     listener = tenant.load_balancer().listeners["https"]

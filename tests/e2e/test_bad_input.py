@@ -16,22 +16,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _slice import (VirtualTime, add_fault, assert_unchanged, cli, fast_policy, lock_holders, secret_path, virtual_policy,
-                    set_wrong_txt, state, write_secret)
-from certmgr.renewal import runner
-from certmgr.settings.config import Config
+from _runs import VirtualTime, cli, fast_policy, run, virtual_policy
+from _slice import add_fault, assert_unchanged, lock_holders, secret_path, set_wrong_txt, state, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.dns_server import DnsServer
 from sandbox.oci import dns as dns_service
 
+LABEL = "bad"
 MISSING_ZONE = "ocid1.dns-zone.oc1..aaaaaaaanotthere0000000000000000000000000000000000000000"
 MISSING_VAULT = "ocid1.vault.oc1.us-ashburn-1.aaaaaaaanotthere00000000000000000000000000000000000000"
 MISSING_LB = "ocid1.loadbalancer.oc1.us-ashburn-1.aaaaaaaanotthere000000000000000000000000000000000000"
-
-
-def run(env: dict, **options) -> runner.Result:
-    """A run in this process, waiting by the fast policy unless the test passes its own."""
-    return runner.run(Config.from_env(env), **{"policy": fast_policy(), **options})
 
 
 def assert_failed(result, *fragments: str) -> None:
@@ -43,18 +37,15 @@ def assert_failed(result, *fragments: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def tenant(make_tenant):
-    """The slice, with a certificate issued and deployed: failures must leave that one in service."""
-    t = make_tenant("bad")
-    t.env["CERTMGR_PROPAGATION_TIMEOUT"] = "10"
-    first = run(t.env)
-    assert first.status == "ok", first.render()
-    return t
+def tenant(tenant):
+    """The slice waits 10 s for DNS propagation (on virtual time where a test waits it out)."""
+    tenant.env["CERTMGR_PROPAGATION_TIMEOUT"] = "10"
+    return tenant
 
 
 @pytest.fixture
-def before(tenant):
-    return state(tenant)
+def before(issued_tenant):
+    return state(issued_tenant)
 
 
 def closed_port() -> int:
@@ -109,8 +100,8 @@ CONFIG_CASES = {
 
 
 @pytest.mark.parametrize("overrides, fragments", CONFIG_CASES.values(), ids=CONFIG_CASES.keys())
-def test_bad_environment_is_reported_whole_and_changes_nothing(tenant, before, overrides, fragments):
-    env = dict(tenant.env)
+def test_bad_environment_is_reported_whole_and_changes_nothing(issued_tenant, before, overrides, fragments):
+    env = dict(issued_tenant.env)
     for name, value in overrides.items():
         if value is None:
             env.pop(name)
@@ -122,16 +113,16 @@ def test_bad_environment_is_reported_whole_and_changes_nothing(tenant, before, o
     for fragment in fragments:
         assert fragment in done.stderr, f"{fragment!r} not in:\n{done.stderr}"
     assert "Traceback" not in done.stderr
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
 # 2. Resources that do not exist, or do not fit ----------------------------------------------------------------
 
-def test_names_outside_the_zone_are_named(tenant, before):
-    result = run(dict(tenant.env, CERTMGR_DOMAIN=f"{tenant.zone},www.other.example,*.other.example"))
-    assert_failed(result, f"CERTMGR_DOMAIN: www.other.example, *.other.example not in zone {tenant.zone}",
+def test_names_outside_the_zone_are_named(issued_tenant, before):
+    result = run(dict(issued_tenant.env, CERTMGR_DOMAIN=f"{issued_tenant.zone},www.other.example,*.other.example"))
+    assert_failed(result, f"CERTMGR_DOMAIN: www.other.example, *.other.example not in zone {issued_tenant.zone}",
                   "add the OCID of the zone that holds them to CERTMGR_DNS_ZONE_ID", "nothing was changed")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
 @pytest.mark.parametrize("variable, value, fragments", [
@@ -140,35 +131,35 @@ def test_names_outside_the_zone_are_named(tenant, before):
     ("CERTMGR_LB_ID", MISSING_LB, [f"lb: cannot read load balancer {MISSING_LB}: 404 NotAuthorizedOrNotFound",
                                    "check CERTMGR_LB_ID"]),
 ], ids=["zone", "load-balancer"])
-def test_unknown_ocid_fails_the_cli_run_with_a_hint(tenant, before, variable, value, fragments):
-    done = cli(dict(tenant.env, **{variable: value}), "run", "--json")
+def test_unknown_ocid_fails_the_cli_run_with_a_hint(issued_tenant, before, variable, value, fragments):
+    done = cli(dict(issued_tenant.env, **{variable: value}), "run", "--json")
     assert done.returncode == 1, done.stdout + done.stderr
     result = json.loads(done.stdout)
     text = json.dumps(result)
     assert result["status"] == "failed" and result["state"] == "nothing was changed", result
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in {text}"
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
-def test_unknown_vault_fails_before_anything_is_written(tenant, before):
-    result = run(dict(tenant.env, CERTMGR_VAULT_ID=MISSING_VAULT))
+def test_unknown_vault_fails_before_anything_is_written(issued_tenant, before):
+    result = run(dict(issued_tenant.env, CERTMGR_VAULT_ID=MISSING_VAULT))
     assert_failed(result, f"in vault {MISSING_VAULT} failed: 404 NotAuthorizedOrNotFound", "check CERTMGR_VAULT_ID",
                   "nothing was changed")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
-def test_listener_that_does_not_exist(tenant, before):
-    result = run(dict(tenant.env, CERTMGR_LB_LISTENERS="https,api"), force=True)
+def test_listener_that_does_not_exist(issued_tenant, before):
+    result = run(dict(issued_tenant.env, CERTMGR_LB_LISTENERS="https,api"), force=True)
     assert_failed(result, "CERTMGR_LB_LISTENERS: no listener named api (has: http, https)", "nothing was changed")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
-def test_plain_http_listener_is_refused(tenant, before):
-    result = run(dict(tenant.env, CERTMGR_LB_LISTENERS="http"), force=True)
+def test_plain_http_listener_is_refused(issued_tenant, before):
+    result = run(dict(issued_tenant.env, CERTMGR_LB_LISTENERS="http"), force=True)
     assert_failed(result, "CERTMGR_LB_LISTENERS: listener http has no SSL configuration")
-    assert_unchanged(tenant, before)
-    assert tenant.load_balancer().listeners["http"].ssl_configuration is None
+    assert_unchanged(issued_tenant, before)
+    assert issued_tenant.load_balancer().listeners["http"].ssl_configuration is None
 
 
 # 3. What is in Vault cannot be used: the plan says so, the run replaces it --------------------------------------
@@ -199,59 +190,59 @@ def _secret(tenant, prefix: str, role: str) -> bytes:
     return base64.b64decode(bundle.secret_bundle_content.content)
 
 
-def test_corrupt_certificate_pem_in_vault_is_replaced(tenant):
-    write_secret(tenant, "corrupt-certificate", b"-----BEGIN CERTIFICATE-----\nnot base64 at all!\n"
+def test_corrupt_certificate_pem_in_vault_is_replaced(issued_tenant):
+    write_secret(issued_tenant, "corrupt-certificate", b"-----BEGIN CERTIFICATE-----\nnot base64 at all!\n"
                                                  b"-----END CERTIFICATE-----\n")
-    write_secret(tenant, "corrupt-private-key", tenant.secret("private-key"))
-    write_secret(tenant, "corrupt-chain", tenant.secret("chain"))
-    _replaced_by_a_matching_pair(tenant, "corrupt", "the stored certificate cannot be used: certificate: the "
+    write_secret(issued_tenant, "corrupt-private-key", issued_tenant.secret("private-key"))
+    write_secret(issued_tenant, "corrupt-chain", issued_tenant.secret("chain"))
+    _replaced_by_a_matching_pair(issued_tenant, "corrupt", "the stored certificate cannot be used: certificate: the "
                                                     "certificate and chain in Vault: certificate 1 cannot be parsed")
 
 
-def test_private_key_that_does_not_match_is_replaced(tenant):
+def test_private_key_that_does_not_match_is_replaced(issued_tenant):
     foreign = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    write_secret(tenant, "mismatch-certificate", tenant.secret("certificate"))
-    write_secret(tenant, "mismatch-private-key", foreign)
-    write_secret(tenant, "mismatch-chain", tenant.secret("chain"))
-    _replaced_by_a_matching_pair(tenant, "mismatch", "the stored private key does not match it")
+    write_secret(issued_tenant, "mismatch-certificate", issued_tenant.secret("certificate"))
+    write_secret(issued_tenant, "mismatch-private-key", foreign)
+    write_secret(issued_tenant, "mismatch-chain", issued_tenant.secret("chain"))
+    _replaced_by_a_matching_pair(issued_tenant, "mismatch", "the stored private key does not match it")
 
 
 # 4. Services that fail: the CA, DNS, Vault and the load balancer -------------------------------------------------
 
-def test_unreachable_acme_directory_writes_nothing(tenant, before):
+def test_unreachable_acme_directory_writes_nothing(issued_tenant, before):
     """A fresh prefix has no ACME account key yet: even that must not be stored when the CA is unreachable,
     nor the run lock created: the directory is read before the lock is taken."""
     directory = f"http://127.0.0.1:{closed_port()}/dir"
-    result = run(dict(tenant.env, CERTMGR_ACME_DIRECTORY=directory, CERTMGR_NAME_PREFIX="unreachable"))
+    result = run(dict(issued_tenant.env, CERTMGR_ACME_DIRECTORY=directory, CERTMGR_NAME_PREFIX="unreachable"))
     assert_failed(result, f"acme: cannot read the ACME directory {directory}: Connection refused",
                   "check CERTMGR_ACME_DIRECTORY", "nothing was changed")
-    assert not [name for name in tenant.secret_versions() if name.startswith("unreachable-")]
-    assert_unchanged(tenant, before)
+    assert not [name for name in issued_tenant.secret_versions() if name.startswith("unreachable-")]
+    assert_unchanged(issued_tenant, before)
 
 
-def test_txt_record_never_visible_times_out_naming_the_server(tenant, before):
-    set_wrong_txt(tenant, "bogus")
+def test_txt_record_never_visible_times_out_naming_the_server(issued_tenant, before):
+    set_wrong_txt(issued_tenant, "bogus")
     try:
-        result = run(tenant.env, force=True, policy=virtual_policy())  # the 10 s pass on the run's clock
+        result = run(issued_tenant.env, force=True, policy=virtual_policy())  # the 10 s pass on the run's clock
     finally:
-        set_wrong_txt(tenant, None)
-    server = tenant.env["CERTMGR_DNS_NAMESERVERS"]
-    assert_failed(result, f"dns: TXT records not visible after 10s: {server} lacks _acme-challenge.{tenant.zone}",
+        set_wrong_txt(issued_tenant, None)
+    server, zone = issued_tenant.env["CERTMGR_DNS_NAMESERVERS"], issued_tenant.zone
+    assert_failed(result, f"dns: TXT records not visible after 10s: {server} lacks _acme-challenge.{zone}",
                   "raise CERTMGR_PROPAGATION_TIMEOUT or check the zone's delegation",
                   "TXT records added by this run were removed")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
 @pytest.fixture
-def truthful_dns(tenant):
+def truthful_dns(issued_tenant):
     """A second authoritative server that ignores the zone's wrong-TXT knob: certmgr's propagation check
     asks it and is satisfied, while the CA asks the sandbox's server and sees the wrong value."""
-    backend = tenant.sandbox.backend(dns_service)
-    zone = backend.zone(tenant.zone_id)
+    backend = issued_tenant.sandbox.backend(dns_service)
+    zone = backend.zone(issued_tenant.zone_id)
 
     def lookup(qname):
-        with tenant.sandbox.world.lock:
+        with issued_tenant.sandbox.world.lock:
             wrong, zone.wrong_txt = zone.wrong_txt, None
             try:
                 return backend.lookup(qname)
@@ -262,103 +253,105 @@ def truthful_dns(tenant):
     server.stop()
 
 
-def test_challenge_rejected_by_the_ca(tenant, before, truthful_dns):
-    set_wrong_txt(tenant, "bogus")
+def test_challenge_rejected_by_the_ca(issued_tenant, before, truthful_dns):
+    set_wrong_txt(issued_tenant, "bogus")
     try:
-        result = run(dict(tenant.env, CERTMGR_DNS_NAMESERVERS=truthful_dns), force=True)
+        result = run(dict(issued_tenant.env, CERTMGR_DNS_NAMESERVERS=truthful_dns), force=True)
     finally:
-        set_wrong_txt(tenant, None)
-    assert_failed(result, f"acme: the CA rejected the DNS-01 challenge: {tenant.zone}: ",
+        set_wrong_txt(issued_tenant, None)
+    assert_failed(result, f"acme: the CA rejected the DNS-01 challenge: {issued_tenant.zone}: ",
                   "check that the zone is delegated to OCI DNS", "TXT records added by this run were removed")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
 
-def test_dns_api_errors_are_reported_after_retries(tenant, before, clear_faults):
+def test_dns_api_errors_are_reported_after_retries(issued_tenant, before, clear_faults):
     """Both the ADD and the clean-up REMOVE fail after the SDK's retries: the error is the ADD's (not the
     clean-up's), and the state says the records may need removing by hand."""
-    add_fault(tenant, operation="dns.patch_zone_records", status=500, count=10)
-    result = run(tenant.env, force=True)
-    challenge = f"_acme-challenge.{tenant.zone}"
-    assert_failed(result, f"dns: could not add TXT records at {challenge} in zone {tenant.zone_id}: "
+    add_fault(issued_tenant, operation="dns.patch_zone_records", status=500, count=10)
+    result = run(issued_tenant.env, force=True)
+    challenge = f"_acme-challenge.{issued_tenant.zone}"
+    assert_failed(result, f"dns: could not add TXT records at {challenge} in zone {issued_tenant.zone_id}: "
                           "500 InternalServerError", f"TXT records this run added at {challenge} may remain")
-    tenant.sandbox.world.faults.clear()
-    assert_unchanged(tenant, before)
+    issued_tenant.sandbox.world.faults.clear()
+    assert_unchanged(issued_tenant, before)
 
 
-def test_vault_throttling_before_the_lock_is_taken(tenant, before, clear_faults):
-    add_fault(tenant, operation="vault.update_secret", status=429, retryAfter=1, count=100)
-    result = run(tenant.env, force=True)
-    assert_failed(result, f"vault: cannot take the run lock '{tenant.prefix}-lock'", "429 TooManyRequests")
-    tenant.sandbox.world.faults.clear()
-    assert_unchanged(tenant, before)
+def test_vault_throttling_before_the_lock_is_taken(issued_tenant, before, clear_faults):
+    add_fault(issued_tenant, operation="vault.update_secret", status=429, retryAfter=1, count=100)
+    result = run(issued_tenant.env, force=True)
+    assert_failed(result, f"vault: cannot take the run lock '{issued_tenant.prefix}-lock'", "429 TooManyRequests")
+    issued_tenant.sandbox.world.faults.clear()
+    assert_unchanged(issued_tenant, before)
 
 
-def test_vault_throttling_while_storing_then_the_next_run_renews(tenant, before, clear_faults):
+def test_vault_throttling_while_storing_then_the_next_run_renews(issued_tenant, before, clear_faults):
     """The CA issued a certificate that could not be stored: nothing changes, and the next run is not
     blocked by that order (it `replaces` the same certificate again)."""
-    add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, f"{tenant.prefix}-private-key"),
+    key = f"{issued_tenant.prefix}-private-key"
+    add_fault(issued_tenant, operation="vault.update_secret", path=secret_path(issued_tenant, key),
               status=429, retryAfter=1, count=DEFAULT.attempts)
-    result = run(tenant.env, force=True)
-    assert_failed(result, f"vault: writing secret '{tenant.prefix}-private-key' in vault {tenant.vault_id} "
+    result = run(issued_tenant.env, force=True)
+    assert_failed(result, f"vault: writing secret '{key}' in vault {issued_tenant.vault_id} "
                           "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
-    assert_unchanged(tenant, before)
+    assert_unchanged(issued_tenant, before)
 
-    again = run(tenant.env, force=True)
+    again = run(issued_tenant.env, force=True)
     assert (again.status, again.stored_in_vault, again.listeners) == ("ok", True, ["https"]), again.render()
 
 
-def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(tenant, make_tenant, clear_faults,
-                                                                             caplog):
+def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(issued_tenant, clear_faults, caplog):
     """Vault throttles the certificate write, and from then on the run lock too, so releasing it fails. The
     error must be the write's; the lock, left to expire, is a warning. A prefix of its own keeps the held
     lock away from the other tests. The run's first wait after a throttled write throttles the lock as well;
     the Retry-After waits pass on virtual time."""
-    env = dict(tenant.env, CERTMGR_NAME_PREFIX="held")
+    env = dict(issued_tenant.env, CERTMGR_NAME_PREFIX="held")
     assert run(env).status == "ok"
-    before = state(tenant)
-    add_fault(tenant, operation="vault.update_secret", path=secret_path(tenant, "held-private-key"), status=429,
-              retryAfter=1, count=100)
-    write_throttled = tenant.sandbox.world.faults.items[-1]
-    lock_path = secret_path(tenant, "held-lock")
+    before = state(issued_tenant)
+    add_fault(issued_tenant, operation="vault.update_secret", path=secret_path(issued_tenant, "held-private-key"),
+              status=429, retryAfter=1, count=100)
+    write_throttled = issued_tenant.sandbox.world.faults.items[-1]
+    lock_path = secret_path(issued_tenant, "held-lock")
     virtual = VirtualTime()
 
     def sleep(seconds: float) -> None:
-        if write_throttled.hits and not any(f.path == lock_path for f in tenant.sandbox.world.faults.items):
-            add_fault(tenant, operation="vault.update_secret", path=lock_path, status=429, retryAfter=1, count=100)
+        if write_throttled.hits and not any(f.path == lock_path for f in issued_tenant.sandbox.world.faults.items):
+            add_fault(issued_tenant, operation="vault.update_secret", path=lock_path, status=429, retryAfter=1,
+                      count=100)
         virtual(seconds)
 
     result = run(env, force=True, policy=fast_policy(sleep=sleep, clock=virtual.clock))
-    assert_failed(result, f"vault: writing secret 'held-private-key' in vault {tenant.vault_id} "
+    assert_failed(result, f"vault: writing secret 'held-private-key' in vault {issued_tenant.vault_id} "
                           "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
     assert 1.0 in virtual.asked  # the Retry-After was honoured
     assert "could not release the run lock 'held-lock'" in caplog.text
-    tenant.sandbox.world.faults.clear()
-    assert lock_holders(tenant)["held-lock"] is not None
-    after = state(tenant)
+    issued_tenant.sandbox.world.faults.clear()
+    assert lock_holders(issued_tenant)["held-lock"] is not None
+    after = state(issued_tenant)
     assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
         {k: before[k] for k in ("listeners", "lb_certificates", "served")}
     assert after["versions"] == before["versions"]
 
 
-def test_brief_vault_throttling_is_retried(tenant, clear_faults):
-    add_fault(tenant, operation="vault.update_secret", status=429, retryAfter=1, count=2)
-    result = run(tenant.env, force=True)
+def test_brief_vault_throttling_is_retried(issued_tenant, clear_faults):
+    add_fault(issued_tenant, operation="vault.update_secret", status=429, retryAfter=1, count=2)
+    result = run(issued_tenant.env, force=True)
     assert (result.status, result.stored_in_vault, result.listeners) == ("ok", True, ["https"]), result.render()
-    assert tenant.served(tenant.zone).serial_number == int(result.serial, 16)
+    assert issued_tenant.served(issued_tenant.zone).serial_number == int(result.serial, 16)
 
 
-def test_lb_refusing_the_upload_keeps_the_old_certificate_in_service(tenant, before, clear_faults):
-    add_fault(tenant, operation="lb.create_certificate", status=400, count=1)
-    result = run(tenant.env, force=True)
-    assert_failed(result, f"lb: uploading certificate {tenant.prefix}-{result.serial[:16]}", "400 InvalidParameter",
+def test_lb_refusing_the_upload_keeps_the_old_certificate_in_service(issued_tenant, before, clear_faults):
+    add_fault(issued_tenant, operation="lb.create_certificate", status=400, count=1)
+    result = run(issued_tenant.env, force=True)
+    assert_failed(result, f"lb: uploading certificate {issued_tenant.prefix}-{result.serial[:16]}",
+                  "400 InvalidParameter",
                   "new certificate stored in Vault; listeners https still serve the previous one; "
                   "the next run will deploy it")
-    after = state(tenant)
+    after = state(issued_tenant)
     assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
         {k: before[k] for k in ("listeners", "lb_certificates", "served")}
-    assert tenant.challenge_records() == []
+    assert issued_tenant.challenge_records() == []
 
-    tenant.sandbox.world.faults.clear()
-    deployed = run(tenant.env)
+    issued_tenant.sandbox.world.faults.clear()
+    deployed = run(issued_tenant.env)
     assert (deployed.status, deployed.action, deployed.serial) == ("ok", "deploy", result.serial), deployed.render()
-    assert tenant.served(tenant.zone).serial_number == int(result.serial, 16)
+    assert issued_tenant.served(issued_tenant.zone).serial_number == int(result.serial, 16)

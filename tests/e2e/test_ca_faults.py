@@ -10,26 +10,21 @@ import oci
 import pytest
 import trustme
 
-from _faults import run
+from _runs import run
 from _slice import secret_path, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.acme_front import AcmeFront
 from sandbox.pebble import Pebble
 
+LABEL = "ca"  # these runs deploy their own certificates, each prefix with its own ACME account
 
 
 # 5. A CA that rejects nonces, or rate-limits -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def ca_tenant(make_tenant):
-    """A tenant of its own: these runs deploy their own certificates, each prefix with its own ACME account."""
-    return make_tenant("ca")
-
-
-@pytest.fixture(scope="module")
-def front(ca_tenant, tmp_path_factory):
+def front(tenant, tmp_path_factory):
     """Pebble behind the front that answers like a rate-limiting CA on demand."""
-    front = AcmeFront(ca_tenant.sandbox.pebble, tmp_path_factory.mktemp("acme-front")).start()
+    front = AcmeFront(tenant.sandbox.pebble, tmp_path_factory.mktemp("acme-front")).start()
     yield front
     front.stop()
 
@@ -39,43 +34,43 @@ def front_env(tenant, front, prefix: str) -> dict:
                 CERTMGR_NAME_PREFIX=prefix)
 
 
-def test_a_rate_limited_order_holds_the_next_runs_back_until_the_ca_said(ca_tenant, front):
-    env = front_env(ca_tenant, front, "rl")
+def test_a_rate_limited_order_holds_the_next_runs_back_until_the_ca_said(tenant, front):
+    env = front_env(tenant, front, "rl")
     front.fail("/order-plz", status=429, problem="rateLimited", detail="too many new orders", retry_after=7200)
     failed = run(env)
     assert failed.status == "failed" and "rateLimited" in failed.error, failed.render()
     assert any("no new order before" in w for w in failed.warnings), failed.warnings
 
-    seen, before = len(front.requests), ca_tenant.footprint()
+    seen, before = len(front.requests), tenant.footprint()
     held = run(env)
     assert (held.status, held.action) == ("ok", "backoff"), held.render()
     assert "no new order before" in held.reason and "a forced run orders now" in held.reason
     assert "/order-plz" not in front.paths(seen)  # the CA was not asked again
-    assert ca_tenant.mutations_since(before) == []  # nor was anything written, the lock included
+    assert tenant.mutations_since(before) == []  # nor was anything written, the lock included
 
     forced = run(env, force=True)
     assert (forced.status, forced.action) == ("ok", "issue"), forced.render()
     assert run(env).action == "nothing"  # the success cleared the backoff
 
 
-def test_consecutive_failed_orders_back_off_longer_each_time(ca_tenant, front):
-    env = front_env(ca_tenant, front, "bo")
+def test_consecutive_failed_orders_back_off_longer_each_time(tenant, front):
+    env = front_env(tenant, front, "bo")
     waits = []
     for _ in range(3):
         front.fail("/order-plz", status=500, problem="serverInternal", detail="try later", count=1)
         result = run(env, force=True)
         assert result.status == "failed", result.render()
-        metadata = ca_tenant.secrets.get_secret_bundle_by_name("bo-lock", ca_tenant.vault_id).data.metadata
+        metadata = tenant.secrets.get_secret_bundle_by_name("bo-lock", tenant.vault_id).data.metadata
         waits.append(float(metadata["acme_retry_at"]) - time.time())
     assert [round(w / DEFAULT.acme_backoff) for w in waits] == [1, 2, 4], waits
 
 
-def test_pebble_rejecting_nonces_is_ridden_out(ca_tenant, tmp_path):
+def test_pebble_rejecting_nonces_is_ridden_out(tenant, tmp_path):
     """Pebble itself with PEBBLE_WFE_NONCEREJECT: a quarter of the requests answer badNonce."""
-    sandbox = ca_tenant.sandbox
+    sandbox = tenant.sandbox
     with Pebble(dns_server=sandbox.dns_server.address, workdir=tmp_path,
                 env={"PEBBLE_WFE_NONCEREJECT": "25", "PEBBLE_AUTHZREUSE": "0"}) as pebble:
-        env = dict(ca_tenant.env, CERTMGR_ACME_DIRECTORY=pebble.directory_url,
+        env = dict(tenant.env, CERTMGR_ACME_DIRECTORY=pebble.directory_url,
                    CERTMGR_ACME_CA_BUNDLE=str(pebble.ca_bundle), CERTMGR_NAME_PREFIX="nonce")
         for _ in range(3):
             result = run(env, force=True)
@@ -83,14 +78,14 @@ def test_pebble_rejecting_nonces_is_ridden_out(ca_tenant, tmp_path):
         assert "badNonce" in pebble.log_tail(100000) or "nonce" in pebble.log_tail(100000).lower()
 
 
-def test_no_renewal_advice_is_asked_for_an_expired_certificate(ca_tenant, front):
-    env = front_env(ca_tenant, front, "exp")
+def test_no_renewal_advice_is_asked_for_an_expired_certificate(tenant, front):
+    env = front_env(tenant, front, "exp")
     now = dt.datetime.now(dt.timezone.utc)
     expired = trustme.CA().create_child_ca().issue_cert(
-        ca_tenant.zone, f"*.{ca_tenant.zone}", not_before=now - dt.timedelta(days=90), not_after=now - dt.timedelta(days=1))
-    write_secret(ca_tenant, "exp-certificate", expired.cert_chain_pems[0].bytes())
-    write_secret(ca_tenant, "exp-chain", expired.cert_chain_pems[1].bytes())
-    write_secret(ca_tenant, "exp-private-key", expired.private_key_pem.bytes())
+        tenant.zone, f"*.{tenant.zone}", not_before=now - dt.timedelta(days=90), not_after=now - dt.timedelta(days=1))
+    write_secret(tenant, "exp-certificate", expired.cert_chain_pems[0].bytes())
+    write_secret(tenant, "exp-chain", expired.cert_chain_pems[1].bytes())
+    write_secret(tenant, "exp-private-key", expired.private_key_pem.bytes())
     seen = len(front.requests)
     result = run(env)
     assert (result.status, result.action) == ("ok", "issue") and "expired" in result.reason, result.render()
@@ -99,14 +94,14 @@ def test_no_renewal_advice_is_asked_for_an_expired_certificate(ca_tenant, front)
 
 # 6. Vault's version limits ------------------------------------------------------------------------------------
 
-def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(ca_tenant):
+def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(tenant):
     """30 versions in use and 30 pending deletion (what months of forced renewals in one day could leave):
     the run says so, and when it clears, before it orders a certificate it could not store."""
-    env = dict(ca_tenant.env, CERTMGR_NAME_PREFIX="full")
+    env = dict(tenant.env, CERTMGR_NAME_PREFIX="full")
     assert run(env).status == "ok"
-    vaults = ca_tenant._client(oci.vault.VaultsClient)
-    key_id = secret_path(ca_tenant, "full-private-key").rsplit("/", 1)[1]
-    content = ca_tenant.secrets.get_secret_bundle(key_id, stage="CURRENT").data.secret_bundle_content.content
+    vaults = tenant._client(oci.vault.VaultsClient)
+    key_id = secret_path(tenant, "full-private-key").rsplit("/", 1)[1]
+    content = tenant.secrets.get_secret_bundle(key_id, stage="CURRENT").data.secret_bundle_content.content
     when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
     schedule = oci.vault.models.ScheduleSecretVersionDeletionDetails(time_of_deletion=when)
     while True:  # the same key again and again: the set stays valid, only the counts grow
@@ -130,13 +125,13 @@ def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(ca_tenan
 
 # 7. Two first runs at once ----------------------------------------------------------------------------------
 
-def test_two_concurrent_first_runs_issue_exactly_once_twenty_times(ca_tenant):
+def test_two_concurrent_first_runs_issue_exactly_once_twenty_times(tenant):
     """No lock secret, no account, no certificate yet, and two runs start together (the schedule and a
     manual invoke): exactly one orders, registers an account and deploys; every time."""
-    ca_tenant.control("POST", "/options", {"work_request_delay": ca_tenant.sandbox.work_request_delay})
+    tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})
     try:
         for n in range(20):
-            env = dict(ca_tenant.env, CERTMGR_NAME_PREFIX=f"race{n}")
+            env = dict(tenant.env, CERTMGR_NAME_PREFIX=f"race{n}")
             results, start = [], threading.Barrier(2)
 
             def one():
@@ -150,7 +145,7 @@ def test_two_concurrent_first_runs_issue_exactly_once_twenty_times(ca_tenant):
             outcomes = sorted((r.status, r.action) for r in results)
             assert outcomes in ([("ok", "issue"), ("skipped", "issue")], [("ok", "issue"), ("ok", "nothing")]), \
                 f"round {n}: {[r.render() for r in results]}"
-            versions = ca_tenant.secret_versions()
+            versions = tenant.secret_versions()
             assert (versions[f"race{n}-acme-account-key"], versions[f"race{n}-certificate"]) == (1, 1), versions
     finally:
-        ca_tenant.control("POST", "/options", {"work_request_delay": ca_tenant.sandbox.work_request_delay})
+        tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})

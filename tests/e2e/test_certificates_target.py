@@ -13,17 +13,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from _slice import add_fault, fast_policy, lock_holders
+from _runs import run
+from _slice import add_fault, lock_holders
 from certmgr import monitor
-from certmgr.renewal import runner
 from certmgr.app import config_for
 from certmgr.settings.config import Config
 
+LABEL = "certsvc"
 NAME = "web-tls"
-
-
-def run(env: dict, **options) -> runner.Result:
-    return runner.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
 
 
 def management(tenant) -> oci.certificates_management.CertificatesManagementClient:
@@ -58,11 +55,11 @@ def assert_served_from_service(tenant, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def tenant(make_tenant):
-    t = make_tenant("certsvc")
-    t.env.update(CERTMGR_CERTIFICATE_NAME=NAME, CERTMGR_VERIFY_ENDPOINTS=t.env["SANDBOX_LB_HTTPS"],
-                 CERTMGR_VERIFY_CA_BUNDLE=t.env["SANDBOX_ACME_ROOT"])
-    return t
+def tenant(tenant):
+    """The slice deploys to the Certificates service, and checks its listener after each deploy."""
+    tenant.env.update(CERTMGR_CERTIFICATE_NAME=NAME, CERTMGR_VERIFY_ENDPOINTS=tenant.env["SANDBOX_LB_HTTPS"],
+                      CERTMGR_VERIFY_CA_BUNDLE=tenant.env["SANDBOX_ACME_ROOT"])
+    return tenant
 
 
 def test_the_first_run_creates_the_certificate_and_the_listener_serves_it(tenant):

@@ -3,7 +3,6 @@ run's lease): every kill ends in `assert_healthy`."""
 from __future__ import annotations
 
 import fnmatch
-import os
 import signal
 import subprocess
 import sys
@@ -11,11 +10,17 @@ import time
 
 import pytest
 
-from _faults import AFTER_THE_LEASE, calls_since, later_policy, restore, run, tenant  # noqa: F401 (fixtures)
-from _slice import ROOT, add_fault, assert_healthy, secret_path
+from _runs import ROOT, cli_env, fast_policy, run
+from _slice import add_fault, assert_healthy, secret_path
 from sandbox.oci import dns as dns_service
 
 LABEL = "crash"
+# A killed run's lease outlives it; the run after it looks from a clock that is past that lease.
+AFTER_THE_LEASE = 1000.0
+
+
+def later_policy():
+    return fast_policy(wall_clock=lambda: time.time() + AFTER_THE_LEASE)
 
 
 # 4. SIGKILL at each step of a forced renewal, then one normal run ------------------------------------------
@@ -45,32 +50,31 @@ REPAIRED_BY = {"txt-presented": "repair", "key-pending": "nothing", "certificate
 
 
 @pytest.mark.parametrize("point", list(REPAIRED_BY))
-def test_sigkill_at_each_step_is_repaired_by_the_next_run(tenant, point, restore, tmp_path):
-    operation, path = _hold(tenant, point)
-    before = len(tenant.control("GET", "/calls"))
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), **tenant.env}
+def test_sigkill_at_each_step_is_repaired_by_the_next_run(issued_tenant, point, restore, tmp_path):
+    operation, path = _hold(issued_tenant, point)
+    before = issued_tenant.footprint()
     output = tmp_path / "run.out"
     with open(output, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "certmgr", "run", "--force"], env=env, cwd=ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "certmgr", "run", "--force"], env=cli_env(issued_tenant.env),
+                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not (any(c["operation"] == operation and fnmatch.fnmatchcase(c["path"], path) and c["status"] < 300
-                       for c in calls_since(tenant, before)) if operation else tenant.challenge_records()):
+                       for c in issued_tenant.calls_since(before)) if operation else issued_tenant.challenge_records()):
             assert process.poll() is None, f"the run ended before {point}: {output.read_text()}"
             assert time.monotonic() < deadline, f"the run never reached {point}"
             time.sleep(0.02)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    tenant.sandbox.world.faults.clear()
-    tenant.sandbox.backend(dns_service).set_propagation_delay(tenant.zone_id, None)
-    tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})
-    tenant.settle()
+    issued_tenant.sandbox.world.faults.clear()
+    issued_tenant.sandbox.backend(dns_service).set_propagation_delay(issued_tenant.zone_id, None)
+    issued_tenant.control("POST", "/options", {"work_request_delay": issued_tenant.sandbox.work_request_delay})
+    issued_tenant.settle()
 
-    after = run(tenant.env, policy=later_policy())
+    after = run(issued_tenant.env, policy=later_policy())
     assert (after.status, after.action) == ("ok", REPAIRED_BY[point]), after.render()
-    tenant.settle()
-    follow_up = run(tenant.env, policy=later_policy())
+    issued_tenant.settle()
+    follow_up = run(issued_tenant.env, policy=later_policy())
     assert (follow_up.status, follow_up.action) == ("ok", "nothing"), follow_up.render()
-    assert_healthy(tenant, now=time.time() + AFTER_THE_LEASE)
+    assert_healthy(issued_tenant, now=time.time() + AFTER_THE_LEASE)

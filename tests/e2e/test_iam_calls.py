@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from _slice import fast_policy
+from _runs import ROOT, run
 from certmgr import monitor
-from certmgr.renewal import runner
 from certmgr.app import config_for
-from certmgr.settings.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLE = json.loads((ROOT / "terraform/modules/certmgr/permissions.json").read_text())
 SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").rglob("*.py"))
 
@@ -30,9 +26,9 @@ def in_source(operation: str) -> bool:
 def test_the_renewer_calls_exactly_what_the_table_grants(make_tenant, sandbox):
     tenant = make_tenant("iam")
     since = len(sandbox.world.calls)
-    assert runner.run(Config.from_env(tenant.env), policy=fast_policy()).status == "ok"
+    assert run(tenant.env).status == "ok"
     for _ in range(7):  # past the 5 DEPRECATED versions kept, so old ones are scheduled for deletion
-        result = runner.run(Config.from_env(tenant.env), force=True, policy=fast_policy())
+        result = run(tenant.env, force=True)
         assert result.status == "ok", result.render()
     made = operations(sandbox, since)
     assert made - set(TABLE["renewer"]) == set(), "called without a grant in the table"
@@ -44,7 +40,7 @@ def test_the_certificates_service_target_calls_exactly_what_the_table_grants(mak
     tenant.env.update(CERTMGR_CERTIFICATE_NAME="iam-tls")
     since = len(sandbox.world.calls)
     for force in (False, True, True, True, True):  # past the DEPRECATED versions kept, so some are pruned
-        result = runner.run(Config.from_env(tenant.env), force=force, policy=fast_policy())
+        result = run(tenant.env, force=force)
         assert result.status == "ok", result.render()
     made = operations(sandbox, since)
     table = {**TABLE["renewer"], **TABLE["renewer-certificates-service"]}

@@ -2,7 +2,7 @@
 result's `state` says what was left, and one normal run afterwards leaves everything healthy."""
 from __future__ import annotations
 
-from _faults import calls_since, operations, restore, run, tenant  # noqa: F401 (fixtures)
+from _runs import run
 from _slice import add_fault, assert_healthy
 from certmgr.timing import DEFAULT
 
@@ -18,26 +18,26 @@ PERSISTENT_STATE = {
 WARNS_ONLY = {"lb.delete_certificate", "vault.schedule_secret_version_deletion"}
 
 
-def test_a_persistent_500_on_each_operation_fails_cleanly_and_the_next_run_recovers(tenant, operations, restore):
+def test_a_persistent_500_on_each_operation_fails_cleanly_and_the_next_run_recovers(issued_tenant, operations, restore):
     """Every call of the operation answers 500: each call is tried exactly `attempts` times, the result says
     what was left, and one normal run afterwards leaves everything healthy."""
     for op in operations:
-        before = len(tenant.control("GET", "/calls"))
-        add_fault(tenant, operation=op, status=500, count=1000)
-        result = run(tenant.env, force=True)
-        tenant.sandbox.world.faults.clear()
-        statuses = [c["status"] for c in calls_since(tenant, before) if c["operation"] == op]
+        before = issued_tenant.footprint()
+        add_fault(issued_tenant, operation=op, status=500, count=1000)
+        result = run(issued_tenant.env, force=True)
+        issued_tenant.sandbox.world.faults.clear()
+        statuses = [c["status"] for c in issued_tenant.calls_since(before) if c["operation"] == op]
         assert statuses and set(statuses) == {500} and len(statuses) % DEFAULT.attempts == 0, f"{op}: {statuses}"
         if op in WARNS_ONLY:
             assert result.status == "ok" and any("500" in w for w in result.warnings), f"{op}: {result.render()}"
         else:
             assert result.status == "failed" and "500 InternalServerError" in result.error, f"{op}: {result.render()}"
-            expected = PERSISTENT_STATE.get(op, "").format(zone=tenant.zone)
+            expected = PERSISTENT_STATE.get(op, "").format(zone=issued_tenant.zone)
             assert (expected in result.state if expected else
                     result.state in ("nothing was changed", *(f"Vault and the load balancer are unchanged; {txt}" for txt in
                                      ("TXT records added by this run were removed", "no TXT record was added")))), \
                 f"{op}: {result.state}"
-        tenant.settle()
-        after = run(tenant.env)
+        issued_tenant.settle()
+        after = run(issued_tenant.env)
         assert after.status == "ok", f"{op}: the next run: {after.render()}"
-        assert_healthy(tenant)
+        assert_healthy(issued_tenant)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from sandbox.fn_platform import FnContainer
 
+LABEL = "flow"
 SECRET_ROLES = ("certificate", "chain", "private-key", "acme-account-key")
 PROPAGATION_DELAY = 3.0
 
@@ -41,11 +42,6 @@ def invoke_once(env: dict, body: dict | None = None) -> tuple[int, dict]:
     """A cold container with its own env, for one invocation."""
     with FnContainer(env) as container:
         return invoke(container, body)
-
-
-@pytest.fixture(scope="module")
-def tenant(make_tenant):
-    return make_tenant("flow")
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import time
 
 import oci
 
-from _faults import calls_since, end_lease, operations, restore, run, tenant  # noqa: F401 (fixtures)
-from _slice import Sleeps, add_fault, assert_healthy, fast_policy, lock_holders, secret_path, state
+from _runs import Sleeps, fast_policy, run
+from _slice import add_fault, assert_healthy, end_lease, lock_holders, secret_path, state
 from sandbox.oci import dns as dns_service
 
 LABEL = "res"
@@ -21,55 +21,55 @@ LABEL = "res"
 
 # 1. OCI errors on each operation --------------------------------------------------------------------------
 
-def test_a_500_then_a_429_with_retry_after_on_each_operation_is_ridden_out(tenant, operations, restore):
+def test_a_500_then_a_429_with_retry_after_on_each_operation_is_ridden_out(issued_tenant, operations, restore):
     """Each operation's first call answers 500, its second 429 with Retry-After: 3; the third succeeds.
     The run waits exactly what the server asked, and the renewal completes."""
     for op in operations:
-        before = len(tenant.control("GET", "/calls"))
-        add_fault(tenant, operation=op, status=500, count=1)
-        add_fault(tenant, operation=op, status=429, retryAfter=3, count=1)
+        before = issued_tenant.footprint()
+        add_fault(issued_tenant, operation=op, status=500, count=1)
+        add_fault(issued_tenant, operation=op, status=429, retryAfter=3, count=1)
         sleeps = Sleeps()
-        result = run(tenant.env, force=True, policy=fast_policy(sleep=sleeps))
-        tenant.sandbox.world.faults.clear()
+        result = run(issued_tenant.env, force=True, policy=fast_policy(sleep=sleeps))
+        issued_tenant.sandbox.world.faults.clear()
         assert (result.status, result.action) == ("ok", "issue"), f"{op}: {result.render()}"
-        statuses = [c["status"] for c in calls_since(tenant, before) if c["operation"] == op]
+        statuses = [c["status"] for c in issued_tenant.calls_since(before) if c["operation"] == op]
         assert statuses[:2] == [500, 429] and statuses[2] not in (429, 500), f"{op}: {statuses}"  # then answered
         assert 3.0 in sleeps.asked, f"{op}: Retry-After not honoured: {sleeps.asked}"
-        assert_healthy(tenant)
+        assert_healthy(issued_tenant)
 
 
 # What a persistent failure of each operation leaves, in the result's words.
 
 # 2. The run's budget ---------------------------------------------------------------------------------------
 
-def test_an_lb_work_request_that_outlasts_the_budget_ends_the_run_inside_it(tenant, restore):
-    tenant.control("POST", "/options", {"work_request_delay": 4.0})  # > the 3 s budget
+def test_an_lb_work_request_that_outlasts_the_budget_ends_the_run_inside_it(issued_tenant, restore):
+    issued_tenant.control("POST", "/options", {"work_request_delay": 4.0})  # > the 3 s budget
     started = time.monotonic()
-    result = run(tenant.env, force=True, budget=3, policy=fast_policy(sleep=time.sleep, after_propagation=1.0,
+    result = run(issued_tenant.env, force=True, budget=3, policy=fast_policy(sleep=time.sleep, after_propagation=1.0,
                                                                        min_propagation_wait=0.5))
     took = time.monotonic() - started
     assert result.status == "failed" and took < 4.5, (took, result.render())
     assert "when the run's time budget ran out" in result.error
     assert "new certificate stored in Vault; uploading certificate" in result.state
     assert "OCI may still complete it" in result.state and "the next run" in result.state
-    tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})
-    tenant.settle()
-    after = run(tenant.env)
+    issued_tenant.control("POST", "/options", {"work_request_delay": issued_tenant.sandbox.work_request_delay})
+    issued_tenant.settle()
+    after = run(issued_tenant.env)
     assert (after.status, after.action) == ("ok", "deploy"), after.render()
-    assert_healthy(tenant)
+    assert_healthy(issued_tenant)
 
 
 # 3. A lease lost while the run acts -------------------------------------------------------------------------
 
-def test_a_run_whose_lease_was_taken_over_stops_before_its_next_change(tenant, restore):
+def test_a_run_whose_lease_was_taken_over_stops_before_its_next_change(issued_tenant, restore):
     """The lease expires mid-run (a stalled process, skewed clocks) and another run takes it: this run must
     notice at its next change, stop, and leave the other run's lease alone."""
-    tenant.sandbox.backend(dns_service).set_propagation_delay(tenant.zone_id, 1.5)
-    before = state(tenant)
-    vaults = tenant._client(oci.vault.VaultsClient)
-    lock_id = secret_path(tenant, f"{tenant.prefix}-lock").rsplit("/", 1)[1]
+    issued_tenant.sandbox.backend(dns_service).set_propagation_delay(issued_tenant.zone_id, 1.5)
+    before = state(issued_tenant)
+    vaults = issued_tenant._client(oci.vault.VaultsClient)
+    lock_id = secret_path(issued_tenant, f"{issued_tenant.prefix}-lock").rsplit("/", 1)[1]
     finished = {}
-    runner = threading.Thread(target=lambda: finished.setdefault("result", run(tenant.env, force=True)))
+    runner = threading.Thread(target=lambda: finished.setdefault("result", run(issued_tenant.env, force=True)))
     runner.start()
     try:
         deadline = time.monotonic() + 30
@@ -83,7 +83,7 @@ def test_a_run_whose_lease_was_taken_over_stops_before_its_next_change(tenant, r
     result = finished["result"]
     assert result.status == "failed" and "another run took over the lease" in result.error, result.render()
     assert "Vault and the load balancer are unchanged" in result.state
-    assert lock_holders(tenant)[f"{tenant.prefix}-lock"] == "successor"  # not erased by the release
-    assert state(tenant)["versions"] == before["versions"] and tenant.challenge_records() == []
-    end_lease(tenant)
-    assert_healthy(tenant)
+    assert lock_holders(issued_tenant)[f"{issued_tenant.prefix}-lock"] == "successor"  # not erased by the release
+    assert state(issued_tenant)["versions"] == before["versions"] and issued_tenant.challenge_records() == []
+    end_lease(issued_tenant)
+    assert_healthy(issued_tenant)

@@ -23,11 +23,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _slice import ROOT, add_fault, cli, vaults_client
+from _runs import ROOT, cli
+from _slice import add_fault, vaults_client
 from certmgr.settings.config import Config
 from sandbox.fn_platform import FnContainer
 from sandbox.stack import self_signed
 
+LABEL = "sec"
 PIECE = 32          # a leak of 2 * PIECE characters of a base64 text contains at least one aligned piece
 MIN_LINE = 24       # shorter PEM lines (a final "AbC=") would match by chance
 SCAN_LIMIT = 5 << 20  # bytes: larger files under /tmp are not certmgr's
@@ -120,11 +122,6 @@ def _cli(env: dict, captured: Captured, where: str, *args: str) -> None:
     done = cli(env, *args, cwd=str(captured.empty_dirs["cwd"]))
     captured.add(f"cli {where}", done.returncode, done.stdout)
     captured.texts[f"cli {where} (stderr)"] = done.stderr
-
-
-@pytest.fixture(scope="module")
-def tenant(make_tenant):
-    return make_tenant("sec")
 
 
 @pytest.fixture(scope="module")

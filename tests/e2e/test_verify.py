@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from _slice import fast_policy
-from certmgr.renewal import runner
-from certmgr.settings.config import Config
+from _runs import run
 
-
-def run(env: dict, **options) -> runner.Result:
-    """A run in this process, whose check gives the endpoints one second (polled at the same pace)."""
-    return runner.run(Config.from_env(env), **{"policy": fast_policy(verify_for=1.0), **options})
+LABEL = "proof"
 
 
 @pytest.fixture(scope="module")
-def tenant(make_tenant):
-    t = make_tenant("proof")
-    t.env.update(CERTMGR_VERIFY_ENDPOINTS=t.env["SANDBOX_LB_HTTPS"], CERTMGR_VERIFY_CA_BUNDLE=t.env["SANDBOX_ACME_ROOT"])
-    return t
+def tenant(tenant):
+    """The slice checks its listener after each deploy (runs give the endpoints one second: `fast_policy`)."""
+    tenant.env.update(CERTMGR_VERIFY_ENDPOINTS=tenant.env["SANDBOX_LB_HTTPS"],
+                      CERTMGR_VERIFY_CA_BUNDLE=tenant.env["SANDBOX_ACME_ROOT"])
+    return tenant
 
 
 def stale(tenant, on: bool) -> None:

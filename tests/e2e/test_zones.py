@@ -3,21 +3,11 @@ validation zone. Each ends issued and served, with no TXT record left in any zon
 from __future__ import annotations
 
 import oci
-import pytest
 
-from _slice import fast_policy
-from certmgr.renewal import runner
-from certmgr.settings.config import Config
+from _runs import run
 from sandbox.oci import dns as dns_service
 
-
-def run(env: dict, **options) -> runner.Result:
-    return runner.run(Config.from_env(env), **{"policy": fast_policy(), **options})
-
-
-@pytest.fixture(scope="module")
-def tenant(make_tenant):
-    return make_tenant("zones")
+LABEL = "zones"
 
 
 def add_zone(tenant, name: str) -> str:

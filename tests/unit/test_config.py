@@ -5,20 +5,12 @@ import datetime as dt
 import pytest
 import trustme
 
-from certmgr.settings.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret,
-                            normalise_name)
+from _renewer_env import ENV
 from certmgr.errors import ConfigError
+from certmgr.settings.config import (ACME_DIRECTORIES, DEFAULT_ACME_DIRECTORY, Config, Secret,
+                                     normalise_name)
 
 HMAC_KEY = "c2VjcmV0LWhtYWMta2V5LXRoYXQtbXVzdC1uZXZlci1sZWFr"  # base64url
-ENV = {
-    "CERTMGR_DOMAIN": "example.com,*.example.com",
-    "CERTMGR_DNS_ZONE_ID": "ocid1.dns-zone.oc1..aaaaaaaazone",
-    "CERTMGR_ACME_EMAIL": "admin@example.com",
-    "CERTMGR_LB_ID": "ocid1.loadbalancer.oc1.iad.aaaaaaaalb",
-    "CERTMGR_VAULT_ID": "ocid1.vault.oc1.iad.aaaaaaaavault",
-    "CERTMGR_VAULT_KEY_ID": "ocid1.key.oc1.iad.aaaaaaaakey",
-    "CERTMGR_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaacomp",
-}
 REQUIRED = sorted(ENV)
 
 

@@ -6,6 +6,7 @@ import pytest
 import trustme
 from cryptography import x509
 
+from _renewer_env import ENV
 from certmgr import pki
 from certmgr.pki import CertInfo
 from certmgr.settings.config import Config
@@ -14,15 +15,6 @@ from certmgr.renewal.plan import DEPLOY, ISSUE, NOTHING, REPAIR, ListenerState, 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 DAY = dt.timedelta(days=1)
-ENV = {
-    "CERTMGR_DOMAIN": "example.com,*.example.com",
-    "CERTMGR_DNS_ZONE_ID": "ocid1.dns-zone.oc1..aaaaaaaazone",
-    "CERTMGR_ACME_EMAIL": "admin@example.com",
-    "CERTMGR_LB_ID": "ocid1.loadbalancer.oc1.iad.aaaaaaaalb",
-    "CERTMGR_VAULT_ID": "ocid1.vault.oc1.iad.aaaaaaaavault",
-    "CERTMGR_VAULT_KEY_ID": "ocid1.key.oc1.iad.aaaaaaaakey",
-    "CERTMGR_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaacomp",
-}
 CONFIG = Config.from_env(ENV)
 SERIAL = "04a1b2c3d4e5f6071829"
 ISSUER = CertInfo(names=(), subject="CN=R10,O=Let's Encrypt,C=US", issuer="CN=ISRG Root X1,O=ISRG,C=US",

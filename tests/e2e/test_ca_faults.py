@@ -14,6 +14,7 @@ from _runs import run
 from _slice import secret_path, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.acme_front import AcmeFront
+from sandbox.oci.vault.models import VERSION_LIMIT
 from sandbox.pebble import Pebble
 
 LABEL = "ca"  # these runs deploy their own certificates, each prefix with its own ACME account
@@ -108,9 +109,9 @@ def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(tenant):
         versions = vaults.list_secret_versions(key_id).data
         in_use = [v for v in versions if not v.time_of_deletion]
         pending = len(versions) - len(in_use)
-        if len(in_use) == 30 and pending == 30:
+        if len(in_use) == VERSION_LIMIT and pending == VERSION_LIMIT:
             break
-        if len(in_use) == 30:
+        if len(in_use) == VERSION_LIMIT:
             oldest = min(v.version_number for v in in_use if "DEPRECATED" in v.stages)
             vaults.schedule_secret_version_deletion(key_id, oldest, schedule)
             continue

@@ -10,6 +10,7 @@ import re
 from _runs import ROOT, run
 from certmgr import monitor
 from certmgr.app import config_for
+from certmgr.cloud import certificates, vault
 
 TABLE = json.loads((ROOT / "terraform/modules/certmgr/permissions.json").read_text())
 SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").rglob("*.py"))
@@ -27,7 +28,7 @@ def test_the_renewer_calls_exactly_what_the_table_grants(make_tenant, sandbox):
     tenant = make_tenant("iam")
     since = len(sandbox.world.calls)
     assert run(tenant.env).status == "ok"
-    for _ in range(7):  # past the 5 DEPRECATED versions kept, so old ones are scheduled for deletion
+    for _ in range(vault.KEEP_DEPRECATED + 2):  # one DEPRECATED version more than kept: scheduled for deletion
         result = run(tenant.env, force=True)
         assert result.status == "ok", result.render()
     made = operations(sandbox, since)
@@ -39,7 +40,7 @@ def test_the_certificates_service_target_calls_exactly_what_the_table_grants(mak
     tenant = make_tenant("iamsvc")
     tenant.env.update(CERTMGR_CERTIFICATE_NAME="iam-tls")
     since = len(sandbox.world.calls)
-    for force in (False, True, True, True, True):  # past the DEPRECATED versions kept, so some are pruned
+    for force in (False, *[True] * (certificates.KEEP_DEPRECATED + 2)):  # one DEPRECATED version more than kept
         result = run(tenant.env, force=force)
         assert result.status == "ok", result.render()
     made = operations(sandbox, since)

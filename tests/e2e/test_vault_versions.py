@@ -7,11 +7,10 @@ import oci
 import pytest
 
 from certmgr.cloud.lock import RunLock
-from certmgr.cloud.vault import PENDING_DELETION_LIMIT, VaultStore
+from certmgr.cloud.vault import VaultStore
 from sandbox.oci import vault as vault_module
 from sandbox.oci.faults import Fault
-
-ACTIVE_LIMIT = 30
+from sandbox.oci.vault.models import VERSION_LIMIT  # OCI's, in active use and (apart) pending deletion
 
 
 def by_use(store: VaultStore, name: str) -> tuple[dict, dict]:
@@ -30,7 +29,7 @@ def test_forty_writes_all_succeed_and_keep_the_newest_deprecated_versions(sandbo
     for i in range(1, 41):
         assert store.write("cert", f"v{i}".encode()) == i
         active, pending = by_use(store, "cert")
-        assert len(active) <= ACTIVE_LIMIT and len(pending) <= PENDING_DELETION_LIMIT
+        assert len(active) <= VERSION_LIMIT and len(pending) <= VERSION_LIMIT
 
     # 40 versions in one sitting: 30 wait for deletion (OCI's limit), so 3 old ones must wait their turn.
     active, pending = by_use(store, "cert")
@@ -89,7 +88,7 @@ def test_the_run_lock_taken_twenty_times_stays_within_the_limits(store):
         lock.acquire()
         lock.release()
     active, pending = by_use(store, "lock")
-    assert len(active) <= ACTIVE_LIMIT and len(pending) <= PENDING_DELETION_LIMIT
+    assert len(active) <= VERSION_LIMIT and len(pending) <= VERSION_LIMIT
     assert list(active) == [1] and not pending  # the lease lives in metadata: no version per run
     metadata = store.vaults.get_secret(store.secret_id("lock")).data.metadata
     assert (metadata["holder"], metadata["until"], metadata["txt"]) == ("", "0", "[]")

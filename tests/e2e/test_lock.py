@@ -1,10 +1,13 @@
-"""The run lock in Vault: one holder at a time, expiry takes over, a racing second run is refused."""
+"""The run lock in Vault: one holder at a time, expiry takes over, a racing second run is refused; the run
+record it carries survives a hand edit that leaves it unreadable."""
+import logging
 import threading
 import time
 
+import oci
 import pytest
 
-from certmgr.cloud.lock import LockBusy, RunLock
+from certmgr.cloud.lock import LockBusy, RunLock, RunRecord, read_record
 from certmgr.cloud.vault import VaultStore
 
 
@@ -78,3 +81,29 @@ def test_a_run_that_outlived_its_lease_does_not_erase_its_successor(store):
         RunLock(_fresh_store(store), "t-lock-outlived", seconds=60).acquire()
     assert successor.holder in busy.value.message
     successor.release()
+
+
+def test_an_unreadable_record_is_read_as_a_fresh_one_and_the_lease_is_still_taken(store, caplog):
+    """Someone edits the lock secret's metadata by hand and leaves the record unreadable: observe reads a
+    fresh record (with a warning) instead of failing, the next run takes the lease, and its release writes a
+    readable record back."""
+    name = "t-lock-unreadable"
+    assert read_record(store, name) == RunRecord()  # no lock secret yet
+    with RunLock(store, name, seconds=60) as lock:
+        lock.note(failures=2, retry_at=time.time() + 3600, txt=(("_acme-challenge.example.com", "v1"),))
+    assert read_record(store, name).failures == 2
+    secret_id = store.secret_id(name)
+    metadata = dict(store.vaults.get_secret(secret_id).data.metadata, acme_failures="two")
+    store.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(metadata=metadata))
+
+    with caplog.at_level(logging.WARNING, logger="certmgr"):
+        assert read_record(_fresh_store(store), name) == RunRecord()
+        later = RunLock(_fresh_store(store), name, seconds=60)
+        later.acquire()
+    assert "the run record in the lock secret's metadata is unreadable and is ignored" in caplog.text
+    assert later.record == RunRecord()
+    later.release()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="certmgr"):
+        assert read_record(store, name) == RunRecord()
+    assert caplog.records == []

@@ -1,14 +1,18 @@
-"""The poll helper on a virtual clock: how soon a wait sees work end, and how many looks it spends.
+"""How a run waits: the poll helper on a virtual clock (how soon a wait sees work end, and how many looks it
+spends), a Retry-After in either of its forms (retry_after), and how long new orders are held back after
+failed ones (Policy.acme_wait).
 
 A look costs `LATENCY` (the service answers what it knows when the request arrives, half-way); the work
 ends `took` seconds after the wait began. Nothing here sleeps."""
 from __future__ import annotations
 
+import email.utils
 import statistics
+import time
 
 import pytest
 
-from certmgr.timing import DEFAULT, Policy
+from certmgr.timing import DEFAULT, Policy, retry_after
 
 LATENCY = 0.05
 
@@ -80,3 +84,57 @@ def test_the_deadline_ends_the_looks_and_there_is_always_one():
     late, looks = wait(10.0, budget=3.0)
     assert late is None and 3 <= looks <= 8
     assert wait(10.0, budget=0.0) == (None, 1)
+
+
+# -- Retry-After and the backoff after failed orders ------------------------------------------------------
+
+@pytest.mark.parametrize("headers, expected", [
+    ({"Retry-After": "120"}, 120.0),
+    ({"retry-after": "7"}, 7.0),                        # header names in lower case
+    ({"Retry-After": "-5"}, 0.0),                       # never a negative wait
+    ({"Retry-After": "tomorrow"}, None),
+    ({"Retry-After": ""}, None),
+    ({}, None),
+    (None, None),
+])
+def test_retry_after_in_seconds_or_unreadable(headers, expected):
+    assert retry_after(headers) == expected
+
+
+def test_retry_after_as_an_http_date_is_the_seconds_until_then():
+    """RFC 9110 §10.2.3: Retry-After is an HTTP-date or delay-seconds. Read on the wall clock, so the answer
+    lies between what the date leaves before the call and after it."""
+    then = int(time.time()) + 3 * 3600
+    header = {"Retry-After": email.utils.formatdate(then, usegmt=True)}  # IMF-fixdate
+    before = time.time()
+    seconds = retry_after(header)
+    after = time.time()
+    assert then - after <= seconds <= then - before
+
+
+@pytest.mark.parametrize("date", [
+    "Sun, 06 Nov 1994 08:49:37 GMT",    # IMF-fixdate
+    "Sunday, 06-Nov-94 08:49:37 GMT",   # obsolete RFC 850 form
+    "Sun Nov  6 08:49:37 1994",         # obsolete asctime form (RFC 9110 §5.6.7: recipients accept all three)
+])
+def test_retry_after_as_a_past_http_date_is_no_wait(date):
+    assert retry_after({"Retry-After": date}) == 0.0
+
+
+POLICY = Policy(acme_backoff=100.0, max_acme_backoff=1000.0)
+
+
+@pytest.mark.parametrize("failures, expected", [(0, 100.0), (1, 100.0), (2, 200.0), (3, 400.0), (4, 800.0),
+                                                (5, 1000.0), (40, 1000.0)])
+def test_acme_wait_doubles_per_failed_order_up_to_its_cap(failures, expected):
+    assert POLICY.acme_wait(failures, None) == expected
+
+
+@pytest.mark.parametrize("failures, asked, expected", [
+    (1, 0.0, 100.0),
+    (1, 60.0, 100.0),       # the CA asked for less than the backoff: the backoff stands
+    (3, 600.0, 600.0),      # the CA asked for more: its word wins
+    (5, 86400.0, 86400.0),  # even past the cap, which only bounds certmgr's own doubling
+])
+def test_acme_wait_takes_the_cas_retry_after_when_it_is_longer(failures, asked, expected):
+    assert POLICY.acme_wait(failures, asked) == expected

@@ -6,6 +6,7 @@ import pytest
 import requests
 import trustme
 
+from _fixtures import sdk_client
 from sandbox.oci import certificates
 
 CM = oci.certificates_management.models
@@ -42,14 +43,8 @@ def update(client, cert_id, leaf, **kwargs):
         **kwargs)
 
 
-@pytest.fixture
-def management(sandbox):
-    return sandbox.client(oci.certificates_management.CertificatesManagementClient)
-
-
-@pytest.fixture
-def retrieval(sandbox):
-    return sandbox.client(oci.certificates.CertificatesClient)
+management = sdk_client(oci.certificates_management.CertificatesManagementClient)
+retrieval = sdk_client(oci.certificates.CertificatesClient)
 
 
 @pytest.fixture

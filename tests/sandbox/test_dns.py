@@ -16,18 +16,13 @@ from oci.dns.models import (PatchDomainRecordsDetails, PatchRRSetDetails, PatchZ
                             RecordOperation, UpdateDomainRecordsDetails, UpdateRRSetDetails,
                             UpdateZoneRecordsDetails)
 
+from _fixtures import sdk_client, service_backend
 from sandbox.dns_server import DnsServer
 from sandbox.oci import dns as dns_module
 
 
-@pytest.fixture(scope="module")
-def client(sandbox):
-    return sandbox.client(oci.dns.DnsClient)
-
-
-@pytest.fixture(scope="module")
-def backend(sandbox):
-    return sandbox.world.backend(dns_module)
+client = sdk_client(oci.dns.DnsClient, scope="module")
+backend = service_backend(dns_module, scope="module")
 
 
 @pytest.fixture

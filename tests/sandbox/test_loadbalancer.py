@@ -11,6 +11,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from _fixtures import sdk_client, service_backend
 from _oci_cli import oci_cli
 from sandbox.oci import loadbalancer
 from sandbox.oci.faults import Fault
@@ -39,14 +40,8 @@ def issue(root_ca):
     return issue_bundle
 
 
-@pytest.fixture
-def client(sandbox):
-    return sandbox.client(oci.load_balancer.LoadBalancerClient)
-
-
-@pytest.fixture
-def backend(sandbox):
-    return sandbox.world.backend(loadbalancer)
+client = sdk_client(oci.load_balancer.LoadBalancerClient)
+backend = service_backend(loadbalancer)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 import requests
 import trustme
 
+from _fixtures import service_backend
 from sandbox.oci import certificates, observability
 
 CA = trustme.CA()
@@ -36,9 +37,7 @@ def compartment(sandbox, request):
     return sandbox.world.add_compartment(f"obs-{request.node.name}")
 
 
-@pytest.fixture
-def home(sandbox):
-    return sandbox.world.backend(observability)
+home = service_backend(observability)  # the home region's
 
 
 def test_publish_message_is_recorded(sandbox, home, compartment):

@@ -12,25 +12,16 @@ import requests
 from oci.vault.models import (Base64SecretContentDetails, CreateSecretDetails, ScheduleSecretDeletionDetails,
                               ScheduleSecretVersionDeletionDetails, UpdateSecretDetails)
 
+from _fixtures import sdk_client, service_backend
 from _oci_cli import oci_cli
 from sandbox.oci import vault as vault_module
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
 
 
-@pytest.fixture
-def vaults(sandbox):
-    return sandbox.client(oci.vault.VaultsClient)
-
-
-@pytest.fixture
-def bundles(sandbox):
-    return sandbox.client(oci.secrets.SecretsClient)
-
-
-@pytest.fixture
-def backend(sandbox):
-    return sandbox.world.backend(vault_module)
+vaults = sdk_client(oci.vault.VaultsClient)
+bundles = sdk_client(oci.secrets.SecretsClient)
+backend = service_backend(vault_module)
 
 
 @pytest.fixture

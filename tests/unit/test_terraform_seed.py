@@ -71,22 +71,24 @@ FUNCTIONS = {
 }
 
 
-def _matching(text: str, start: int) -> int:
-    """Index of the bracket closing the one at `start` (strings skipped)."""
+def _scan(text: str, start: int = 0):
+    """(index, bracket depth after it) of each character from `start` outside string literals."""
     depth, i = 0, start
     while i < len(text):
-        ch = text[i]
-        if ch == '"':
+        if text[i] == '"':
             i = _string_end(text, i)
             continue
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
+        depth += (text[i] in "([{") - (text[i] in ")]}")
+        yield i, depth
         i += 1
-    raise ValueError(f"unbalanced: {text}")
+
+
+def _matching(text: str, start: int) -> int:
+    """Index of the bracket closing the one at `start` (strings skipped)."""
+    closed = next((i for i, depth in _scan(text, start) if depth == 0), None)
+    if closed is None:
+        raise ValueError(f"unbalanced: {text}")
+    return closed
 
 
 def _hoist(expr: str, scope: dict) -> tuple[str, dict]:
@@ -114,23 +116,12 @@ def _string_end(text: str, i: int) -> int:
 
 
 def _split(text: str, sep: str) -> list[str]:
-    """`text` split at `sep` outside brackets and strings."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            i = _string_end(text, i)
-            continue
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
+    """`text` split at `sep` outside brackets and strings (no separator starts with a bracket)."""
+    parts, start = [], 0
+    for i, depth in _scan(text):
+        if i >= start and depth == 0 and text.startswith(sep, i):
             parts.append(text[start:i])
             start = i + len(sep)
-            i += len(sep)
-            continue
-        i += 1
     return parts + [text[start:]]
 
 

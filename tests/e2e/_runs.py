@@ -14,6 +14,7 @@ from certmgr.settings.config import Config
 from certmgr.timing import DEFAULT, Policy
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = (sys.executable, "-m", "certmgr")
 
 
 class Sleeps:
@@ -74,5 +75,4 @@ def cli_env(env: dict[str, str]) -> dict[str, str]:
 
 def cli(env: dict[str, str], *args: str, cwd: str | Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess:
     """`python -m certmgr ARGS` in a process of its own, with `cli_env(env)`."""
-    return subprocess.run([sys.executable, "-m", "certmgr", *args], env=cli_env(env), cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([*CLI, *args], env=cli_env(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import fnmatch
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from _runs import ROOT, cli_env, fast_policy, run
+from _runs import CLI, ROOT, cli_env, fast_policy, run
 from _slice import add_fault, assert_healthy, secret_path
 from sandbox.oci import dns as dns_service
 
@@ -55,8 +54,8 @@ def test_sigkill_at_each_step_is_repaired_by_the_next_run(issued_tenant, point, 
     before = issued_tenant.footprint()
     output = tmp_path / "run.out"
     with open(output, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "certmgr", "run", "--force"], env=cli_env(issued_tenant.env),
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([*CLI, "run", "--force"], env=cli_env(issued_tenant.env), cwd=ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not (any(c["operation"] == operation and fnmatch.fnmatchcase(c["path"], path) and c["status"] < 300

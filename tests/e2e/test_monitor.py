@@ -9,18 +9,16 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
 import requests
 import trustme
 
+from _runs import cli
 from certmgr import monitor
 from certmgr.app import Request, config_for, execute
-from sandbox.fn_platform import ROOT, FnContainer
+from sandbox.fn_platform import FnContainer
 from sandbox.oci import certificates, loadbalancer, observability, vault
 from sandbox.oci.faults import Fault
 from sandbox.stack import Sandbox
@@ -272,8 +270,7 @@ def test_fn_container_runs_the_monitor(box, env):
 
 
 def test_cli_prints_the_table(box, env):
-    done = subprocess.run([sys.executable, "-m", "certmgr", "monitor"], env={**env, "PATH": os.environ["PATH"]},
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = cli(env, "monitor", timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("OK: 7 certificates in 3 regions: 1 EXPIRED, 1 CRITICAL, 2 WARNING")

@@ -2,8 +2,8 @@
 
 Every e2e module gets its own compartment, vault, zone and load balancer (`make_tenant`; `tenant` names it
 by the module's LABEL), so one module's runs never meet another's certificates, and a module can run again
-in the same session. `tenant` is the slice as made, nothing issued; `issued_tenant` is the same slice after
-one run issued and deployed a certificate. A `Tenant` looks at the result only through the `oci` SDK, the
+in the same session. `tenant` is the slice as made, nothing issued; `issued_tenant` is the same slice with
+a certificate issued and deployed. A `Tenant` looks at the result only through the `oci` SDK, the
 sandbox's control API, DNS queries and TLS handshakes, never through certmgr's own code.
 """
 from __future__ import annotations
@@ -237,8 +237,8 @@ def tenant(make_tenant, request) -> Tenant:
 
 @pytest.fixture(scope="module")
 def issued_tenant(tenant) -> Tenant:
-    """The module's slice after one run issued and deployed a certificate: what failures must leave in
-    service."""
+    """The module's slice with a certificate issued and deployed (one run sees to it): what failures must
+    leave in service."""
     first = run(tenant.env)
     assert first.status == "ok", first.render()
     return tenant

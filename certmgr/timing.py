@@ -160,7 +160,10 @@ def retry_after(headers) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+            when = email.utils.parsedate_to_datetime(value)
+            if when.tzinfo is None:  # asctime's form carries no zone: HTTP dates are GMT (RFC 9110, 5.6.7)
+                when = when.replace(tzinfo=dt.timezone.utc)
+            return max(0.0, when.timestamp() - time.time())
         except (TypeError, ValueError):
             return None
 

@@ -55,7 +55,7 @@ class RunRecord:
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
         metadata = metadata or {}
         try:
-            return cls(txt=tuple(tuple(pair) for pair in json.loads(metadata.get("txt") or "[]")),
+            return cls(txt=_txt_pairs(json.loads(metadata.get("txt") or "[]")),
                        failures=int(metadata.get("acme_failures") or 0),
                        retry_at=float(metadata.get("acme_retry_at") or 0),
                        last_error=str(metadata.get("acme_error") or ""))
@@ -66,6 +66,14 @@ class RunRecord:
     def to_metadata(self) -> dict:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300]}
+
+
+def _txt_pairs(value) -> tuple[tuple[str, str], ...]:
+    """The recorded TXT values: a list of [name, value] string pairs, or ValueError."""
+    if not isinstance(value, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) for s in pair) for pair in value):
+        raise ValueError("the recorded TXT values are not [name, value] pairs")
+    return tuple((name, text) for name, text in value)
 
 
 def read_record(store: VaultStore, name: str) -> RunRecord:

@@ -30,10 +30,13 @@ def test_no_record_yet_is_a_fresh_one(metadata, caplog):
 @pytest.mark.parametrize("edit", [
     {"txt": "[[\"_acme-challenge.example.com\", \"v1\"]"},   # cut short: not JSON
     {"txt": "[1, 2]"},                                        # JSON, but not (name, value) pairs
+    {"txt": "[\"ab\"]"},                                        # strings, not pairs
+    {"txt": "{\"xy\": 1}"},                                      # an object
+    {"txt": "[[\"a\", \"b\", \"c\"]]"},                             # triples
     {"acme_failures": "two"},
     {"acme_failures": "1.5"},
     {"acme_retry_at": "tomorrow"},
-], ids=["txt-not-json", "txt-not-pairs", "failures-not-a-number", "failures-not-whole", "retry-at-not-a-time"])
+], ids=["txt-not-json", "txt-not-pairs", "txt-strings", "txt-object", "txt-triples", "failures-not-a-number", "failures-not-whole", "retry-at-not-a-time"])
 def test_an_unreadable_record_is_ignored_whole_with_a_warning(edit, caplog):
     """The whole record goes, not only the field that was damaged: a fresh start."""
     with caplog.at_level(logging.WARNING, logger="certmgr"):

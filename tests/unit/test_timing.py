@@ -112,6 +112,22 @@ def test_retry_after_as_an_http_date_is_the_seconds_until_then():
     assert then - after <= seconds <= then - before
 
 
+def test_retry_after_in_the_asctime_form_is_gmt_whatever_the_local_zone(monkeypatch):
+    """asctime's form names no zone; HTTP dates are GMT (RFC 9110 §5.6.7), not the host's local time."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        then = int(time.time()) + 3 * 3600
+        header = {"Retry-After": time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(then))}
+        before = time.time()
+        seconds = retry_after(header)
+        after = time.time()
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert then - after <= seconds <= then - before
+
+
 @pytest.mark.parametrize("date", [
     "Sun, 06 Nov 1994 08:49:37 GMT",    # IMF-fixdate
     "Sunday, 06-Nov-94 08:49:37 GMT",   # obsolete RFC 850 form

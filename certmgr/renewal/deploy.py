@@ -18,9 +18,9 @@ log = logging.getLogger("certmgr")
 
 class Deployer(Step):
     def to_service(self, leaf: pki.CertInfo, pems: tuple[str, str, str], observed: Observed, planned) -> None:
-        """Import into the Certificates service when the plan says it does not hold the certificate (a new
-        CURRENT version, or a successor certificate when OCI refuses the version), then point at it the
-        listeners the plan named; after a successor, every managed listener that references the old one."""
+        """Import into the Certificates service when the plan says so (a new CURRENT version, or a successor
+        certificate when OCI refuses the version; the certificate itself when there is none yet), then point
+        at it the listeners the plan named; after a successor, every managed listener."""
         service, result, progress = self.services.certificates, self.result, self.progress
         target, replaced, successor = observed.service, list(observed.retired), False
         self.lock.note()  # the lease is still ours: no other run is deploying
@@ -28,7 +28,7 @@ class Deployer(Step):
             if target is None:
                 progress.importing = self.config.certificate_name
                 target = service.create(self.config.certificate_name, *pems, version_name=leaf.serial)
-            elif not pki.same_serial(target.serial, leaf.serial):
+            elif planned.import_to_service:
                 progress.importing = target.name
                 try:
                     number = service.add_version(target, *pems, version_name=leaf.serial)

@@ -81,7 +81,7 @@ class Plan:
     renew_at: dt.datetime | None = None
     repairs: tuple[str, ...] = ()
     orphans: tuple[str, ...] = ()
-    import_to_service: bool = False           # the Certificates service does not hold it as CURRENT yet
+    import_to_service: bool = False           # the Certificates service must import it (a new or another one)
 
 
 def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
@@ -130,7 +130,7 @@ def _decide(config: Config, state: State, now: dt.datetime, force: bool,
     if cert is None:
         absent = (("unusable", f"the stored certificate cannot be used: {state.certificate_problem}")
                   if state.certificate_problem else ("missing", "no certificate is stored in Vault"))
-        return _issue(forced + [absent], listeners)
+        return _issue(forced + [absent], listeners, import_to_service=target.imports)
 
     due, fraction = renewal_time(cert, config.renewal_days)
     renew_at = min(due, state.ari_window[0]) if state.ari_window else due
@@ -138,7 +138,7 @@ def _decide(config: Config, state: State, now: dt.datetime, force: bool,
                   lb_certificate_name=target.bundle_name(cert))
     found = forced + _triggers(config, state, cert, now, due, fraction)
     if found:
-        return _issue(found, listeners, **common)
+        return _issue(found, listeners, import_to_service=target.imports, **common)
 
     valid = f"valid until {_when(cert.not_after)} ({_span(cert.not_after - now)})"
     stale, not_held = target.stale(state, cert), target.not_held(state, cert)

@@ -11,6 +11,8 @@ from ..settings.config import Config
 class Bundles:
     """LB certificate bundles: one per certificate, named by `bundle_name`; a listener names its bundle."""
 
+    imports = False  # a new certificate goes to the listeners with the deploy, nowhere first
+
     def __init__(self, config: Config):
         self.config = config
 
@@ -33,6 +35,8 @@ class Bundles:
 
 class ServiceCertificate:
     """A Certificates-service certificate (and its successors): a renewal is a new CURRENT version."""
+
+    imports = True  # a new certificate is imported into the service before listeners reference it
 
     def __init__(self, config: Config):
         self.config = config

@@ -309,6 +309,14 @@ def test_a_current_version_that_is_not_the_stored_certificate_is_drift_to_deploy
     assert result.listeners_to_update == () and "holds 0b as CURRENT" in result.reason
 
 
+def test_a_new_certificate_is_imported_into_the_service_and_never_for_lb_bundles():
+    assert plan(SERVICE, state(cert=None), NOW).import_to_service
+    assert plan(SERVICE, state(listeners=referencing("https"), service_id=CERT_ID, service_serial=SERIAL), NOW,
+                force=True).import_to_service
+    assert not plan(CONFIG, state(cert=None), NOW).import_to_service
+    assert not plan(CONFIG, state(), NOW, force=True).import_to_service
+
+
 def test_a_listener_referencing_another_certificate_is_pointed_at_it():
     listeners = referencing("https") + referencing("https-alt", certificate_id="ocid1.certificate.oc1.iad.other")
     result = plan(SERVICE, state(listeners=listeners, service_id=CERT_ID, service_serial=SERIAL), NOW)

@@ -13,14 +13,20 @@ output "schedule_ids" {
   value       = { for key, schedule in oci_resource_scheduler_schedule.this : key => schedule.id }
 }
 
+# The OCI CLI reads a reply for 60 s by default and then retries the call: a renewal that takes longer would
+# be invoked again every minute. The read timeout outlasts the function's own timeout, so one command is one run.
+locals {
+  invoke = "oci fn function invoke --read-timeout ${var.function_timeout_seconds + 30} --file - --body '' --function-id"
+}
+
 output "invoke_commands" {
   description = "OCI CLI commands that run each function now (synchronously, so within its timeout)."
-  value       = { for key, schedule in local.schedules : key => "oci fn function invoke --function-id ${schedule.function_id} --file - --body ''" }
+  value       = { for key, schedule in local.schedules : key => "${local.invoke} ${schedule.function_id}" }
 }
 
 output "invoke_command" {
   description = "OCI CLI command that runs the renewer now (the first one, in a fleet); prints the run's JSON result."
-  value       = length(local.entries) > 0 ? "oci fn function invoke --function-id ${values(oci_functions_function.renewer)[0].id} --file - --body ''" : null
+  value       = length(local.entries) > 0 ? "${local.invoke} ${values(oci_functions_function.renewer)[0].id}" : null
 }
 
 output "secret_prefixes" {

@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 
-from ..errors import (BY_STATUS, Conflict, IncorrectState, InternalServerError, InvalidParameter,
+from ..errors import (BY_STATUS, shown, Conflict, IncorrectState, InternalServerError, InvalidParameter,
                       MissingParameter, NotAuthorizedOrNotFound, PreconditionFailed)
 from ..http import Reply, Request, Route, now, page, wire
 from .backend import Backend
@@ -49,7 +49,7 @@ def create_certificate(req: Request) -> Reply:
             raise MissingParameter(f"{name} is required")
     config = body["certificateConfig"]
     if config.get("configType") != "IMPORTED":
-        raise InvalidParameter(f"certificateConfig.configType {config.get('configType')!r} is not supported "
+        raise InvalidParameter(f"certificateConfig.configType {shown(config.get('configType'))} is not supported "
                                f"by this endpoint; use IMPORTED")
     cert = b.create(body["compartmentId"], body["name"], parse_material(config), config.get("versionName"),
                     body.get("description"), body.get("freeformTags"), body.get("definedTags"))

@@ -79,7 +79,11 @@ def update_certificate(req: Request) -> Reply:
             raise InvalidParameter("certificateConfig.stage must be CURRENT or PENDING")
         b.add_version(cert, parse_material(config), config.get("versionName"), stage)
     elif promote is not None:
-        b.make_current(cert, b.version(cert, promote))
+        version = b.version(cert, promote)
+        if "DEPRECATED" in version.stages:  # "You can't make a certificate version marked as deprecated the current"
+            raise InvalidParameter(f"Version {promote} of certificate {cert.id} is DEPRECATED and cannot be made "
+                                   "CURRENT")
+        b.make_current(cert, version)
     for key, attr in (("description", "description"), ("freeformTags", "freeform_tags"),
                       ("definedTags", "defined_tags")):
         if body.get(key) is not None:

@@ -259,8 +259,7 @@ class Backend(Resettable):
 
     def submit(self, lb: LoadBalancer, kind: str, change: Callable[[LbState], None],
                if_match: str | None = None, retry_token: str | None = None) -> WorkRequest:
-        """Validate `change` against the queued future now, then queue it as a work request; or, with the world
-        option `lb_busy` = "refuse", answer 409 Conflict while another work request of the load balancer runs."""
+        """Validate `change` against the queued future now, then queue it as a work request (option lb_busy)."""
         if if_match and if_match != lb.etag:
             raise PreconditionFailed(f"If-Match {if_match!r} does not match the load balancer's etag")
         if retry_token in self.retry_tokens:

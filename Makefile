@@ -19,9 +19,10 @@ WARM_HCL := import hcl2; hcl2.loads("warm = 1")
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-conformance.txt requirements-conformance-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-conformance-nodeps.txt
 	$(PY) -c '$(WARM_HCL)'
 	touch $@
 

@@ -66,8 +66,9 @@ class Policy:
         """The wall-clock time, aware, for decisions (renewal, backoff, Vault version deletion)."""
         return dt.datetime.fromtimestamp(self.wall_clock(), dt.timezone.utc)
 
-    def retry(self, deadline: "Deadline | None" = None) -> "OciRetry":
-        return OciRetry(self, deadline)
+    def retry(self, deadline: "Deadline | None" = None, conflicts: bool = True) -> "OciRetry":
+        """`conflicts=False`: a 409 is never retried blindly (the caller waits for the busy resource itself)."""
+        return OciRetry(self, deadline, conflicts)
 
     def poll_interval(self, elapsed: float) -> float:
         """Wait before the next look: as long as the time already spent, `first_poll` at least and `max_poll` at
@@ -168,11 +169,13 @@ def retry_after(headers) -> float | None:
             return None
 
 
-def retryable(exc: Exception) -> bool:
-    """Throttling, transient server errors, connection problems and timeouts; never a client mistake."""
+def retryable(exc: Exception, conflicts: bool = True) -> bool:
+    """Throttling, transient server errors, connection problems and timeouts (and, with `conflicts`, the 409s
+    that clear by themselves); never a client mistake."""
     status = getattr(exc, "status", None)
     if status is not None:
-        return status in RETRY_STATUSES or (status == 409 and getattr(exc, "code", None) in RETRY_CONFLICTS)
+        return status in RETRY_STATUSES or (conflicts and status == 409
+                                            and getattr(exc, "code", None) in RETRY_CONFLICTS)
     return isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout))
 
 
@@ -192,15 +195,15 @@ class OciRetry:
     """An `oci` retry strategy built from a Policy: bounded attempts, full-jitter exponential backoff,
     `Retry-After` honoured, and no wait that the deadline cannot afford."""
 
-    def __init__(self, policy: Policy, deadline: Deadline | None = None):
-        self.policy, self.deadline = policy, deadline
+    def __init__(self, policy: Policy, deadline: Deadline | None = None, conflicts: bool = True):
+        self.policy, self.deadline, self.conflicts = policy, deadline, conflicts
 
     def add_circuit_breaker_callback(self, callback) -> None:
         """The SDK hands its circuit breaker to the strategy; certmgr runs without one (see clients.py)."""
 
     def wait(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
-        if attempt >= self.policy.attempts or not retryable(exc):
+        if attempt >= self.policy.attempts or not retryable(exc, self.conflicts):
             return None
         asked = retry_after(getattr(exc, "headers", None))
         if asked is not None and asked > self.policy.max_retry_after:

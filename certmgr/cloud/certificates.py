@@ -18,7 +18,7 @@ import oci.certificates_management
 
 from .clients import all_items
 from ..errors import ServiceCertificateError, UsagesMismatch, oci_failure
-from ..timing import DEFAULT, Deadline, Policy
+from ..timing import DEFAULT, Deadline, Policy, log
 
 CM = oci.certificates_management.models
 LIVE = ("ACTIVE", "CREATING", "UPDATING")
@@ -59,6 +59,7 @@ class CertificatesService:
         self.client, self.compartment_id, self.name = client, compartment_id, name
         self.policy = policy
         self.deadline = deadline  # every wait ends by it: a run that changes the service passes its own
+        self.waited = 0.0  # seconds spent waiting for another actor's change to a certificate before ours
 
     def _fail(self, what: str, exc) -> ServiceCertificateError:
         return oci_failure(ServiceCertificateError, f"certificates: {what}", exc,
@@ -101,7 +102,8 @@ class CertificatesService:
             certificate_pem=cert_pem, cert_chain_pem=chain_pem, private_key_pem=key_pem, version_name=version_name,
             stage="CURRENT")
         try:
-            updated = self.client.update_certificate(cert.id, CM.UpdateCertificateDetails(certificate_config=config)).data
+            updated = self._update(cert, CM.UpdateCertificateDetails(certificate_config=config),
+                                   f"adding a version to certificate {cert.name}")
         except oci.exceptions.ServiceError as exc:
             if exc.status == 400 and "extended key usage" in (exc.message or "").lower():
                 raise UsagesMismatch(f"certificates: {cert.name} refuses the new version: {exc.message}") from None
@@ -111,6 +113,28 @@ class CertificatesService:
         self.wait_active(cert.id, f"adding a version to certificate {cert.name}")
         return updated.current_version and updated.current_version.version_number
 
+    def _update(self, cert: ServiceCertificate, details, what: str):
+        """UpdateCertificate. OCI refuses a change while the certificate is not ACTIVE (409, someone else's
+        update in progress: CONFORMANCE.md): then wait until it is ACTIVE again, within the run's deadline, and
+        submit again. A 409 on an ACTIVE certificate is the caller's to judge."""
+        retry = self.policy.retry(self.deadline, conflicts=False)  # the 409 is waited out here, and timed
+        while True:
+            try:
+                return self.client.update_certificate(cert.id, details, retry_strategy=retry).data
+            except oci.exceptions.ServiceError as exc:
+                if exc.status != 409 or self.deadline is None or self._state(cert.id, what) == "ACTIVE":
+                    raise
+                started = self.policy.clock()
+                log.info("certificates: %s waits for another change to %s to finish", what, cert.name)
+                self.wait_active(cert.id, f"{what}, waiting for another change to finish")
+                self.waited += self.policy.clock() - started
+
+    def _state(self, certificate_id: str, what: str) -> str:
+        try:
+            return self.client.get_certificate(certificate_id).data.lifecycle_state
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail(f"reading certificate {certificate_id} ({what})", exc) from None
+
     def make_current(self, cert: ServiceCertificate, version_name: str) -> int:
         named = [v for v in self.versions(cert.id) if v.version_name == version_name]
         if not named:
@@ -119,7 +143,8 @@ class CertificatesService:
         number = named[0].version_number
         if "CURRENT" not in (named[0].stages or []):
             try:
-                self.client.update_certificate(cert.id, CM.UpdateCertificateDetails(current_version_number=number))
+                self._update(cert, CM.UpdateCertificateDetails(current_version_number=number),
+                             f"making version {number} of {cert.name} CURRENT")
             except oci.exceptions.ServiceError as exc:
                 raise self._fail(f"making version {number} of {cert.name} CURRENT", exc) from None
             self.wait_active(cert.id, f"making version {number} of {cert.name} CURRENT")
@@ -156,10 +181,7 @@ class CertificatesService:
     def wait_active(self, certificate_id: str, what: str) -> None:
         """Poll until the certificate is ACTIVE again after a change, within the run's deadline."""
         for spent in self.policy.polls(self.deadline):
-            try:
-                state = self.client.get_certificate(certificate_id).data.lifecycle_state
-            except oci.exceptions.ServiceError as exc:
-                raise self._fail(f"reading certificate {certificate_id} ({what})", exc) from None
+            state = self._state(certificate_id, what)
             if state == "ACTIVE":
                 return
             if state not in LIVE:

@@ -86,6 +86,10 @@ class Zones:
     def load(self) -> list[oci.dns.models.Zone]:
         for zone_id, dns in self.by_id.items():
             model = dns.zone()
+            if model.scope == "PRIVATE":  # answered only inside its view's VCNs: the CA would never see the TXT
+                raise DnsError(f"dns: zone {model.name} ({zone_id}) is a PRIVATE zone, which the CA cannot query, "
+                               "so no DNS-01 challenge can be answered there; nothing was ordered",
+                               hint=f"set CERTMGR_DNS_ZONE_ID to the public (GLOBAL) zone of {model.name}")
             self.by_name[model.name.rstrip(".").lower()] = dns
             self.models[model.name.rstrip(".").lower()] = model
         return list(self.models.values())

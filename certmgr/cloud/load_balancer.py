@@ -3,8 +3,14 @@
 Each certificate gets a new, uniquely named LB certificate (never delete-then-recreate); each listener is
 switched with a full copy of its configuration (OCI's update is a PUT: a field not sent is dropped); every
 upload and switch is waited for, within the run's deadline, and a failed one is an error; only then are
-certmgr's old LB certificates that no listener uses deleted. Deletions are not waited for: OCI queues them,
-and one that has not finished is simply found again, and finished, by the next run.
+certmgr's old LB certificates that nothing uses deleted. Deletions are not waited for: OCI queues them, and one
+that has not finished is simply found again, and finished, by the next run. A bundle a backend set still uses
+is left, named in a warning (OCI refuses to delete it, terraform-provider-oci#1661).
+
+A change that meets another actor's running work request on the same load balancer is queued by OCI or
+refused with a 409 (sandbox/oci/CONFORMANCE.md: which one the classic load balancer does is not documented).
+A refused change waits for the running work requests, within the run's deadline, and is submitted again;
+`waited` adds up that time for the run's timings.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from typing import Callable
 import oci.load_balancer
 
 from ..errors import LoadBalancerError, WorkRequestPending, failing_as, oci_failure
-from ..timing import DEFAULT, Deadline, Policy
+from ..timing import DEFAULT, Deadline, Policy, log
 
 
 def _copy(source, model_cls):
@@ -30,6 +36,7 @@ class LoadBalancer:
         # Seconds the last work request waited for took, by the service's clock: its timeAccepted to its
         # timeFinished ("created" and "completed", oci.load_balancer.models.WorkRequest).
         self.took: float | None = None
+        self.waited = 0.0  # seconds spent waiting for other actors' work requests before a change was accepted
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
         return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)
@@ -46,30 +53,61 @@ class LoadBalancer:
             raise self._fail("listing certificates", exc) from None
 
     def wait(self, work_request_id: str, what: str) -> None:
-        """Poll until the work request ends; raise WorkRequestPending if the deadline comes first. The looks
-        expect it to take as long as the previous one of this run (upload, then each switch, on the same LB)."""
-        for spent in self.policy.polls(self.deadline, expect=self.took):
+        """Poll until the work request succeeds; a failed one is an error. The looks expect it to take as long
+        as the previous one of this run (upload, then each switch, on the same LB)."""
+        wr = self._finish(work_request_id, what, expect=self.took)
+        if wr.lifecycle_state == "FAILED":
+            details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message
+            raise LoadBalancerError(f"lb: {what} failed (work request {work_request_id}): {details}")
+        if wr.time_accepted and wr.time_finished:
+            self.took = (wr.time_finished - wr.time_accepted).total_seconds()
+
+    def _finish(self, work_request_id: str, what: str, expect: float | None = None):
+        """Poll until the work request ends, SUCCEEDED or FAILED; raise WorkRequestPending if the deadline
+        comes first."""
+        for spent in self.policy.polls(self.deadline, expect=expect):
             try:
                 wr = self.client.get_work_request(work_request_id).data
             except oci.exceptions.ServiceError as exc:
                 raise self._fail(f"reading work request {work_request_id} ({what})", exc) from None
-            if wr.lifecycle_state == "SUCCEEDED":
-                if wr.time_accepted and wr.time_finished:
-                    self.took = (wr.time_finished - wr.time_accepted).total_seconds()
-                return
-            if wr.lifecycle_state == "FAILED":
-                details = "; ".join(f"{e.error_code}: {e.message}" for e in wr.error_details or []) or wr.message
-                raise LoadBalancerError(f"lb: {what} failed (work request {work_request_id}): {details}")
+            if wr.lifecycle_state in ("SUCCEEDED", "FAILED"):
+                return wr
         raise WorkRequestPending(f"lb: {what} still {wr.lifecycle_state} after {spent:.0f}s, when the run's time "
                                  f"budget ran out (work request {work_request_id})", work_request=work_request_id,
                                  what=what)
+
+    def _submit(self, what: str, call, *args):
+        """`call(*args)`, a change; refused with a 409 while other work requests of the load balancer run, it
+        waits for them and is submitted again. A 409 with none running (a name taken, a bundle in use) is the
+        caller's to judge."""
+        while True:
+            try:
+                return call(*args)
+            except oci.exceptions.ServiceError as exc:
+                running = self._running() if exc.status == 409 and self.deadline is not None else []
+                if not running:
+                    raise
+                started = self.policy.clock()
+                for wr in running:
+                    log.info("lb: %s waits for %s work request %s of another change", what, wr.type, wr.id)
+                    self._finish(wr.id, f"{what}, waiting for {wr.type} work request {wr.id} of another change")
+                self.waited += self.policy.clock() - started
+
+    def _running(self) -> list:
+        """The load balancer's work requests not yet finished (the list is newest first: one page holds them)."""
+        try:
+            found = self.client.list_work_requests(self.lb_id).data
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("listing work requests", exc) from None
+        return [wr for wr in reversed(found) if wr.lifecycle_state in ("ACCEPTED", "IN_PROGRESS")]
 
     def upload(self, name: str, cert_pem: str, chain_pem: str, key_pem: str) -> None:
         details = oci.load_balancer.models.CreateCertificateDetails(
             certificate_name=name, public_certificate=cert_pem, ca_certificate=chain_pem or None,
             private_key=key_pem)
         try:
-            response = self.client.create_certificate(details, self.lb_id)
+            response = self._submit(f"uploading certificate {name}", self.client.create_certificate, details,
+                                    self.lb_id)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 409:
                 # Uploaded by an earlier, interrupted run (same name means same serial), maybe still in its
@@ -90,19 +128,28 @@ class LoadBalancer:
             details.connection_configuration = _copy(listener.connection_configuration,
                                                      oci.load_balancer.models.ConnectionConfiguration)
         try:
-            response = self.client.update_listener(details, self.lb_id, listener.name)
+            response = self._submit(f"switching listener {listener.name}", self.client.update_listener, details,
+                                    self.lb_id, listener.name)
         except oci.exceptions.ServiceError as exc:
             raise self._fail(f"switching listener {listener.name}", exc) from None
         self.wait(response.headers["opc-work-request-id"], f"switching listener {listener.name}")
 
-    def delete_unused(self, ours: Callable[[str], bool], keep: str | None = None) -> list[str]:
+    def delete_unused(self, ours: Callable[[str], bool], keep: str | None = None) -> tuple[list[str], list[str]]:
         """Ask OCI to delete the LB certificates that are `ours` (this deployment's names, exactly) and that
-        no listener uses, except `keep`; return their names. The deletions finish on their own."""
-        return [name for name in unused(self.get(), self.certificates(), ours, keep) if self.delete(name)]
+        nothing uses, except `keep`. Returns their names, and a warning for each one of ours that a backend set
+        still uses (left in place). The deletions finish on their own."""
+        lb = self.get()
+        users = in_use(lb)
+        held = {name: [u for u in users.get(name, []) if u.startswith("backend set")]
+                for name in self.certificates() if ours(name) and name != keep}
+        warnings = [f"lb: certificate bundle {name} is left on load balancer {self.lb_id}: {', '.join(sets)} still "
+                    f"uses it; point {'them' if len(sets) > 1 else 'it'} at {keep or 'the new certificate'} and the "
+                    "next run deletes it" for name, sets in sorted(held.items()) if sets]
+        return [name for name in unused(lb, held, ours, keep) if self.delete(name)], warnings
 
     def delete(self, name: str) -> bool:
         try:
-            self.client.delete_certificate(self.lb_id, name)
+            self._submit(f"deleting certificate {name}", self.client.delete_certificate, self.lb_id, name)
         except oci.exceptions.ServiceError as exc:
             if exc.status == 404:
                 return False  # an earlier run's deletion finished first
@@ -110,11 +157,22 @@ class LoadBalancer:
         return True
 
 
+def in_use(lb: oci.load_balancer.models.LoadBalancer) -> dict[str, list[str]]:
+    """Bundle name -> what uses it on `lb`: "listener <name>", "backend set <name>" (both can, and OCI refuses
+    to delete a bundle either uses)."""
+    users: dict[str, list[str]] = {}
+    for kind, items in (("listener", lb.listeners), ("backend set", lb.backend_sets)):
+        for name, item in sorted((items or {}).items()):
+            if item.ssl_configuration and item.ssl_configuration.certificate_name:
+                users.setdefault(item.ssl_configuration.certificate_name, []).append(f"{kind} {name}")
+    return users
+
+
 def unused(lb: oci.load_balancer.models.LoadBalancer, certificates, ours: Callable[[str], bool],
            keep: str | None = None) -> list[str]:
-    """Names among `certificates` that are `ours`, not `keep`, and used by no listener of `lb`."""
-    in_use = {l.ssl_configuration.certificate_name for l in (lb.listeners or {}).values() if l.ssl_configuration}
-    return sorted(name for name in certificates if ours(name) and name != keep and name not in in_use)
+    """Names among `certificates` that are `ours`, not `keep`, and used by nothing on `lb`."""
+    users = in_use(lb)
+    return sorted(name for name in certificates if ours(name) and name != keep and name not in users)
 
 
 def select_listeners(lb: oci.load_balancer.models.LoadBalancer, names: tuple[str, ...]) -> list:

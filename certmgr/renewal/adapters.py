@@ -27,3 +27,9 @@ class Services:
         self.certificates = CertificatesService(
             clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,
             deadline=deadline) if config.certificate_name else None
+
+    def waits(self) -> dict[str, float]:
+        """Seconds this run waited for other actors' changes to finish before its own were accepted."""
+        waited = {"lb_wait_for_others": self.lb.waited,
+                  "certificates_wait_for_others": self.certificates.waited if self.certificates else 0.0}
+        return {step: round(seconds, 3) for step, seconds in waited.items() if seconds}

@@ -108,7 +108,8 @@ class Deployer(Step):
         """Housekeeping after the listeners are safe: a failure is a warning, the next run deletes them."""
         with self.result.timed("lb_cleanup"):
             try:
-                self.result.deleted_lb_certificates = self.services.lb.delete_unused(
-                    self.config.owns_lb_certificate, keep=keep)
+                deleted, left = self.services.lb.delete_unused(self.config.owns_lb_certificate, keep=keep)
+                self.result.deleted_lb_certificates = deleted
+                self.result.warnings += left
             except LoadBalancerError as exc:
                 self.result.warnings.append(f"{exc.message}; the next run deletes what is left")

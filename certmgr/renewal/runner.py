@@ -94,5 +94,6 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     finally:
         if services is not None:
             result.warnings += services.vault.store.warnings  # Vault clean-up that failed, never fatal
+            result.timings.update(services.waits())
         result.timings["total"] = round(time.monotonic() - started, 3)
     return result

@@ -14,6 +14,11 @@ class OciError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+def shown(value) -> str:
+    """A value as an error message shows it: quoted, or that none was given (never Python's `None`)."""
+    return "(none given)" if value is None else f"'{value}'"
+
+
 def _error(name: str, status: int, code: str | None = None) -> type[OciError]:
     return type(name, (OciError,), {"status": status, "code": code or name})
 

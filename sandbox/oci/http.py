@@ -48,7 +48,7 @@ def _read(data: Any, type_name: str, models) -> tuple[Any, Any]:
         wired = wire(model)  # raises TypeError for a value of the wrong type
         problem = _shape_problem(data, wired, "body")
     except Exception as exc:  # noqa: BLE001 - any malformed body is the caller's error
-        problem = str(exc)
+        problem = str(exc).replace("must be None or one of", "must be one of")  # the SDK's text, without a repr
     if problem:
         raise InvalidParameter(f"Invalid {type_name}: {problem}")
     return model, wired

@@ -20,7 +20,7 @@ import uuid
 import oci
 
 from . import certificates
-from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound
+from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, shown
 from .http import Reply, Request, Route, now, page, wire
 from .world import Resettable, ocid
 
@@ -112,7 +112,7 @@ def put_logs(req: Request) -> Reply:
     log = Backend._find(_backend(req).logs, req.params["logId"], "Log")
     body = req.details("PutLogsDetails", oci.loggingingestion.models)
     if body.get("specversion") != "1.0":
-        raise InvalidParameter(f"specversion must be \"1.0\", got {body.get('specversion')!r}")
+        raise InvalidParameter(f"specversion must be \"1.0\", got {shown(body.get('specversion'))}")
     batches = body.get("logEntryBatches")
     if not isinstance(batches, list) or not batches:
         raise InvalidParameter("logEntryBatches must be a non-empty list")
@@ -261,7 +261,7 @@ def search_resources(req: Request) -> Reply:
         text = (body.get("text") or "").lower()
         items = [r for r in _certificate_resources(req) if text in r.display_name.lower() or text == r.identifier]
     else:
-        raise InvalidParameter(f"type must be Structured or FreeText, got {kind!r}")
+        raise InvalidParameter(f"type must be Structured or FreeText, got {shown(kind)}")
     if body.get("matchingContextType", "NONE") not in ("NONE", "HIGHLIGHTS"):
         raise InvalidParameter("matchingContextType must be NONE or HIGHLIGHTS")
     chunk, headers = page(req, items)

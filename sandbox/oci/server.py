@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import certificates, dns, errors, loadbalancer, observability, vault
 from .faults import Fault
 from .http import Reply, Request, Route
-from .world import World
+from .world import CHOICES, World
 
 SERVICES = (dns, vault, loadbalancer, certificates, observability)
 
@@ -49,7 +49,14 @@ def _control_clear_faults(req: Request) -> Reply:
 
 
 def _control_options(req: Request) -> Reply:
-    req.world.options.update({k: float(v) for k, v in req.json().items()})
+    """Numbers (delays in seconds) or, for the options in `world.CHOICES`, one of their choices."""
+    changes = {}
+    for name, value in req.json().items():
+        choices = CHOICES.get(name)
+        if choices and value not in choices:
+            raise errors.InvalidParameter(f"Option {name} must be one of {', '.join(choices)}")
+        changes[name] = value if choices else float(value)
+    req.world.options.update(changes)
     return Reply(body=req.world.options)
 
 

@@ -11,7 +11,10 @@ from .faults import Faults
 REALM = "oc1"
 HOME_REGION = "us-ashburn-1"
 REGIONS = ("us-ashburn-1", "eu-frankfurt-1", "ap-seoul-1")
-DEFAULT_OPTIONS = {"work_request_delay": 0.3}
+# Behaviours tests switch (POST /_control/options). `lb_busy`: what a Load Balancer change meets while another
+# work request of the same load balancer runs, "queue" or "refuse" (409 Conflict); CONFORMANCE.md, lb.* rows.
+DEFAULT_OPTIONS = {"work_request_delay": 0.3, "lb_busy": "queue"}
+CHOICES = {"lb_busy": ("queue", "refuse")}
 
 
 class Resettable:
@@ -43,7 +46,7 @@ class World:
             self.tenancy_id: {"id": self.tenancy_id, "name": "sandbox", "parent": None}}
         self.calls: list[dict] = []
         self._backends: dict[tuple[str, str], object] = {}
-        self.options: dict[str, float] = dict(DEFAULT_OPTIONS)
+        self.options: dict[str, float | str] = dict(DEFAULT_OPTIONS)
 
     def reset(self) -> None:
         """Back to a new tenancy, cheaply: every backend emptied (reset), only the root compartment, no calls

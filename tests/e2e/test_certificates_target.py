@@ -230,3 +230,17 @@ def test_a_persistent_500_on_a_certificates_operation_says_what_was_left_and_the
     after = run(tenant.env)
     assert after.status == "ok" and after.action in ("nothing", "deploy"), after.render()
     assert_served_from_service(tenant, NAME)
+
+
+def test_a_renewal_waits_while_someone_else_updates_the_certificate(tenant):
+    """OCI refuses a change while the certificate is UPDATING (409): the renewal waits until it is ACTIVE again,
+    in its timings, and adds its version."""
+    (certificate_id,) = referenced(tenant)
+    tenant.control("POST", "/options", {"certificate_delay": 1.0})   # the other actor's change takes a second
+    management(tenant).update_certificate(certificate_id, oci.certificates_management.models.UpdateCertificateDetails(
+        description="edited in the console"))
+    tenant.control("POST", "/options", {"certificate_delay": 0})
+    result = run(tenant.env, force=True)
+    assert (result.status, result.action) == ("ok", "issue"), result.render()
+    assert result.timings["certificates_wait_for_others"] > 0, result.timings
+    assert_served_from_service(tenant, result.service_certificate)

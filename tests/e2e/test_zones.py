@@ -61,3 +61,13 @@ def test_an_acme_challenge_cname_is_followed_into_the_validation_zone(tenant):
         tenant.dns.patch_zone_records(tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[
             oci.dns.models.RecordOperation(domain=f"_acme-challenge.{tenant.zone}", rtype="CNAME",
                                            rdata=f"{target}.", operation="REMOVE")]))
+
+
+def test_a_private_zone_is_refused_before_any_order(tenant):
+    """A PRIVATE zone answers only inside its VCNs: the CA could never see the challenge."""
+    private_id = tenant.sandbox.backend(dns_service).add_zone(tenant.zone, tenant.compartment_id, scope="PRIVATE")
+    before = tenant.footprint()
+    result = run(dict(tenant.env, CERTMGR_DNS_ZONE_ID=private_id, CERTMGR_NAME_PREFIX="private"))
+    assert result.status == "failed" and "is a PRIVATE zone" in result.error, result.render()
+    assert "nothing was ordered" in result.error and "GLOBAL" in result.render()
+    assert tenant.mutations_since(before) == [] and result.serial is None

@@ -1,6 +1,8 @@
 """Fixtures a sandbox test module declares in one line each: the real SDK's client of a service (signed as
-the sandbox's user) and a service's backend (the state the emulator keeps)."""
+the sandbox's user) and a service's backend (the state the emulator keeps); and `send`, one request signed as
+the SDK signs it but written by hand, for what no SDK model lets a client send."""
 import pytest
+import requests
 
 
 def sdk_client(cls: type, scope: str = "function"):
@@ -15,3 +17,10 @@ def service_backend(service, scope: str = "function"):
     def backend(sandbox):
         return sandbox.world.backend(service)
     return pytest.fixture(scope=scope)(backend)
+
+
+def send(sandbox, method: str, path: str, body=None, headers: dict | None = None) -> requests.Response:
+    """`method path` on the sandbox with a JSON body (None: no body), signed by the oci SDK's signer."""
+    prepared = requests.Request(method, sandbox.endpoint + path, json=body, headers=headers or {}).prepare()
+    sandbox.signer(prepared)
+    return requests.Session().send(prepared)

@@ -2,8 +2,8 @@
 of the wrong type is a 400 naming the model, and a key the model does not have never reaches the state."""
 import oci
 import pytest
-import requests
 
+from _fixtures import send
 from sandbox.oci import dns, vault
 
 # (method, path template, SDK model, body with a wrong type); {lb}, {zone}, {secret}, {topic}, {log}, {cert}
@@ -25,12 +25,6 @@ WRONG_TYPES = {
     "search.search_resources": ("POST", "/20180409/resources", "SearchDetails",
                                 {"type": "Structured", "query": ["query all resources"]}),
 }
-
-
-def send(sandbox, method: str, path: str, body) -> requests.Response:
-    prepared = requests.Request(method, sandbox.endpoint + path, json=body).prepare()
-    sandbox.signer(prepared)
-    return requests.Session().send(prepared)
 
 
 def ids(sandbox) -> dict:

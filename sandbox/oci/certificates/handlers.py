@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 
-from ..errors import (BY_STATUS, Conflict, IncorrectState, InternalServerError, InvalidParameter,
+from ..errors import (BY_STATUS, shown, Conflict, IncorrectState, InternalServerError, InvalidParameter,
                       MissingParameter, NotAuthorizedOrNotFound, PreconditionFailed)
 from ..http import Reply, Request, Route, now, page, wire
 from .backend import Backend
@@ -49,7 +49,7 @@ def create_certificate(req: Request) -> Reply:
             raise MissingParameter(f"{name} is required")
     config = body["certificateConfig"]
     if config.get("configType") != "IMPORTED":
-        raise InvalidParameter(f"certificateConfig.configType {config.get('configType')!r} is not supported "
+        raise InvalidParameter(f"certificateConfig.configType {shown(config.get('configType'))} is not supported "
                                f"by this endpoint; use IMPORTED")
     cert = b.create(body["compartmentId"], body["name"], parse_material(config), config.get("versionName"),
                     body.get("description"), body.get("freeformTags"), body.get("definedTags"))
@@ -79,7 +79,11 @@ def update_certificate(req: Request) -> Reply:
             raise InvalidParameter("certificateConfig.stage must be CURRENT or PENDING")
         b.add_version(cert, parse_material(config), config.get("versionName"), stage)
     elif promote is not None:
-        b.make_current(cert, b.version(cert, promote))
+        version = b.version(cert, promote)
+        if "DEPRECATED" in version.stages:  # "You can't make a certificate version marked as deprecated the current"
+            raise InvalidParameter(f"Version {promote} of certificate {cert.id} is DEPRECATED and cannot be made "
+                                   "CURRENT")
+        b.make_current(cert, version)
     for key, attr in (("description", "description"), ("freeformTags", "freeform_tags"),
                       ("definedTags", "defined_tags")):
         if body.get(key) is not None:

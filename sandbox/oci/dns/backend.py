@@ -14,10 +14,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
-from ..errors import Conflict, InvalidParameter, NotAuthorizedOrNotFound, PreconditionFailed
+from ..errors import Conflict, InvalidParameter, NotAuthorizedOrNotFound, PreconditionFailed, shown
 from ..http import now
-from ..world import Resettable
-from .models import (MAX_SNAPSHOTS, NOT_FOUND, NS_TTL, OPERATIONS, SOA_TTL, _http_date, _rrsets, Lookup,
+from ..world import Resettable, ocid
+from .models import (MAX_SNAPSHOTS, NOT_FOUND, NS_TTL, OPERATIONS, SCOPES, SOA_TTL, _http_date, _rrsets, Lookup,
                      normalise_name, normalise_rdata, parse_rtype, parse_ttl, quote_txt, Rec,
                      RecordPreconditionFailed, Zone)
 
@@ -31,19 +31,24 @@ class Backend(Resettable):
 
     # --- seeding and knobs -------------------------------------------------------------------------
 
-    def add_zone(self, name: str, compartment_id: str | None = None) -> str:
-        """Create an ACTIVE primary zone with OCI's SOA and apex NS records; returns its OCID."""
+    def add_zone(self, name: str, compartment_id: str | None = None, scope: str = "GLOBAL",
+                 view_id: str | None = None) -> str:
+        """Create an ACTIVE primary zone with OCI's SOA and apex NS records; returns its OCID. A PRIVATE zone
+        lives in a view (`view_id`, a new one when not given) and is never served to public DNS queries."""
         name = normalise_name(name)
         compartment_id = self.world.check_compartment(compartment_id or self.world.tenancy_id)
+        if scope not in SCOPES:
+            raise InvalidParameter(f"Invalid value for scope: {shown(scope)}; allowed: {', '.join(SCOPES)}")
+        view_id = (view_id or ocid("dnsview")) if scope == "PRIVATE" else None
         with self.world.lock:
-            if any(z.name == name for z in self.zones.values()):
+            if any(z.name == name and z.view_id == view_id for z in self.zones.values()):
                 raise Conflict(f"Zone {name} already exists")
             pool = 1 + int(hashlib.md5(name.encode()).hexdigest(), 16) % 250
             nameservers = [f"ns{i}.p{pool}.dns.oraclecloud.net" for i in range(1, 5)]
             created = now()
             zone = Zone(id=f"ocid1.dns-zone.oc1..{hashlib.md5(f'{name}{time.time_ns()}'.encode()).hexdigest()}",
                         name=name, compartment_id=compartment_id, nameservers=nameservers,
-                        time_created=created, modified=created)
+                        time_created=created, modified=created, scope=scope, view_id=view_id)
             zone.records = sorted([Rec(name, "NS", f"{ns}.", NS_TTL, "1") for ns in nameservers]
                                   + [self._soa(zone)], key=Rec.sort_key)
             zone.snapshots.append((time.time(), zone.version, tuple(zone.records)))
@@ -61,7 +66,8 @@ class Backend(Resettable):
             self.zone(name_or_id).wrong_txt = value
 
     def snapshot(self) -> dict:
-        return {"zones": [{"id": z.id, "name": z.name, "version": z.version, "serial": z.version,
+        return {"zones": [{"id": z.id, "name": z.name, "scope": z.scope, "viewId": z.view_id,
+                           "version": z.version, "serial": z.version,
                            "propagationDelay": z.propagation_delay, "wrongTxt": z.wrong_txt,
                            "records": [{"domain": r.domain, "rtype": r.rtype, "rdata": r.rdata, "ttl": r.ttl}
                                        for r in z.records]} for z in self.zones.values()]}
@@ -72,7 +78,7 @@ class Backend(Resettable):
         """The visible state of `qname` in the most specific zone holding it; None if in no zone."""
         name = normalise_name(qname)
         with self.world.lock:
-            zones = [z for z in self.zones.values() if z.contains(name)]
+            zones = [z for z in self.zones.values() if z.contains(name) and z.scope == "GLOBAL"]
             if not zones:
                 return None
             zone = max(zones, key=lambda z: len(z.name))
@@ -103,10 +109,19 @@ class Backend(Resettable):
 
     # --- API state ----------------------------------------------------------------------------------
 
-    def zone(self, name_or_id: str, compartment_id: str | None = None) -> Zone:
-        key = name_or_id
-        zone = self.zones.get(key) or next((z for z in self.zones.values() if z.name == normalise_name(key)), None)
-        if zone is None or (compartment_id and compartment_id != zone.compartment_id):
+    def zone(self, name_or_id: str, scope: str | None = None, view_id: str | None = None) -> Zone:
+        """The zone a request addresses. By OCID: that zone, if it has the `scope` and `view_id` asked for. By
+        name: the public zone, or with `viewId` the private zone of that view (OCI requires `viewId` when a
+        PRIVATE zone is named). `compartmentId`, deprecated on these operations, is not looked at."""
+        if scope not in (None, *SCOPES):
+            raise InvalidParameter(f"Invalid value for scope: {shown(scope)}; allowed: {', '.join(SCOPES)}")
+        zone = self.zones.get(name_or_id)
+        if zone is None:
+            if scope == "PRIVATE" and not view_id:
+                raise InvalidParameter("viewId is required when a PRIVATE zone is addressed by name")
+            name = normalise_name(name_or_id)
+            zone = next((z for z in self.zones.values() if z.name == name and z.view_id == view_id), None)
+        if zone is None or scope not in (None, zone.scope) or view_id not in (None, zone.view_id):
             raise NotAuthorizedOrNotFound(NOT_FOUND)
         return zone
 
@@ -185,9 +200,9 @@ class Backend(Resettable):
         self.change(zone, headers or {}, build)
 
     def _apply(self, zone, records, item, where, scope_domain, scope_rtype) -> list[Rec]:
-        op = item.get("operation")
+        op = item.get("operation") or "ADD"   # absent: an ADD (see models.OPERATIONS)
         if op not in OPERATIONS:
-            raise InvalidParameter(f"Invalid value for {where}.operation: {op!r}; allowed: {', '.join(OPERATIONS)}")
+            raise InvalidParameter(f"Invalid value for {where}.operation: '{op}'; allowed: {', '.join(OPERATIONS)}")
         domain = self._scoped(zone, item, where, scope_domain)
         rtype = item.get("rtype") or scope_rtype
         rtype = parse_rtype(rtype, where) if rtype or op == "ADD" else None

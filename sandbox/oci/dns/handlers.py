@@ -17,7 +17,7 @@ def _backend(req: Request) -> Backend:
 
 
 def _zone(req: Request) -> Zone:
-    return _backend(req).zone(req.params["zoneNameOrId"], req.arg("compartmentId"))
+    return _backend(req).zone(req.params["zoneNameOrId"], req.arg("scope"), req.arg("viewId"))
 
 
 def _scope(req: Request, zone: Zone) -> tuple[str | None, str | None]:
@@ -37,7 +37,8 @@ def _record(zone: Zone, rec: Rec) -> m.Record:
 
 
 def _zone_model(zone: Zone, summary: bool = False):
-    fields = dict(name=zone.name, zone_type="PRIMARY", compartment_id=zone.compartment_id, scope="GLOBAL",
+    fields = dict(name=zone.name, zone_type="PRIMARY", compartment_id=zone.compartment_id, scope=zone.scope,
+                  view_id=zone.view_id,
                   freeform_tags={}, defined_tags={}, dnssec_state="DISABLED",
                   self_uri=f"https://dns.us-ashburn-1.oci.oraclecloud.com{API}/zones/{zone.id}", id=zone.id,
                   time_created=zone.time_created, version=str(zone.version), serial=zone.version,
@@ -80,7 +81,8 @@ def list_zones(req: Request) -> Reply:
     zones = [z for z in _backend(req).zones.values()
              if z.compartment_id == compartment_id and name in (None, z.name) and contains in z.name
              and req.arg("zoneType") in (None, "PRIMARY") and req.arg("lifecycleState") in (None, "ACTIVE")
-             and req.arg("scope") in (None, "GLOBAL") and req.arg("dnssecState") in (None, "DISABLED")
+             and req.arg("scope") in (None, z.scope) and req.arg("viewId") in (None, z.view_id)
+             and req.arg("dnssecState") in (None, "DISABLED")
              and (after is None or z.time_created >= after) and (before is None or z.time_created < before)]
     zones = sort_items(req, zones, {"name": lambda z: z.name, "zoneType": lambda z: "PRIMARY",
                                     "timeCreated": lambda z: z.time_created}, "timeCreated")
@@ -175,7 +177,8 @@ def update_records(req: Request) -> Reply:
 def _control_add_zone(req: Request) -> Reply:
     data = req.json()
     backend = _backend(req)
-    zone_id = backend.add_zone(data.get("name", ""), data.get("compartmentId"))
+    zone_id = backend.add_zone(data.get("name", ""), data.get("compartmentId"), data.get("scope", "GLOBAL"),
+                               data.get("viewId"))
     return Reply(body=wire(_zone_model(backend.zones[zone_id])))
 
 

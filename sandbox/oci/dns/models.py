@@ -17,7 +17,11 @@ from ..errors import InvalidParameter, NotAuthorizedOrNotFound, OciError
 
 
 API = "/20180115"
+# A PATCH item's `operation`. It is optional (the SDK models' `mandatory:"false"`, `omitempty` in the Go SDK) and
+# an item without one is an ADD: the SDK's own example `{"domain", "rtype", "ttl"}` sets an RRSet's TTL, and lego's
+# oraclecloud provider has added its TXT records that way since 2019 (CONFORMANCE.md, dns.patch_*).
 OPERATIONS = ("ADD", "REMOVE", "REQUIRE", "PROHIBIT")
+SCOPES = ("GLOBAL", "PRIVATE")
 SOA_TTL, NS_TTL = 300, 86400
 MAX_SNAPSHOTS = 500
 NOT_FOUND = "Authorization failed or requested resource not found."
@@ -77,6 +81,8 @@ class Zone:
     snapshots: list[tuple[float, int, tuple[Rec, ...]]] = field(default_factory=list)
     propagation_delay: float | None = None      # None: world option `dns_propagation_delay`
     wrong_txt: str | None = None
+    scope: str = "GLOBAL"                       # PRIVATE: resolvable only inside its view's VCNs
+    view_id: str | None = None                  # the private view holding a PRIVATE zone
 
     @property
     def etag(self) -> str:

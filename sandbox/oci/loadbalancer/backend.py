@@ -259,7 +259,7 @@ class Backend(Resettable):
 
     def submit(self, lb: LoadBalancer, kind: str, change: Callable[[LbState], None],
                if_match: str | None = None, retry_token: str | None = None) -> WorkRequest:
-        """Validate `change` against the queued future now, then queue it as a work request."""
+        """Validate `change` against the queued future now, then queue it as a work request (option lb_busy)."""
         if if_match and if_match != lb.etag:
             raise PreconditionFailed(f"If-Match {if_match!r} does not match the load balancer's etag")
         if retry_token in self.retry_tokens:
@@ -267,6 +267,9 @@ class Backend(Resettable):
             if (lb_id, previous_kind) != (lb.id, kind):
                 raise Conflict("opc-retry-token was already used for a different request")
             return self.work_requests[wr_id]
+        if lb.pending and self.world.options.get("lb_busy") == "refuse":
+            raise Conflict(f"Invalid State Transition of LB lifeCycle state from Updating to Updating: work request "
+                           f"{lb.pending[0].id} ({lb.pending[0].type}) is {lb.pending[0].state}")
         change(lb.projected())
         delay = float(self.world.options.get("work_request_delay", 0.3))
         start = max([time.monotonic()] + [wr.finishes_at for wr in lb.pending])

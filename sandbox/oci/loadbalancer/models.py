@@ -233,9 +233,11 @@ def _add_certificate(bundle: StoredCertificate, state: LbState) -> None:
 def _remove_certificate(name: str, state: LbState) -> None:
     if name not in state.certificates:
         raise NotAuthorizedOrNotFound(f"Certificate bundle '{name}' not found")
-    users = [x.ssl_configuration for x in [*state.listeners.values(), *state.backend_sets.values()]]
-    if any(ssl and ssl.certificate_name == name for ssl in users):
-        raise Conflict(f"Certificate '{name}' is attached to one or more listeners/backendSets")
+    users = [f"{kind} '{user}'" for kind, items in (("listener", state.listeners), ("backend set", state.backend_sets))
+             for user, item in sorted(items.items())
+             if item.ssl_configuration and item.ssl_configuration.certificate_name == name]
+    if users:  # OCI's message (terraform-provider-oci#1661), the users appended for the reader
+        raise Conflict(f"Certificate '{name}' is attached to one or more listeners/backendSets: {', '.join(users)}")
     del state.certificates[name]
 
 

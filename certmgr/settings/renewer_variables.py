@@ -40,7 +40,14 @@ _PREFIX = re.compile(rf"^[A-Za-z][A-Za-z0-9-]{{0,{NAME_PREFIX_MAX - 1}}}$")
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+CHALLENGE_PREFIX = "_acme-challenge."
+MAX_DNS_NAME = 253  # RFC 1035 2.3.4, in text form without the final dot
+
+
 def domains(text: str) -> tuple[str, ...]:
+    """The certificate's names. Refused here, before any order, what a CA refuses: a name whose DNS-01
+    record name is too long for DNS, and a name a wildcard of the same list covers (Let's Encrypt: "Domain
+    name is redundant with a wildcard domain")."""
     names, problems = [], []
     for item in items(text):
         try:
@@ -48,10 +55,17 @@ def domains(text: str) -> tuple[str, ...]:
         except ValueError as exc:
             problems.append(str(exc))
             continue
+        record = CHALLENGE_PREFIX + name.removeprefix("*.")
         if name in names:
             problems.append(f"{name} is listed twice")
+        elif len(record) > MAX_DNS_NAME:
+            problems.append(f"{name}: its DNS-01 record {record[:24]}... is {len(record)} characters, over DNS's "
+                            f"{MAX_DNS_NAME} (names of at most {MAX_DNS_NAME - len(CHALLENGE_PREFIX)} can be validated)")
         else:
             names.append(name)
+    covered = [n for n in names if not n.startswith("*.") and "." in n and "*." + n.split(".", 1)[1] in names]
+    problems += [f"{n} is covered by *.{n.split('.', 1)[1]} in the same list, and CAs refuse such an order: "
+                 f"remove {n}" for n in covered]
     if problems:
         raise Invalid("; ".join(problems))
     if not names:

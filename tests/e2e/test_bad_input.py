@@ -65,6 +65,11 @@ CONFIG_CASES = {
     "domain-wildcard-in-middle": ({"CERTMGR_DOMAIN": "www.*.bad.test"},
                                   ["CERTMGR_DOMAIN: 'www.*.bad.test'",
                                    "'*' is only allowed as the whole leftmost label, as in *.example.com"]),
+    "domain-covered-by-wildcard": ({"CERTMGR_DOMAIN": "*.bad.test,www.bad.test"},
+                                   ["CERTMGR_DOMAIN: www.bad.test is covered by *.bad.test in the same list",
+                                    "remove www.bad.test"]),
+    "domain-challenge-too-long": ({"CERTMGR_DOMAIN": ".".join(["a" * 63] * 3 + ["b" * 37]) + ".bad.test"},
+                                  ["CERTMGR_DOMAIN: ", "is 254 characters, over DNS's 253"]),
     "renewal-days-too-few": ({"CERTMGR_RENEWAL_DAYS": "5"},
                              ["CERTMGR_RENEWAL_DAYS: 5 is outside 7..60 days", "set it to a whole number of days"]),
     "renewal-days-not-a-number": ({"CERTMGR_RENEWAL_DAYS": "abc"},
@@ -100,8 +105,9 @@ CONFIG_CASES = {
 
 
 @pytest.mark.parametrize("overrides, fragments", CONFIG_CASES.values(), ids=CONFIG_CASES.keys())
-def test_bad_environment_is_reported_whole_and_changes_nothing(issued_tenant, before, overrides, fragments):
+def test_bad_environment_is_reported_whole_and_changes_nothing(issued_tenant, before, sandbox, overrides, fragments):
     env = dict(issued_tenant.env)
+    calls = len(sandbox.world.calls)
     for name, value in overrides.items():
         if value is None:
             env.pop(name)
@@ -113,6 +119,7 @@ def test_bad_environment_is_reported_whole_and_changes_nothing(issued_tenant, be
     for fragment in fragments:
         assert fragment in done.stderr, f"{fragment!r} not in:\n{done.stderr}"
     assert "Traceback" not in done.stderr
+    assert len(sandbox.world.calls) == calls, "a refused configuration made OCI calls"
     assert_unchanged(issued_tenant, before)
 
 

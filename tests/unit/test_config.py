@@ -177,11 +177,21 @@ def test_domain_normalised(value, expected):
     ("xn--zz.example", "not valid punycode"),
     ("a\u200db.example", "not a valid internationalised label"),
     (",", "lists no names"),
+    ("*.example.com,www.example.com", "www.example.com is covered by *.example.com in the same list"),
+    ("www.example.com,*.example.com", "remove www.example.com"),
+    (".".join(["a" * 63] * 3 + ["b" * 34]) + ".example.com", "is 254 characters, over DNS's 253"),
     (",".join(f"n{i}.example.com" for i in range(101)), "at most 100"),
 ])
 def test_domain_rejected(value, expected):
     found, _ = problems(CERTMGR_DOMAIN=value)
     assert expected in found["CERTMGR_DOMAIN"].problem
+
+
+@pytest.mark.parametrize("value", ["example.com,*.example.com", "*.example.com,a.b.example.com",
+                                   "*.example.com,*.www.example.com",
+                                   ".".join(["a" * 63] * 3 + ["b" * 33]) + ".example.com"])  # a 253-character record
+def test_names_a_wildcard_does_not_cover_and_challenge_names_of_253_are_accepted(value):
+    assert load(CERTMGR_DOMAIN=value).domains
 
 
 def test_every_bad_name_reported_together():

@@ -57,10 +57,34 @@ def _replacement_refused(exc: Exception) -> bool:
                                          any(word in detail for word in ("replace", "certid", "certificate")))
 
 
+# Refusals that only a change of configuration can clear (RFC 8555 6.7), and what to change.
+CONFIGURATION_REFUSALS = {
+    "invalidContact": "the CA refuses the contact: set CERTMGR_ACME_EMAIL to an address it accepts",
+    "unsupportedContact": "the CA refuses the contact: set CERTMGR_ACME_EMAIL to an address it accepts",
+    "rejectedIdentifier": "the CA will not issue for a name: remove it from CERTMGR_DOMAIN",
+    "caa": "a CAA record forbids this CA for a name: add `0 issue \"<the CA's domain>\"` beside it (or remove "
+           "the CAA record), or set CERTMGR_ACME_DIRECTORY to a CA it allows",
+    "externalAccountRequired": "set CERTMGR_ACME_EAB_KID and CERTMGR_ACME_EAB_HMAC_KEY from your CA",
+}
+
+
 def _describe(exc: Exception) -> str:
+    """The CA's problem in one line, with each name's subproblem (RFC 8555 6.7.1)."""
     if isinstance(exc, messages.Error):
-        return f"{exc.typ}: {exc.detail}"
+        parts = [f"{sub.identifier.value if sub.identifier else '?'}: {sub.typ}: {sub.detail}"
+                 for sub in exc.subproblems or ()]
+        return f"{exc.typ}: {exc.detail}" + (f" ({'; '.join(parts)})" if parts else "")
     return f"{type(exc).__name__}: {exc}"
+
+
+def _hint(exc: Exception) -> str | None:
+    """What to change when the CA's refusal (or one of its subproblems) is about the configuration."""
+    if not isinstance(exc, messages.Error):
+        return None
+    for problem in (exc, *(exc.subproblems or ())):
+        if problem.code in CONFIGURATION_REFUSALS:
+            return CONFIGURATION_REFUSALS[problem.code]
+    return None
 
 
 class AcmeAccount:
@@ -98,7 +122,7 @@ class AcmeAccount:
         except acme_errors.ConflictError as exc:  # the key already has an account: use it
             account = messages.RegistrationResource(uri=exc.location, body=messages.Registration())
         except Exception as exc:
-            raise AcmeError(f"acme: account registration failed: {_describe(exc)}") from None
+            raise AcmeError(f"acme: account registration failed: {_describe(exc)}", hint=_hint(exc)) from None
         self.client.net.account = account
 
     def order(self, csr_pem: bytes, *, profile: str | None = None, replaces: str | None = None):
@@ -131,7 +155,7 @@ class AcmeAccount:
         limited = isinstance(exc, messages.Error) and exc.code == "rateLimited"
         return AcmeError(f"acme: {what}: {described}", retry_at=when,
                          hint="the CA's rate limit: certmgr holds new orders back until it passes (a forced run "
-                              "overrides)" if limited else None)
+                              "overrides)" if limited else _hint(exc))
 
     def issue(self, csr_pem: bytes, *, present: Callable[[list[TxtRecord]], None],
               wait: Callable[[list[TxtRecord]], float], cleanup: Callable[[list[TxtRecord]], None],
@@ -184,12 +208,14 @@ class AcmeAccount:
             except acme_errors.ValidationError as exc:
                 problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
                                      for a in exc.failed_authzrs for c in a.body.challenges if c.error)
+                hints = [_hint(c.error) for a in exc.failed_authzrs for c in a.body.challenges if c.error]
                 raise AcmeError(f"acme: the CA rejected the DNS-01 challenge: {problems}",
-                                hint="check that the zone is delegated to OCI DNS and CAA allows the CA") from None
+                                hint=next((h for h in hints if h), "check that the zone is delegated to OCI DNS "
+                                          "and that no CAA record forbids the CA")) from None
             except acme_errors.TimeoutError:
                 raise AcmeError("acme: the order did not complete before the run's deadline") from None
             except acme_errors.IssuanceError as exc:
-                raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}") from None
+                raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}", hint=_hint(exc.error)) from None
             except (messages.Error, acme_errors.Error) as exc:
                 raise self._refused("finalizing the order failed", exc) from None
             timings["acme_validate_finalize"] = round(clock() - t, 3)

@@ -50,6 +50,7 @@ class RunRecord:
     failures: int = 0                      # consecutive failed orders
     retry_at: float = 0.0                  # no new order before this (epoch seconds), unless forced
     last_error: str = ""                   # why the last order failed, one line
+    refused_for: str = ""                  # what was ordered then (Config.order_key): another order is not held
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -58,14 +59,16 @@ class RunRecord:
             return cls(txt=_txt_pairs(json.loads(metadata.get("txt") or "[]")),
                        failures=int(metadata.get("acme_failures") or 0),
                        retry_at=float(metadata.get("acme_retry_at") or 0),
-                       last_error=str(metadata.get("acme_error") or ""))
+                       last_error=str(metadata.get("acme_error") or ""),
+                       refused_for=str(metadata.get("acme_refused_for") or ""))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
 
     def to_metadata(self) -> dict:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
-                "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300]}
+                "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
+                "acme_refused_for": self.refused_for}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:

@@ -39,11 +39,13 @@ class Issuer(Step):
 
     def hold_orders(self, exc: CertmgrError) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
-        failures, now = self.lock.record.failures + 1, self.policy.wall_clock()
+        record, now = self.lock.record, self.policy.wall_clock()
+        failures = record.failures + 1 if record.refused_for in ("", self.config.order_key) else 1
         asked = exc.retry_at - now if isinstance(exc, AcmeError) and exc.retry_at else None
         until = now + self.policy.acme_wait(failures, asked)
         try:
-            self.lock.note(failures=failures, retry_at=until, last_error=exc.message)
+            self.lock.note(failures=failures, retry_at=until, last_error=exc.message,
+                           refused_for=self.config.order_key)
         except CertmgrError as error:  # the order's failure is the one to report
             log.warning("could not record the failed order: %s", error)
             return
@@ -84,7 +86,7 @@ class Issuer(Step):
         except (AcmeError, PropagationTimeout) as exc:  # the CA refused, or its validation would fail: back off
             self.hold_orders(exc)
             raise
-        self.lock.note(failures=0, retry_at=0.0, last_error="")  # also: the lease is still ours, before Vault
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="")  # also: the lease is ours, before Vault
         return self.store(fullchain, key)
 
     def order(self, observed: Observed):

@@ -75,8 +75,12 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
     return tuple(states)
 
 
-def _record_state(record: RunRecord) -> dict:
-    held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at else None)
+def _record_state(record: RunRecord, order_key: str) -> dict:
+    """What earlier runs left. A backoff holds only the order that was refused: after a change to what is
+    ordered (CA, names, contact, profile), the next order goes out at once. (A record from before the key
+    was kept holds as it did.)"""
+    same = record.refused_for in ("", order_key)
+    held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at and same else None)
     return {"leftover_txt": tuple(sorted({name for name, _ in record.txt})), "orders_held_until": held,
             "failed_orders": record.failures, "last_order_error": record.last_error}
 
@@ -126,5 +130,5 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
-                  retired=tuple(c.name for c in retired), **_record_state(record), **found)
+                  retired=tuple(c.name for c in retired), **_record_state(record, config.order_key), **found)
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, target, retired)

@@ -81,6 +81,7 @@ class Plan:
     renew_at: dt.datetime | None = None
     repairs: tuple[str, ...] = ()
     orphans: tuple[str, ...] = ()
+    urgent: bool = False                      # held back while no certificate will be valid when the hold ends
     import_to_service: bool = False           # the Certificates service must import it (a new or another one)
 
 
@@ -95,9 +96,13 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
     decided = replace(decided, orphans=orphans)
     if decided.action == ISSUE and held and now < held and not force:
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
-        return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs,
+        cert = state.certificate
+        urgent = cert is None or cert.not_after <= held
+        return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs, urgent=urgent,
                        reason=f"{decided.reason}; but the last {orders} failed ({state.last_order_error}): no new "
-                              f"order before {_when(held)} ({_span(held - now)} from now); a forced run orders now")
+                              f"order before {_when(held)} ({_span(held - now)} from now)"
+                              f"{'; no valid certificate is stored for when it ends' if urgent else ''}; "
+                              "a forced run orders now")
     if decided.action == NOTHING and repairs:
         return replace(decided, action=REPAIR, repairs=repairs,
                        reason=f"an interrupted run left work: {'; '.join(repairs)}; the certificate is "

@@ -15,7 +15,7 @@ from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..cloud.dns import challenge_name
-from ..errors import CertmgrError
+from ..errors import AcmeError, CertmgrError
 from ..cloud.lock import LockBusy, RunLock
 from .observe import Observed, observe
 from .plan import BACKOFF, ISSUE, NOTHING, Plan, plan
@@ -46,6 +46,15 @@ def _acts(planned: Plan) -> bool:
     return planned.action != NOTHING and (planned.action != BACKOFF or bool(planned.repairs))
 
 
+def _fail_if_urgent(planned: Plan) -> None:
+    """Holding orders back is a failed run, not an OK one, while no valid certificate will be left when the
+    hold ends: someone must act (fix what the CA refused, then force a run)."""
+    if planned.urgent:
+        raise AcmeError(f"acme: new orders are held back and no valid certificate is stored for when they "
+                        f"resume: {planned.reason}", state="nothing was ordered; the next run after the hold orders",
+                        hint="fix what the CA refused (the last error above) and run with --force, or wait")
+
+
 def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.datetime | None = None,
         clients: Clients | None = None, policy: Policy = DEFAULT) -> Result:
     """Observe, plan and (unless dry run) act. Never raises for operational failures: see Result.status.
@@ -64,6 +73,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             result.status = "dry-run"
             return result
         if not _acts(planned):
+            _fail_if_urgent(planned)
             return result
         if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
             if observed.ca_problem:
@@ -77,6 +87,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             if _acts(planned):
                 runner = Act(Job(config, services, result, policy, deadline, lock))
                 runner.act(observed, planned, now)
+        _fail_if_urgent(planned)
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message
         log.warning("%s", exc.message)

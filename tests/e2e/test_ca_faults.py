@@ -43,15 +43,28 @@ def test_a_rate_limited_order_holds_the_next_runs_back_until_the_ca_said(tenant,
     assert any("no new order before" in w for w in failed.warnings), failed.warnings
 
     seen, before = len(front.requests), tenant.footprint()
-    held = run(env)
-    assert (held.status, held.action) == ("ok", "backoff"), held.render()
+    held = run(env)  # no certificate at all: holding back is a failed run, never an OK one
+    assert (held.status, held.action, held.error_component) == ("failed", "backoff", "acme"), held.render()
     assert "no new order before" in held.reason and "a forced run orders now" in held.reason
+    assert "held back and no valid certificate is stored" in held.error
     assert "/order-plz" not in front.paths(seen)  # the CA was not asked again
     assert tenant.mutations_since(before) == []  # nor was anything written, the lock included
 
     forced = run(env, force=True)
     assert (forced.status, forced.action) == ("ok", "issue"), forced.render()
     assert run(env).action == "nothing"  # the success cleared the backoff
+
+
+def test_a_refused_contact_once_fixed_orders_at_once(tenant, front):
+    """The backoff holds only the order the CA refused: a changed CERTMGR_ACME_EMAIL is a new order."""
+    env = front_env(tenant, front, "ic")
+    front.fail("/sign-me-up", status=400, problem="invalidContact", detail="contact domain is forbidden", count=1)
+    refused = run(env)
+    assert refused.status == "failed" and "invalidContact" in refused.error, refused.render()
+    assert "hint: the CA refuses the contact: set CERTMGR_ACME_EMAIL" in "\n".join(refused.warnings)
+    assert run(env).action == "backoff"  # the same order stays held
+    fixed = run(dict(env, CERTMGR_ACME_EMAIL="ops@fixed.test"))
+    assert (fixed.status, fixed.action) == ("ok", "issue"), fixed.render()
 
 
 def test_consecutive_failed_orders_back_off_longer_each_time(tenant, front):

@@ -166,6 +166,7 @@ class AcmeError(CertmgrError):
 
     component = "acme"
     retry_at: float | None = None
+    account_gone: bool = False  # the CA reports the account deactivated or unknown: a new one is needed
 
 
 class CertificateError(CertmgrError):

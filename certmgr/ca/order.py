@@ -77,6 +77,13 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _account_gone(exc: Exception) -> bool:
+    """The CA no longer serves the key's account: `accountDoesNotExist`, or `unauthorized` for a deactivated
+    one (RFC 8555 7.3.6: a deactivated account's requests are refused as unauthorized)."""
+    return isinstance(exc, messages.Error) and (
+        exc.code == "accountDoesNotExist" or (exc.code == "unauthorized" and "deactivated" in (exc.detail or "")))
+
+
 def _hint(exc: Exception) -> str | None:
     """What to change when the CA's refusal (or one of its subproblems) is about the configuration."""
     if not isinstance(exc, messages.Error):
@@ -122,7 +129,8 @@ class AcmeAccount:
         except acme_errors.ConflictError as exc:  # the key already has an account: use it
             account = messages.RegistrationResource(uri=exc.location, body=messages.Registration())
         except Exception as exc:
-            raise AcmeError(f"acme: account registration failed: {_describe(exc)}", hint=_hint(exc)) from None
+            raise AcmeError(f"acme: account registration failed: {_describe(exc)}", hint=_hint(exc),
+                            account_gone=_account_gone(exc)) from None
         self.client.net.account = account
 
     def order(self, csr_pem: bytes, *, profile: str | None = None, replaces: str | None = None):

@@ -53,11 +53,12 @@ class Issuer(Step):
         self.result.warnings.append(f"no new order before {when:%Y-%m-%d %H:%M} UTC ({failures} failed in a row); "
                                     "a forced run orders now")
 
-    def account_key(self):
-        """(key, store): the ACME account key from Vault, or a new one and the function that stores it.
-        A new key is stored once the CA's directory answered (an unreachable CA leaves Vault untouched)
-        and *before* it is registered, so a failure after registration can never orphan an account."""
-        pem = self.services.vault.read_account_key()
+    def account_key(self, fresh: bool = False):
+        """(key, store): the ACME account key from Vault, or a new one (`fresh`, or none usable is stored) and
+        the function that stores it. A new key is stored once the CA's directory answered (an unreachable CA
+        leaves Vault untouched) and *before* it is registered, so a failure after registration can never orphan
+        an account."""
+        pem = None if fresh else self.services.vault.read_account_key()
         if pem is not None:
             try:
                 return pki.load_private_key(pem, what="the ACME account key in Vault"), None
@@ -96,9 +97,20 @@ class Issuer(Step):
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
-            account_key, store_key = self.account_key()
-            account = AcmeAccount(config.acme_directory, account_key, email=config.acme_email,
-                                  ca_bundle=config.acme_ca_bundle, eab=eab, store_key=store_key, policy=self.policy)
+
+            def account(fresh: bool = False) -> AcmeAccount:
+                key, store = self.account_key(fresh)
+                return AcmeAccount(config.acme_directory, key, email=config.acme_email, ca_bundle=config.acme_ca_bundle,
+                                   eab=eab, store_key=store, policy=self.policy)
+            try:
+                account = account()
+            except AcmeError as exc:
+                if not exc.account_gone:
+                    raise
+                account = account(fresh=True)  # the CA no longer knows the account, or deactivated it
+                result.warnings.append(
+                    f"{exc.message}: registered a new ACME account with a new key (a new version of secret "
+                    f"{config.secret_names['account_key']!r}; the old key stays in its history)")
         key = pki.generate_key(config.key_type)
         csr = pki.make_csr(key, config.domains)
         dns = self.services.dns

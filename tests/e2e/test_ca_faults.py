@@ -67,6 +67,19 @@ def test_a_refused_contact_once_fixed_orders_at_once(tenant, front):
     assert (fixed.status, fixed.action) == ("ok", "issue"), fixed.render()
 
 
+def test_a_deactivated_account_is_replaced_by_a_new_one_in_the_same_run(tenant, front):
+    env = front_env(tenant, front, "da")
+    assert run(env).status == "ok"
+    keys = tenant.secret_versions()["da-acme-account-key"]
+    front.fail("/sign-me-up", status=401, problem="unauthorized", count=1,
+               detail="An account with the provided public key exists but is deactivated")
+    renewed = run(env, force=True)
+    assert (renewed.status, renewed.action, renewed.stored_in_vault) == ("ok", "issue", True), renewed.render()
+    assert any("exists but is deactivated: registered a new ACME account with a new key" in w
+               for w in renewed.warnings), renewed.warnings
+    assert tenant.secret_versions()["da-acme-account-key"] == keys + 1  # a new version; the old one kept
+
+
 def test_consecutive_failed_orders_back_off_longer_each_time(tenant, front):
     env = front_env(tenant, front, "bo")
     waits = []

@@ -82,6 +82,7 @@ class Plan:
     repairs: tuple[str, ...] = ()
     orphans: tuple[str, ...] = ()
     urgent: bool = False                      # held back while no certificate will be valid when the hold ends
+    taken: tuple[str, ...] = ()               # listeners another certmgr deployment serves: not taken over
     import_to_service: bool = False           # the Certificates service must import it (a new or another one)
 
 
@@ -93,7 +94,7 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
     orphans = tuple(name for name in state.orphans if name != decided.lb_certificate_name)
     repairs = _repairs(state, orphans)
     held = state.orders_held_until
-    decided = replace(decided, orphans=orphans)
+    decided = replace(decided, orphans=orphans, taken=_taken(config, state))
     if decided.action == ISSUE and held and now < held and not force:
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
         cert = state.certificate
@@ -108,6 +109,18 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
                        reason=f"an interrupted run left work: {'; '.join(repairs)}; the certificate is "
                               f"{decided.reason}")
     return replace(decided, repairs=repairs)
+
+
+def _taken(config: Config, state: State) -> tuple[str, ...]:
+    """Managed listeners that serve another certmgr deployment's LB certificate (its name has certmgr's form
+    with another prefix), as sentences: two deployments on one listener would switch it back and forth."""
+    found = []
+    for listener in state.listeners:
+        owner = config.lb_certificate_deployment(listener.certificate_name)
+        if owner and owner != config.name_prefix:
+            found.append(f"listener {listener.name} serves {listener.certificate_name}, the certificate of certmgr "
+                         f"deployment {owner!r}")
+    return tuple(found)
 
 
 def _repairs(state: State, orphans: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,10 +15,10 @@ from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..cloud.dns import challenge_name
-from ..errors import AcmeError, CertmgrError
+from ..errors import AcmeError, CertmgrError, LoadBalancerError
 from ..cloud.lock import LockBusy, RunLock
 from .observe import Observed, observe
-from .plan import BACKOFF, ISSUE, NOTHING, Plan, plan
+from .plan import BACKOFF, DEPLOY, ISSUE, NOTHING, Plan, plan
 from ..timing import DEFAULT, Policy
 from .result import Result
 from .adapters import Services
@@ -44,6 +44,16 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
 def _acts(planned: Plan) -> bool:
     """Whether the plan changes anything (and so needs the lock): a backoff with nothing to repair does not."""
     return planned.action != NOTHING and (planned.action != BACKOFF or bool(planned.repairs))
+
+
+def _refuse_taken(config: Config, planned: Plan) -> None:
+    """One owner per listener: a listener another certmgr deployment serves is never switched."""
+    if planned.taken and planned.action in (ISSUE, DEPLOY):
+        raise LoadBalancerError(
+            f"lb: {'; '.join(planned.taken)}; deployment {config.name_prefix!r} does not take a listener over from "
+            "another", state="nothing was changed; every listener keeps its certificate",
+            hint="give each deployment its own listeners (CERTMGR_LB_LISTENERS); to hand a listener over on purpose, "
+                 "stop the other deployment and point the listener at another certificate first")
 
 
 def _fail_if_urgent(planned: Plan) -> None:
@@ -75,6 +85,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
         if not _acts(planned):
             _fail_if_urgent(planned)
             return result
+        _refuse_taken(config, planned)
         if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
             if observed.ca_problem:
                 raise observed.ca_problem

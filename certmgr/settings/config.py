@@ -154,6 +154,12 @@ class Config:
         after an interrupted deploy finds the upload it already made instead of adding another."""
         return f"{self.name_prefix}-{serial_hex.lower()[:16]}-{not_before:%Y%m%d}"
 
+    @staticmethod
+    def lb_certificate_deployment(name: str | None) -> str | None:
+        """The CERTMGR_NAME_PREFIX of the certmgr deployment whose LB certificate name this is, if any."""
+        found = re.fullmatch(r"([A-Za-z][A-Za-z0-9-]*)-[0-9a-f]{1,16}-[0-9]{8}", name or "")
+        return found.group(1) if found else None
+
     def owns_lb_certificate(self, name: str) -> bool:
         """Whether `name` is one of this deployment's LB certificate names: exactly, so that prefix `tmi`
         never claims the certificates of a deployment with prefix `tmi-b`."""

@@ -9,6 +9,7 @@ sandbox's control API, DNS queries and TLS handshakes, never through certmgr's o
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import socket
@@ -26,7 +27,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from _runs import run
+from _runs import fast_policy, run
+from certmgr.cloud.load_balancer import LoadBalancer
 from _slice import end_lease
 from certmgr.cloud.vault import VaultStore
 from sandbox.oci import dns as dns_service
@@ -139,6 +141,24 @@ class Tenant:
 
     def load_balancer(self) -> oci.load_balancer.models.LoadBalancer:
         return self.lb.get_load_balancer(self.lb_id).data
+
+    def hand_over(self, listener: str = "https", to: str = "bootstrap") -> str:
+        """Hand `listener` to another deployment as an operator does (certmgr never takes one over from
+        another deployment): point it at another certificate (the bootstrap one) first. Returns the name
+        of the certificate it served, to hand it back with `to=`."""
+        lb = LoadBalancer(self.lb, self.lb_id, policy=fast_policy(), deadline=fast_policy().deadline(30))
+        current = lb.get().listeners[listener]
+        lb.switch(current, to)
+        return current.ssl_configuration.certificate_name
+
+    @contextlib.contextmanager
+    def another_deployment(self, prefix: str):
+        """The env of deployment `prefix` on this tenant's listener, handed to it and handed back after."""
+        served = self.hand_over()
+        try:
+            yield dict(self.env, CERTMGR_NAME_PREFIX=prefix)
+        finally:
+            self.hand_over(to=served)
 
     def lb_certificate_names(self) -> set[str]:
         """The LB's certificates once its work requests (certmgr's deletions among them) have ended."""

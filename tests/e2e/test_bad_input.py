@@ -172,23 +172,23 @@ def test_plain_http_listener_is_refused(issued_tenant, before):
 # 3. What is in Vault cannot be used: the plan says so, the run replaces it --------------------------------------
 
 def _replaced_by_a_matching_pair(tenant, prefix: str, reason: str) -> None:
-    env = dict(tenant.env, CERTMGR_NAME_PREFIX=prefix)
-    planned = run(env, dry_run=True)
-    assert (planned.status, planned.action) == ("dry-run", "issue"), planned.render()
-    assert reason in planned.reason, planned.reason
+    with tenant.another_deployment(prefix) as env:
+        planned = run(env, dry_run=True)
+        assert (planned.status, planned.action) == ("dry-run", "issue"), planned.render()
+        assert reason in planned.reason, planned.reason
 
-    result = run(env)
-    assert (result.status, result.action, result.stored_in_vault) == ("ok", "issue", True), result.render()
-    chain = [*x509.load_pem_x509_certificates(_secret(tenant, prefix, "certificate")),
-             *x509.load_pem_x509_certificates(_secret(tenant, prefix, "chain"))]
-    key = serialization.load_pem_private_key(_secret(tenant, prefix, "private-key"), password=None)
-    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    assert key.public_key().public_bytes(*spki) == chain[0].public_key().public_bytes(*spki)
-    tenant.verify(chain, tenant.zone)
-    assert tenant.served(tenant.zone).serial_number == chain[0].serial_number
-    assert tenant.challenge_records() == []
-    again = run(env)
-    assert (again.status, again.action) == ("ok", "nothing"), again.render()
+        result = run(env)
+        assert (result.status, result.action, result.stored_in_vault) == ("ok", "issue", True), result.render()
+        chain = [*x509.load_pem_x509_certificates(_secret(tenant, prefix, "certificate")),
+                 *x509.load_pem_x509_certificates(_secret(tenant, prefix, "chain"))]
+        key = serialization.load_pem_private_key(_secret(tenant, prefix, "private-key"), password=None)
+        spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        assert key.public_key().public_bytes(*spki) == chain[0].public_key().public_bytes(*spki)
+        tenant.verify(chain, tenant.zone)
+        assert tenant.served(tenant.zone).serial_number == chain[0].serial_number
+        assert tenant.challenge_records() == []
+        again = run(env)
+        assert (again.status, again.action) == ("ok", "nothing"), again.render()
 
 
 def _secret(tenant, prefix: str, role: str) -> bytes:
@@ -217,15 +217,17 @@ def test_private_key_that_does_not_match_is_replaced(issued_tenant):
 
 # 4. Services that fail: the CA, DNS, Vault and the load balancer -------------------------------------------------
 
-def test_unreachable_acme_directory_writes_nothing(issued_tenant, before):
+def test_unreachable_acme_directory_writes_nothing(issued_tenant):
     """A fresh prefix has no ACME account key yet: even that must not be stored when the CA is unreachable,
     nor the run lock created: the directory is read before the lock is taken."""
     directory = f"http://127.0.0.1:{closed_port()}/dir"
-    result = run(dict(issued_tenant.env, CERTMGR_ACME_DIRECTORY=directory, CERTMGR_NAME_PREFIX="unreachable"))
-    assert_failed(result, f"acme: cannot read the ACME directory {directory}: Connection refused",
-                  "check CERTMGR_ACME_DIRECTORY", "nothing was changed")
-    assert not [name for name in issued_tenant.secret_versions() if name.startswith("unreachable-")]
-    assert_unchanged(issued_tenant, before)
+    with issued_tenant.another_deployment("unreachable") as env:
+        before = state(issued_tenant, verify=False)  # the listener is on its self-signed bootstrap certificate
+        result = run(dict(env, CERTMGR_ACME_DIRECTORY=directory))
+        assert_failed(result, f"acme: cannot read the ACME directory {directory}: Connection refused",
+                      "check CERTMGR_ACME_DIRECTORY", "nothing was changed")
+        assert not [name for name in issued_tenant.secret_versions() if name.startswith("unreachable-")]
+        assert_unchanged(issued_tenant, before, verify=False)
 
 
 def test_txt_record_never_visible_times_out_naming_the_server(issued_tenant, before):
@@ -311,32 +313,32 @@ def test_vault_throttling_that_outlasts_the_run_reports_the_write_not_the_lock(i
     error must be the write's; the lock, left to expire, is a warning. A prefix of its own keeps the held
     lock away from the other tests. The run's first wait after a throttled write throttles the lock as well;
     the Retry-After waits pass on virtual time."""
-    env = dict(issued_tenant.env, CERTMGR_NAME_PREFIX="held")
-    assert run(env).status == "ok"
-    before = state(issued_tenant)
-    add_fault(issued_tenant, operation="vault.update_secret", path=secret_path(issued_tenant, "held-private-key"),
-              status=429, retryAfter=1, count=100)
-    write_throttled = issued_tenant.sandbox.world.faults.items[-1]
-    lock_path = secret_path(issued_tenant, "held-lock")
-    virtual = VirtualTime()
+    with issued_tenant.another_deployment("held") as env:
+        assert run(env).status == "ok"
+        before = state(issued_tenant)
+        add_fault(issued_tenant, operation="vault.update_secret", path=secret_path(issued_tenant, "held-private-key"),
+                  status=429, retryAfter=1, count=100)
+        write_throttled = issued_tenant.sandbox.world.faults.items[-1]
+        lock_path = secret_path(issued_tenant, "held-lock")
+        virtual = VirtualTime()
 
-    def sleep(seconds: float) -> None:
-        if write_throttled.hits and not any(f.path == lock_path for f in issued_tenant.sandbox.world.faults.items):
-            add_fault(issued_tenant, operation="vault.update_secret", path=lock_path, status=429, retryAfter=1,
-                      count=100)
-        virtual(seconds)
+        def sleep(seconds: float) -> None:
+            if write_throttled.hits and not any(f.path == lock_path for f in issued_tenant.sandbox.world.faults.items):
+                add_fault(issued_tenant, operation="vault.update_secret", path=lock_path, status=429, retryAfter=1,
+                          count=100)
+            virtual(seconds)
 
-    result = run(env, force=True, policy=fast_policy(sleep=sleep, clock=virtual.clock))
-    assert_failed(result, f"vault: writing secret 'held-private-key' in vault {issued_tenant.vault_id} "
-                          "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
-    assert 1.0 in virtual.asked  # the Retry-After was honoured
-    assert "could not release the run lock 'held-lock'" in caplog.text
-    issued_tenant.sandbox.world.faults.clear()
-    assert lock_holders(issued_tenant)["held-lock"] is not None
-    after = state(issued_tenant)
-    assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
-        {k: before[k] for k in ("listeners", "lb_certificates", "served")}
-    assert after["versions"] == before["versions"]
+        result = run(env, force=True, policy=fast_policy(sleep=sleep, clock=virtual.clock))
+        assert_failed(result, f"vault: writing secret 'held-private-key' in vault {issued_tenant.vault_id} "
+                              "failed: 429 TooManyRequests", "Vault and the load balancer are unchanged")
+        assert 1.0 in virtual.asked  # the Retry-After was honoured
+        assert "could not release the run lock 'held-lock'" in caplog.text
+        issued_tenant.sandbox.world.faults.clear()
+        assert lock_holders(issued_tenant)["held-lock"] is not None
+        after = state(issued_tenant)
+        assert {k: after[k] for k in ("listeners", "lb_certificates", "served")} == \
+            {k: before[k] for k in ("listeners", "lb_certificates", "served")}
+        assert after["versions"] == before["versions"]
 
 
 def test_brief_vault_throttling_is_retried(issued_tenant, clear_faults):

@@ -31,6 +31,8 @@ def front(tenant, tmp_path_factory):
 
 
 def front_env(tenant, front, prefix: str) -> dict:
+    """A deployment of its own (`prefix`) on the module's listener, handed over to it."""
+    tenant.hand_over()
     return dict(tenant.env, CERTMGR_ACME_DIRECTORY=front.directory_url, CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle),
                 CERTMGR_NAME_PREFIX=prefix)
 
@@ -125,6 +127,7 @@ def test_a_secret_at_vaults_version_limits_is_reported_before_any_order(tenant):
     """30 versions in use and 30 pending deletion (what months of forced renewals in one day could leave):
     the run says so, and when it clears, before it orders a certificate it could not store."""
     env = dict(tenant.env, CERTMGR_NAME_PREFIX="full")
+    tenant.hand_over()
     assert run(env).status == "ok"
     vaults = tenant._client(oci.vault.VaultsClient)
     key_id = secret_path(tenant, "full-private-key").rsplit("/", 1)[1]
@@ -159,6 +162,7 @@ def test_two_concurrent_first_runs_issue_exactly_once_twenty_times(tenant):
     try:
         for n in range(20):
             env = dict(tenant.env, CERTMGR_NAME_PREFIX=f"race{n}")
+            tenant.hand_over()  # a new deployment each round
             results, start = [], threading.Barrier(2)
 
             def one():

@@ -137,20 +137,22 @@ def test_a_configuration_error_leaves_one_line_in_the_functions_log(issued_tenan
 # 4. Only this deployment's objects ------------------------------------------------------------------------------
 
 def test_prefixes_tmi_and_tmi_b_never_touch_each_others_objects(issued_tenant):
-    """Two deployments on one load balancer and one vault, one prefix starting with the other's."""
-    other = dict(issued_tenant.env, CERTMGR_NAME_PREFIX="tmi-b")
-    ours = dict(issued_tenant.env, CERTMGR_NAME_PREFIX="tmi")
-    assert run(other).status == "ok"
+    """Two deployments on one load balancer and one vault, one prefix starting with the other's, the listener
+    handed from one to the other as an operator does (neither takes it over by itself)."""
+    with issued_tenant.another_deployment("tmi-b") as other:
+        assert run(other).status == "ok"
     theirs = {n for n in issued_tenant.lb_certificate_names() if n.startswith("tmi-b-")}
     versions = {k: v for k, v in issued_tenant.secret_versions().items() if k.startswith("tmi-b-")}
     assert len(theirs) == 1
-    for _ in range(2):  # ours issues, then renews: each time it deletes its own unused certificates only
-        result = run(ours, force=True)
-        assert result.status == "ok" and all(not n.startswith("tmi-b-") for n in result.deleted_lb_certificates)
+    with issued_tenant.another_deployment("tmi") as ours:
+        for _ in range(2):  # ours issues, then renews: each time it deletes its own unused certificates only
+            result = run(ours, force=True)
+            assert result.status == "ok" and all(not n.startswith("tmi-b-") for n in result.deleted_lb_certificates)
     assert theirs <= issued_tenant.lb_certificate_names()
     assert {k: v for k, v in issued_tenant.secret_versions().items() if k.startswith("tmi-b-")} == versions
-    back = run(other)
-    assert (back.status, back.action) == ("ok", "deploy"), back.render()  # its own certificate, no new order
+    with issued_tenant.another_deployment("tmi-b") as other:
+        back = run(other)
+        assert (back.status, back.action) == ("ok", "deploy"), back.render()  # its own certificate, no new order
 
 
 def test_the_sdk_loading_no_service_by_itself_changes_nothing(issued_tenant):

@@ -45,6 +45,7 @@ def test_an_acme_challenge_cname_is_followed_into_the_validation_zone(tenant):
                                        ttl=60, operation="ADD")]))
     try:
         env = dict(tenant.env, CERTMGR_DNS_ZONE_ID=f"{tenant.zone_id},{validation_id}", CERTMGR_NAME_PREFIX="cname")
+        tenant.hand_over()
         before = tenant.footprint()
         result = run(env)
         assert (result.status, result.action) == ("ok", "issue"), result.render()
@@ -52,6 +53,7 @@ def test_an_acme_challenge_cname_is_followed_into_the_validation_zone(tenant):
         assert txt_left(tenant, validation_id) == [] and txt_left(tenant, tenant.zone_id) == []
 
         outside = dict(env, CERTMGR_DNS_ZONE_ID=tenant.zone_id, CERTMGR_NAME_PREFIX="nowhere")
+        tenant.hand_over()
         before = tenant.footprint()
         refused = run(outside, force=True)
         assert refused.status == "failed" and f"is a CNAME to {target}, in no zone of CERTMGR_DNS_ZONE_ID" in refused.error

@@ -12,6 +12,7 @@ from .. import pki
 from .parsers import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
                        nameservers, ocid, ocids, region, text, url)
 from ..errors import ConfigError, Problem
+from ..timing import DEFAULT
 from .monitor_variables import MONITOR_PREFIX, read_monitor
 from .names import MAX_NAMES, normalise_name
 
@@ -20,7 +21,9 @@ RENEWAL_DAYS_RANGE = (7, 60)
 DEFAULT_PROPAGATION_TIMEOUT = 120  # seconds: leaves room for the rest of a run inside Fn's 300 s limit
 PROPAGATION_TIMEOUT_RANGE = (10, 3600)
 DEFAULT_RUN_BUDGET = 280  # seconds: inside Fn's 300 s limit, with room for the TXT clean-up after it
-RUN_BUDGET_RANGE = (10, 3600)  # detached invocations may run up to an hour
+# An order needs the shortest propagation wait and the reserve kept after it (validation, finalization, Vault,
+# LB): a smaller budget could never renew. Detached invocations may run up to an hour.
+RUN_BUDGET_RANGE = (int(DEFAULT.min_propagation_wait + DEFAULT.after_propagation), 3600)
 DEFAULT_NAME_PREFIX = "tmi"
 NAME_PREFIX_MAX = 32
 ACME_DIRECTORIES = {
@@ -191,8 +194,8 @@ VARIABLES = (
          f"a whole number of seconds, {PROPAGATION_TIMEOUT_RANGE[0]} to {PROPAGATION_TIMEOUT_RANGE[1]} "
          f"(default {DEFAULT_PROPAGATION_TIMEOUT})", DEFAULT_PROPAGATION_TIMEOUT),
     _Var("CERTMGR_RUN_BUDGET", "run_budget", int_in(*RUN_BUDGET_RANGE, "seconds"),
-         f"a whole number of seconds, {RUN_BUDGET_RANGE[0]} to {RUN_BUDGET_RANGE[1]}, at least 20 below the "
-         f"function's timeout (default {DEFAULT_RUN_BUDGET})", DEFAULT_RUN_BUDGET),
+         f"a whole number of seconds, {RUN_BUDGET_RANGE[0]} (what an order needs) to {RUN_BUDGET_RANGE[1]}, at "
+         f"least 20 below the function's timeout (default {DEFAULT_RUN_BUDGET})", DEFAULT_RUN_BUDGET),
     _Var("CERTMGR_CERTIFICATE_NAME", "certificate_name", _certificate_name,
          "the name of the certificate in the OCI Certificates service that listeners should reference (1 to 240 "
          "letters, digits, '.', '-', '_'); leave it empty to deploy LB certificate bundles"),

@@ -92,6 +92,9 @@ CONFIG_CASES = {
     "propagation-timeout-zero": ({"CERTMGR_PROPAGATION_TIMEOUT": "0"},
                                  ["CERTMGR_PROPAGATION_TIMEOUT: 0 is outside 10..3600 seconds",
                                   "10 to 3600"]),
+    "budget-too-small-for-an-order": ({"CERTMGR_RUN_BUDGET": "60"},
+                                      ["CERTMGR_RUN_BUDGET: 60 is outside 100..3600 seconds",
+                                       "100 (what an order needs)"]),
     "misspelt-variable": ({"CERTMGR_DOMAIN": None, "CERTMGR_DOMAINS": "bad.test"},
                           ["CERTMGR_DOMAIN: is not set",
                            "note: CERTMGR_DOMAINS is not a certmgr setting and is ignored; "

@@ -117,6 +117,7 @@ def test_monitor_mode_still_checks_what_is_given():
     ("CERTMGR_PROPAGATION_TIMEOUT", "9", "outside 10..3600 seconds"),
     ("CERTMGR_PROPAGATION_TIMEOUT", "3601", "outside 10..3600 seconds"),
     ("CERTMGR_PROPAGATION_TIMEOUT", "5m", "is not a whole number of seconds"),
+    ("CERTMGR_RUN_BUDGET", "99", "outside 100..3600 seconds"),  # an order needs 100 s
     ("CERTMGR_NAME_PREFIX", "1tmi", "starting with a letter"),
     ("CERTMGR_NAME_PREFIX", "tmi_prod", "letters, digits or '-'"),
     ("CERTMGR_NAME_PREFIX", "t" * 33, "1-32"),

@@ -159,6 +159,12 @@ resource "oci_functions_function" "renewer" {
       condition     = var.dns_propagation_timeout_seconds + 60 <= var.function_timeout_seconds
       error_message = "dns_propagation_timeout_seconds must leave at least 60 s of function_timeout_seconds for ACME and the LB."
     }
+    precondition {
+      # CERTMGR_RUN_BUDGET is the timeout less 20 s, and certmgr refuses a budget under 100 s: what an order
+      # needs (the shortest DNS wait and the reserve for validation, finalization, Vault and the LB).
+      condition     = var.function_timeout_seconds - 20 >= 100
+      error_message = "function_timeout_seconds must be at least 120 for the renewer: an order needs 100 s of its run budget (the timeout less 20 s)."
+    }
   }
 }
 

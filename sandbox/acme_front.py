@@ -44,6 +44,9 @@ class AcmeFront:
         self._server: ThreadingHTTPServer | None = None
         self.ca_bundle = self.workdir / "acme-front-ca.pem"
         self.directory_url = ""
+        # The directory's meta.caaIdentities (RFC 8555 7.1.1), as Let's Encrypt publishes ["letsencrypt.org"];
+        # Pebble publishes none.
+        self.caa_identities: list[str] = []
 
     def fail(self, path: str, **fault) -> None:
         with self._lock:
@@ -108,6 +111,10 @@ class AcmeFront:
                     data = reply.read()
                 finally:
                     connection.close()
+                if path == "/dir" and front.caa_identities and reply.status == 200:
+                    directory = json.loads(data)
+                    directory.setdefault("meta", {})["caaIdentities"] = front.caa_identities
+                    data = json.dumps(directory).encode()
                 self.send_response(reply.status)
                 for name, value in reply.getheaders():
                     if name.lower() not in HOP_HEADERS:

@@ -31,6 +31,7 @@ class Observed:
     warnings: list[str] = field(default_factory=list)
     ca_problem: AcmeError | None = None  # the CA's directory could not be read: a run must not order
     service: ServiceCertificate | None = None  # the Certificates-service certificate listeners should reference
+    caa_identities: tuple[str, ...] = ()  # the CA's domains for CAA (its directory's meta.caaIdentities)
     retired: tuple[ServiceCertificate, ...] = ()  # replaced ones that no managed listener references
 
 
@@ -131,4 +132,6 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
                   retired=tuple(c.name for c in retired), **_record_state(record, config.order_key), **found)
-    return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, target, retired)
+    identities = tuple(((directory or {}).get("meta") or {}).get("caaIdentities") or ())
+    return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, service=target,
+                    retired=retired, caa_identities=identities)

@@ -167,6 +167,7 @@ class AcmeError(CertmgrError):
     component = "acme"
     retry_at: float | None = None
     account_gone: bool = False  # the CA reports the account deactivated or unknown: a new one is needed
+    configuration: bool = False  # refused for what the configuration asks (contact, names, CAA): no other CA helps
 
 
 class CertificateError(CertmgrError):

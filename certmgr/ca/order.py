@@ -130,7 +130,7 @@ class AcmeAccount:
             account = messages.RegistrationResource(uri=exc.location, body=messages.Registration())
         except Exception as exc:
             raise AcmeError(f"acme: account registration failed: {_describe(exc)}", hint=_hint(exc),
-                            account_gone=_account_gone(exc)) from None
+                            account_gone=_account_gone(exc), configuration=_hint(exc) is not None) from None
         self.client.net.account = account
 
     def order(self, csr_pem: bytes, *, profile: str | None = None, replaces: str | None = None):
@@ -161,7 +161,7 @@ class AcmeAccount:
         when = self.policy.wall_clock() + wait if wait is not None else None
         described = "409 Conflict" if isinstance(exc, acme_errors.ConflictError) else _describe(exc)
         limited = isinstance(exc, messages.Error) and exc.code == "rateLimited"
-        return AcmeError(f"acme: {what}: {described}", retry_at=when,
+        return AcmeError(f"acme: {what}: {described}", retry_at=when, configuration=_hint(exc) is not None,
                          hint="the CA's rate limit: certmgr holds new orders back until it passes (a forced run "
                               "overrides)" if limited else _hint(exc))
 
@@ -216,14 +216,15 @@ class AcmeAccount:
             except acme_errors.ValidationError as exc:
                 problems = "; ".join(f"{a.body.identifier.value}: {_describe(c.error)}"
                                      for a in exc.failed_authzrs for c in a.body.challenges if c.error)
-                hints = [_hint(c.error) for a in exc.failed_authzrs for c in a.body.challenges if c.error]
-                raise AcmeError(f"acme: the CA rejected the DNS-01 challenge: {problems}",
-                                hint=next((h for h in hints if h), "check that the zone is delegated to OCI DNS "
-                                          "and that no CAA record forbids the CA")) from None
+                hints = [h for a in exc.failed_authzrs for c in a.body.challenges if c.error and (h := _hint(c.error))]
+                raise AcmeError(f"acme: the CA rejected the DNS-01 challenge: {problems}", configuration=bool(hints),
+                                hint=hints[0] if hints else "check that the zone is delegated to OCI DNS and that no "
+                                                            "CAA record forbids the CA") from None
             except acme_errors.TimeoutError:
                 raise AcmeError("acme: the order did not complete before the run's deadline") from None
             except acme_errors.IssuanceError as exc:
-                raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}", hint=_hint(exc.error)) from None
+                raise AcmeError(f"acme: the CA refused to issue: {_describe(exc.error)}", hint=_hint(exc.error),
+                                configuration=_hint(exc.error) is not None) from None
             except (messages.Error, acme_errors.Error) as exc:
                 raise self._refused("finalizing the order failed", exc) from None
             timings["acme_validate_finalize"] = round(clock() - t, 3)

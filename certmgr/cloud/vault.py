@@ -245,9 +245,10 @@ class CertificateVault:
             if match:
                 self.store.promote(self.names[role], match[0])
 
-    def read_account_key(self) -> bytes | None:
-        found = self.store.read(self.names["account_key"])
+    def read_account_key(self, role: str = "account_key") -> bytes | None:
+        """The ACME account key of the CA whose secret role is `role` (the primary's, or the fallback's)."""
+        found = self.store.read(self.names[role])
         return found[0] if found else None
 
-    def write_account_key(self, key_pem: bytes) -> None:
-        self.store.write(self.names["account_key"], key_pem)
+    def write_account_key(self, key_pem: bytes, role: str = "account_key") -> None:
+        self.store.write(self.names[role], key_pem)

@@ -63,7 +63,7 @@ class Act:
                 self.deployer.tidy_service(observed.service, list(observed.retired))
             return
         if planned.action == ISSUE:
-            leaf, chain, key = self.issuer.issue(observed)
+            leaf, chain, key = self.issuer.issue(observed, planned)
             result.serial, result.not_after = leaf.serial, leaf.not_after.isoformat()
             result.days_remaining = (leaf.not_after - now).days
             pems = pki.cert_to_pem(chain[0]), pki.chain_to_pem(chain[1:]), pki.key_to_pem(key)

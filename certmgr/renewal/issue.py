@@ -53,23 +53,23 @@ class Issuer(Step):
         self.result.warnings.append(f"no new order before {when:%Y-%m-%d %H:%M} UTC ({failures} failed in a row); "
                                     "a forced run orders now")
 
-    def account_key(self, fresh: bool = False):
+    def account_key(self, role: str, fresh: bool = False):
         """(key, store): the ACME account key from Vault, or a new one (`fresh`, or none usable is stored) and
         the function that stores it. A new key is stored once the CA's directory answered (an unreachable CA
         leaves Vault untouched) and *before* it is registered, so a failure after registration can never orphan
         an account."""
-        pem = None if fresh else self.services.vault.read_account_key()
+        pem = None if fresh else self.services.vault.read_account_key(role)
         if pem is not None:
             try:
                 return pki.load_private_key(pem, what="the ACME account key in Vault"), None
             except CertificateError as exc:  # never stuck on it: a new key is a new account, nothing more
                 self.result.warnings.append(
-                    f"{exc.message}: secret {self.config.secret_names['account_key']!r} gets a new key and a new "
+                    f"{exc.message}: secret {self.config.secret_names[role]!r} gets a new key and a new "
                     "ACME account is registered (the unusable version stays in the secret's history)")
         key = pki.generate_key("ecdsa-p256")
 
         def store() -> None:
-            self.services.vault.write_account_key(pki.key_to_pem(key).encode())
+            self.services.vault.write_account_key(pki.key_to_pem(key).encode(), role)
             log.info("created a new ACME account key in Vault")
         return key, store
 
@@ -79,28 +79,41 @@ class Issuer(Step):
         left = self.deadline.left() - self.policy.after_propagation
         return self.deadline.within(max(self.policy.min_propagation_wait, min(self.config.propagation_timeout, left)))
 
-    def issue(self, observed: Observed):
+    def issue(self, observed: Observed, planned):
+        """One order from the CA the plan chose; when the primary fails in this run (not for a reason of the
+        configuration, which another CA would share) and the plan allows it, one order from the fallback CA."""
         self.job.ensure_time("order a certificate", self.policy.min_propagation_wait + self.policy.after_propagation)
         self.services.vault.check_room()  # a certificate Vault cannot take is an order wasted
+        cas = {ca.role: ca for ca in self.config.cas}
+        ca = cas[planned.ca]
+        self.result.fallback_reason = planned.fallback_reason or None
         try:
-            fullchain, key = self.order(observed)
+            fullchain, key = self.order(observed, ca)
         except (AcmeError, PropagationTimeout) as exc:  # the CA refused, or its validation would fail: back off
             self.hold_orders(exc)
-            raise
-        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="")  # also: the lease is ours, before Vault
+            if not (ca.role == "primary" and planned.may_fall_back and isinstance(exc, AcmeError)
+                    and not exc.configuration):
+                raise
+            self.result.fallback_reason = f"the primary CA failed: {exc.message}"
+            log.warning("ordering from the fallback CA: %s", self.result.fallback_reason)
+            ca = cas["fallback"]
+            fullchain, key = self.order(observed, ca)
+        self.result.ca = ca.directory
+        # also: the lease is ours, before Vault; the next order goes to the primary first again
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", issued_by=ca.directory)
         return self.store(fullchain, key)
 
-    def order(self, observed: Observed):
+    def order(self, observed: Observed, ca):
         # Imported here: the ACME client and dnspython are only needed by a run that orders.
         from ..ca.order import AcmeAccount, Eab
         from ..ca.propagation import wait_for_propagation, zone_nameservers
         config, result = self.config, self.result
         with result.timed("acme_account"):
-            eab = Eab(config.acme_eab_kid, config.acme_eab_hmac_key.reveal()) if config.acme_eab_kid else None
+            eab = Eab(ca.eab_kid, ca.eab_hmac_key.reveal()) if ca.eab_kid else None
 
             def account(fresh: bool = False) -> AcmeAccount:
-                key, store = self.account_key(fresh)
-                return AcmeAccount(config.acme_directory, key, email=config.acme_email, ca_bundle=config.acme_ca_bundle,
+                key, store = self.account_key(ca.account_key, fresh)
+                return AcmeAccount(ca.directory, key, email=config.acme_email, ca_bundle=ca.ca_bundle,
                                    eab=eab, store_key=store, policy=self.policy)
             try:
                 account = account()
@@ -110,7 +123,7 @@ class Issuer(Step):
                 account = account(fresh=True)  # the CA no longer knows the account, or deactivated it
                 result.warnings.append(
                     f"{exc.message}: registered a new ACME account with a new key (a new version of secret "
-                    f"{config.secret_names['account_key']!r}; the old key stays in its history)")
+                    f"{config.secret_names[ca.account_key]!r}; the old key stays in its history)")
         key = pki.generate_key(config.key_type)
         csr = pki.make_csr(key, config.domains)
         dns = self.services.dns
@@ -124,12 +137,13 @@ class Issuer(Step):
                 servers = list(config.dns_nameservers) or zone_nameservers(dns.models[zone])
                 wait_for_propagation(group, servers, policy=self.policy, deadline=self.propagation_deadline())
         replaces = None
-        if observed.state.certificate is not None:
+        issued_by = self.lock.record.issued_by or config.acme_directory  # before it was kept: the primary
+        if observed.state.certificate is not None and issued_by == ca.directory:  # only that CA knows it
             try:
                 replaces = cert_id(observed.stored.cert_pem)
             except (ValueError, x509.ExtensionNotFound):  # no authority key id: nothing the CA can match
                 replaces = None
-        log.info("ordering a certificate for %s", ", ".join(config.domains))
+        log.info("ordering a certificate for %s from %s", ", ".join(config.domains), ca.directory)
         try:
             fullchain = account.issue(
                 csr, present=self.present, cleanup=self.cleanup, wait=wait,

@@ -131,7 +131,8 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
-                  retired=tuple(c.name for c in retired), **_record_state(record, config.order_key), **found)
+                  retired=tuple(c.name for c in retired), ca_unreachable=ca_problem.message if ca_problem else "",
+                  **_record_state(record, config.order_key), **found)
     identities = tuple(((directory or {}).get("meta") or {}).get("caaIdentities") or ())
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, service=target,
                     retired=retired, caa_identities=identities)

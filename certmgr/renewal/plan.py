@@ -58,6 +58,7 @@ class State:
     orders_held_until: dt.datetime | None = None  # no new order before this: the CA refused recent ones
     failed_orders: int = 0                    # consecutive failed orders
     last_order_error: str = ""
+    ca_unreachable: str = ""                  # why the primary CA's directory could not be read, when it could not
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class Plan:
     orphans: tuple[str, ...] = ()
     urgent: bool = False                      # held back while no certificate will be valid when the hold ends
     taken: tuple[str, ...] = ()               # listeners another certmgr deployment serves: not taken over
+    ca: str = "primary"                       # the CA to order from: primary | fallback
+    fallback_reason: str = ""                 # why the fallback, when the plan chose it
+    may_fall_back: bool = False               # the order may go to the fallback if the primary fails in this run
     import_to_service: bool = False           # the Certificates service must import it (a new or another one)
 
 
@@ -94,7 +98,15 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
     orphans = tuple(name for name in state.orphans if name != decided.lb_certificate_name)
     repairs = _repairs(state, orphans)
     held = state.orders_held_until
-    decided = replace(decided, orphans=orphans, taken=_taken(config, state))
+    may = bool(config.acme_fallback_directory) and _past_half_its_window(config, state.certificate, now)
+    decided = replace(decided, orphans=orphans, taken=_taken(config, state), may_fall_back=may)
+    if decided.action == ISSUE and may and held and now < held and not force:
+        return replace(decided, repairs=repairs, ca="fallback",
+                       fallback_reason=f"orders from the primary CA are held back until {_when(held)} after "
+                                       f"{state.last_order_error}")
+    if decided.action == ISSUE and may and state.ca_unreachable:
+        return replace(decided, repairs=repairs, ca="fallback",
+                       fallback_reason=f"the primary CA cannot be reached: {state.ca_unreachable}")
     if decided.action == ISSUE and held and now < held and not force:
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
         cert = state.certificate
@@ -109,6 +121,14 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
                        reason=f"an interrupted run left work: {'; '.join(repairs)}; the certificate is "
                               f"{decided.reason}")
     return replace(decided, repairs=repairs)
+
+
+def _past_half_its_window(config: Config, cert: CertInfo | None, now: dt.datetime) -> bool:
+    """Whether a second CA may issue: no usable certificate, or less than half of its renewal window left."""
+    if cert is None:
+        return True
+    due, _ = renewal_time(cert, config.renewal_days)
+    return cert.not_after - now < (cert.not_after - due) / 2
 
 
 def _taken(config: Config, state: State) -> tuple[str, ...]:

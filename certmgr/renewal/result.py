@@ -38,6 +38,8 @@ class Result(Timed):
     repaired: list[str] = field(default_factory=list)  # what interrupted runs left, finished by this one
     endpoints: list[dict] = field(default_factory=list)  # post-deploy check: endpoint, serial served, ok
     stored_in_vault: bool = False
+    ca: str | None = None              # the ACME directory that issued this run's certificate
+    fallback_reason: str | None = None  # why it was the fallback CA, when it was
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     warnings: list[str] = field(default_factory=list)
     error: str | None = None        # what failed
@@ -57,7 +59,8 @@ class Result(Timed):
                 "backoff": "hold back the order"}[self.action]
         head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED"}[self.status]
         served = self.service_certificate or self.lb_certificate
-        rows = [("names", ", ".join(self.names)), ("serial", self.serial),
+        rows = [("names", ", ".join(self.names)), ("serial", self.serial), ("ca", self.ca),
+                ("fallback", self.fallback_reason),
                 ("expires", self.not_after and f"{self.not_after} ({self.days_remaining} days left)"),
                 ("vault", self.stored_in_vault and "new certificate, chain and key stored"),
                 ("imported", self.service_certificate and

@@ -56,14 +56,14 @@ def _refuse_taken(config: Config, planned: Plan) -> None:
                  "stop the other deployment and point the listener at another certificate first")
 
 
-def _check_caa(config: Config, services: Services, observed: Observed) -> None:
+def _check_caa(config: Config, services: Services, observed: Observed, planned: Plan) -> None:
     """No order a CAA record forbids (imported here: only a run that orders needs dnspython)."""
     from ..ca.caa import check_caa
     from ..ca.propagation import zone_nameservers
     dns = services.dns
     check_caa(config.domains, dns.zone_of,
               lambda zone: list(config.dns_nameservers) or zone_nameservers(dns.models[zone]),
-              observed.caa_identities, services.policy.dns_timeout)
+              observed.caa_identities if planned.ca == "primary" else (), services.policy.dns_timeout)
 
 
 def _fail_if_urgent(planned: Plan) -> None:
@@ -97,11 +97,11 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             return result
         _refuse_taken(config, planned)
         if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
-            if observed.ca_problem:
+            if observed.ca_problem and planned.ca == "primary":
                 raise observed.ca_problem
             for name in config.domains:
                 services.dns.target(challenge_name(name))  # every challenge lands in a zone certmgr can write
-            _check_caa(config, services, observed)
+            _check_caa(config, services, observed, planned)
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:
             # Another run may have acted between the first look and the lock: look again, under it.

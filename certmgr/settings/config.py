@@ -25,6 +25,18 @@ from .renewer_variables import (ACME_DIRECTORIES, AUTH_CONFIG_FILE, AUTH_RESOURC
 
 
 @dataclass(frozen=True)
+class AcmeCa:
+    """One ACME CA certmgr may order from, and the role of the Vault secret that keeps its account key."""
+
+    role: str                       # "primary" or "fallback"
+    directory: str
+    ca_bundle: str | None = None
+    eab_kid: str | None = None
+    eab_hmac_key: Secret | None = field(default=None, repr=False)
+    account_key: str = "account_key"
+
+
+@dataclass(frozen=True)
 class Config:
     """certmgr's settings, validated. Build it with `Config.from_env()`.
 
@@ -47,6 +59,7 @@ class Config:
       acme_ca_bundle      str | None    CERTMGR_ACME_CA_BUNDLE: path of a PEM file that exists and parses
       acme_eab_kid        str | None    CERTMGR_ACME_EAB_KID   (set together with the HMAC key, or neither)
       acme_eab_hmac_key   Secret | None CERTMGR_ACME_EAB_HMAC_KEY, base64url text; `.reveal()` it
+      acme_fallback_*                   CERTMGR_ACME_FALLBACK_DIRECTORY, _CA_BUNDLE, _EAB_KID, _EAB_HMAC_KEY
       dns_nameservers     tuple[tuple[str, int], ...]  CERTMGR_DNS_NAMESERVERS as (ip, port); () = the zone's
       propagation_timeout int           CERTMGR_PROPAGATION_TIMEOUT seconds (10..3600, 120)
       run_budget          int           CERTMGR_RUN_BUDGET seconds (10..3600, 280): every wait of a run ends by then
@@ -85,6 +98,10 @@ class Config:
     acme_ca_bundle: str | None = None
     acme_eab_kid: str | None = None
     acme_eab_hmac_key: Secret | None = None
+    acme_fallback_directory: str | None = None
+    acme_fallback_ca_bundle: str | None = None
+    acme_fallback_eab_kid: str | None = None
+    acme_fallback_eab_hmac_key: Secret | None = None
     dns_nameservers: tuple[tuple[str, int], ...] = ()
     propagation_timeout: int = DEFAULT_PROPAGATION_TIMEOUT
     run_budget: int = DEFAULT_RUN_BUDGET
@@ -126,7 +143,17 @@ class Config:
         """Vault secret name by role. The certificate set shares one prefix so a vault can hold several."""
         p = self.name_prefix
         return {"certificate": f"{p}-certificate", "private_key": f"{p}-private-key", "chain": f"{p}-chain",
-                "account_key": f"{p}-acme-account-key"}
+                "account_key": f"{p}-acme-account-key", "fallback_account_key": f"{p}-acme-fallback-account-key"}
+
+    @property
+    def cas(self) -> tuple["AcmeCa", ...]:
+        """The ACME CAs to order from, the primary first, then the fallback when one is set."""
+        primary = AcmeCa("primary", self.acme_directory, self.acme_ca_bundle, self.acme_eab_kid,
+                         self.acme_eab_hmac_key, "account_key")
+        if not self.acme_fallback_directory:
+            return (primary,)
+        return primary, AcmeCa("fallback", self.acme_fallback_directory, self.acme_fallback_ca_bundle,
+                               self.acme_fallback_eab_kid, self.acme_fallback_eab_hmac_key, "fallback_account_key")
 
     @property
     def verify_name(self) -> str:
@@ -195,6 +222,8 @@ def rules(config: "Config") -> list[Problem]:
                f"{'missing' if config.monitor is None else 'given'}: build the Config with Config.from_env")
     if (config.acme_eab_kid is None) != (config.acme_eab_hmac_key is None):
         refuse("acme_eab_kid", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together")
+    if (config.acme_fallback_eab_kid is None) != (config.acme_fallback_eab_hmac_key is None):
+        refuse("acme_fallback_eab_kid", "and CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY are not given together")
     if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
         problems.append(Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of "
                                 f"signing", f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}"))

@@ -187,6 +187,15 @@ VARIABLES = (
     _Var("CERTMGR_ACME_EAB_KID", "acme_eab_kid", text, "the external account binding key id from your CA"),
     _Var("CERTMGR_ACME_EAB_HMAC_KEY", "acme_eab_hmac_key", hmac_key,
          "the external account binding HMAC key from your CA (base64url)", secret=True),
+    _Var("CERTMGR_ACME_FALLBACK_DIRECTORY", "acme_fallback_directory", _directory,
+         "a second ACME CA ('staging', 'production' or a directory URL), ordered from when the first fails and "
+         "the certificate is missing, expired or past half its renewal window; leave it empty for none"),
+    _Var("CERTMGR_ACME_FALLBACK_CA_BUNDLE", "acme_fallback_ca_bundle", ca_bundle,
+         "the path of a PEM file with the CA certificates that sign the fallback ACME server's TLS certificate"),
+    _Var("CERTMGR_ACME_FALLBACK_EAB_KID", "acme_fallback_eab_kid", text,
+         "the fallback CA's external account binding key id"),
+    _Var("CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY", "acme_fallback_eab_hmac_key", hmac_key,
+         "the fallback CA's external account binding HMAC key (base64url)", secret=True),
     _Var("CERTMGR_DNS_NAMESERVERS", "dns_nameservers", nameservers,
          "nameserver IP addresses to check propagation on, comma-separated, each optionally with :port "
          "(e.g. 192.0.2.53,[2001:db8::53]:5353); leave it empty to use the zone's nameservers", ()),
@@ -261,13 +270,14 @@ def read(env: Mapping[str, str]) -> dict:
 
 
 def _check_eab(env: Mapping[str, str], problems: list[Problem]) -> None:
-    """External account binding needs both halves; say which one is missing."""
-    kid, key = "CERTMGR_ACME_EAB_KID", "CERTMGR_ACME_EAB_HMAC_KEY"
-    present = {name: bool((env.get(name) or "").strip()) for name in (kid, key)}
-    if present[kid] != present[key]:
-        missing, given = (key, kid) if present[kid] else (kid, key)
-        problems.append(Problem(missing, f"is not set, but {given} is",
-                                "set both (the key id and HMAC key your CA gave you) or neither"))
+    """External account binding needs both halves, for each CA; say which one is missing."""
+    for kid, key in (("CERTMGR_ACME_EAB_KID", "CERTMGR_ACME_EAB_HMAC_KEY"),
+                     ("CERTMGR_ACME_FALLBACK_EAB_KID", "CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY")):
+        present = {name: bool((env.get(name) or "").strip()) for name in (kid, key)}
+        if present[kid] != present[key]:
+            missing, given = (key, kid) if present[kid] else (kid, key)
+            problems.append(Problem(missing, f"is not set, but {given} is",
+                                    "set both (the key id and HMAC key your CA gave you) or neither"))
 
 
 def _unknown_variables(env: Mapping[str, str]) -> list[str]:

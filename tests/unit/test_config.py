@@ -321,10 +321,25 @@ def test_auth_mode(extra, auth, path):
     assert (config.auth, config.oci_config_file) == (auth, path)
 
 
+def test_the_fallback_ca_is_validated_like_the_primary_and_ordered_from_second():
+    assert [ca.role for ca in load().cas] == ["primary"]
+    config = load(CERTMGR_ACME_FALLBACK_DIRECTORY="https://acme.fallback.example/directory",
+                  CERTMGR_ACME_FALLBACK_EAB_KID="kid-2", CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY="c2VjcmV0LWtleS0yMDI2")
+    primary, fallback = config.cas
+    assert (primary.role, primary.account_key) == ("primary", "account_key")
+    assert (fallback.directory, fallback.eab_kid, fallback.account_key) == (
+        "https://acme.fallback.example/directory", "kid-2", "fallback_account_key")
+    assert "c2VjcmV0" not in repr(config) and "c2VjcmV0" not in repr(fallback)
+    found, _ = problems(CERTMGR_ACME_FALLBACK_DIRECTORY="ftp://x", CERTMGR_ACME_FALLBACK_EAB_KID="kid-2")
+    assert "neither 'staging', 'production' nor an http(s) URL" in found["CERTMGR_ACME_FALLBACK_DIRECTORY"].problem
+    assert "is not set, but CERTMGR_ACME_FALLBACK_EAB_KID is" in found["CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY"].problem
+
+
 def test_secret_and_lb_names():
     config = load(CERTMGR_NAME_PREFIX="shop")
     assert config.secret_names == {"certificate": "shop-certificate", "private_key": "shop-private-key",
-                                   "chain": "shop-chain", "account_key": "shop-acme-account-key"}
+                                   "chain": "shop-chain", "account_key": "shop-acme-account-key",
+                                   "fallback_account_key": "shop-acme-fallback-account-key"}
     issued = dt.datetime(2026, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
     assert config.lb_certificate_name("04A1B2C3D4E5F60718293A", issued) == "shop-04a1b2c3d4e5f607-20260304"
     assert config.lb_certificate_name("0abc", issued) == "shop-0abc-20260304"

@@ -343,3 +343,26 @@ def test_unused_bundles_are_repaired_but_never_the_stored_certificates_own():
     assert (result.action, result.orphans, result.lb_certificate_name) == (REPAIR, (old,), own)
     assert result.repairs == (f"delete the unused LB certificate {old}",)
     assert plan(CONFIG, state(orphans=(own,)), NOW).action == NOTHING
+
+
+FALLBACK = Config.from_env({**ENV, "CERTMGR_ACME_FALLBACK_DIRECTORY": "https://acme.fallback.example/directory"})
+HELD = dict(orders_held_until=NOW + DAY, failed_orders=1, last_order_error="acme: new order refused: serverInternal")
+
+
+def test_the_fallback_ca_orders_while_the_primary_is_held_back_only_past_half_the_renewal_window():
+    missing = plan(FALLBACK, state(cert=None, **HELD), NOW)
+    assert (missing.action, missing.ca, missing.may_fall_back) == (ISSUE, "fallback", True)
+    assert missing.fallback_reason.startswith("orders from the primary CA are held back until")
+    late = plan(FALLBACK, state(cert=leaf(left=10 * DAY), **HELD), NOW)  # window 30 days: 10 < 15 left
+    assert (late.action, late.ca) == (ISSUE, "fallback")
+    early = plan(FALLBACK, state(cert=leaf(left=20 * DAY), **HELD), NOW)  # inside the window, 20 >= 15 left
+    assert (early.action, early.ca, early.may_fall_back) == ("backoff", "primary", False)
+    assert plan(CONFIG, state(cert=None, **HELD), NOW).action == "backoff"  # no fallback configured
+    assert plan(FALLBACK, state(cert=None, **HELD), NOW, force=True).ca == "primary"  # forced: the primary
+
+
+def test_an_unreachable_primary_sends_a_due_order_to_the_fallback():
+    unreachable = plan(FALLBACK, state(cert=None, ca_unreachable="acme: cannot read the ACME directory"), NOW)
+    assert (unreachable.ca, unreachable.fallback_reason) == (
+        "fallback", "the primary CA cannot be reached: acme: cannot read the ACME directory")
+    assert plan(FALLBACK, state(cert=None), NOW).ca == "primary"

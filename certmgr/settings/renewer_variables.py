@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
+import dataclasses
 from dataclasses import dataclass
 
 from .. import pki
@@ -145,6 +146,23 @@ class _Var:
     kinds: tuple[str, ...] = ()  # for OCIDs: the resource types expected; others are accepted with a warning
 
 
+# How to reach a CA: the primary's variables, and the fallback's of the same kinds (_for_fallback).
+_CA_ACCESS = (
+    _Var("CERTMGR_ACME_CA_BUNDLE", "acme_ca_bundle", ca_bundle,
+         "the path of a PEM file with the CA certificates that sign the ACME server's TLS certificate"),
+    _Var("CERTMGR_ACME_EAB_KID", "acme_eab_kid", text, "the external account binding key id from your CA"),
+    _Var("CERTMGR_ACME_EAB_HMAC_KEY", "acme_eab_hmac_key", hmac_key,
+         "the external account binding HMAC key from your CA (base64url)", secret=True),
+)
+
+
+def _for_fallback(var: _Var) -> _Var:
+    """The fallback CA's variable of the same kind as the primary's `var` (CA bundle, EAB key id and key)."""
+    return dataclasses.replace(var, env=var.env.replace("CERTMGR_ACME_", "CERTMGR_ACME_FALLBACK_"),
+                               field=var.field.replace("acme_", "acme_fallback_"),
+                               wants=f"{var.wants}, for the fallback CA")
+
+
 VARIABLES = (
     _Var("CERTMGR_MODE", "mode", _mode, f"one of {', '.join(MODES)} (default {DEFAULT_MODE})", DEFAULT_MODE),
     _Var("CERTMGR_DOMAIN", "domains", domains,
@@ -182,20 +200,11 @@ VARIABLES = (
          "listener names, comma-separated; leave it empty for every listener with an SSL configuration", ()),
     _Var("CERTMGR_KEY_TYPE", "key_type", _key_type,
          f"one of {', '.join(pki.KEY_TYPES)} (default {DEFAULT_KEY_TYPE})", DEFAULT_KEY_TYPE),
-    _Var("CERTMGR_ACME_CA_BUNDLE", "acme_ca_bundle", ca_bundle,
-         "the path of a PEM file with the CA certificates that sign the ACME server's TLS certificate"),
-    _Var("CERTMGR_ACME_EAB_KID", "acme_eab_kid", text, "the external account binding key id from your CA"),
-    _Var("CERTMGR_ACME_EAB_HMAC_KEY", "acme_eab_hmac_key", hmac_key,
-         "the external account binding HMAC key from your CA (base64url)", secret=True),
+    *_CA_ACCESS,
     _Var("CERTMGR_ACME_FALLBACK_DIRECTORY", "acme_fallback_directory", _directory,
          "a second ACME CA ('staging', 'production' or a directory URL), ordered from when the first fails and "
          "the certificate is missing, expired or past half its renewal window; leave it empty for none"),
-    _Var("CERTMGR_ACME_FALLBACK_CA_BUNDLE", "acme_fallback_ca_bundle", ca_bundle,
-         "the path of a PEM file with the CA certificates that sign the fallback ACME server's TLS certificate"),
-    _Var("CERTMGR_ACME_FALLBACK_EAB_KID", "acme_fallback_eab_kid", text,
-         "the fallback CA's external account binding key id"),
-    _Var("CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY", "acme_fallback_eab_hmac_key", hmac_key,
-         "the fallback CA's external account binding HMAC key (base64url)", secret=True),
+    *map(_for_fallback, _CA_ACCESS),
     _Var("CERTMGR_DNS_NAMESERVERS", "dns_nameservers", nameservers,
          "nameserver IP addresses to check propagation on, comma-separated, each optionally with :port "
          "(e.g. 192.0.2.53,[2001:db8::53]:5353); leave it empty to use the zone's nameservers", ()),

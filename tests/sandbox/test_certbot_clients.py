@@ -9,7 +9,6 @@ import functools
 import logging
 import sys
 import time
-import uuid
 
 import oci
 import pytest
@@ -17,17 +16,13 @@ from acme import client as acme_client
 from certbot._internal import auth_handler, main as certbot_main
 from cryptography import x509
 
-from _fixtures import service_backend
+from _fixtures import fresh_zone, service_backend
 from sandbox.oci import dns
 
 zones = service_backend(dns, scope="module")
 
 
-@pytest.fixture
-def zone(sandbox, zones):
-    name = f"cb{uuid.uuid4().hex[:10]}.test"
-    zones.add_zone(name, sandbox.ids["compartment"])
-    return name
+zone = fresh_zone("zones", "cb")
 
 
 @pytest.fixture

@@ -4,17 +4,13 @@ import uuid
 
 import pytest
 
-from _fixtures import send, service_backend
+from _fixtures import fresh_zone, send, service_backend
 from sandbox.oci import dns
 
 dns_backend = service_backend(dns, scope="module")
 
 
-@pytest.fixture
-def zone(sandbox, dns_backend):
-    name = f"c{uuid.uuid4().hex[:10]}.example"
-    dns_backend.add_zone(name, sandbox.ids["compartment"])
-    return name
+zone = fresh_zone("dns_backend", "c")
 
 
 def txt_at(sandbox, zone: str, domain: str) -> list[str]:

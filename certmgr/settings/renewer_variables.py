@@ -50,8 +50,9 @@ MAX_DNS_NAME = 253  # RFC 1035 2.3.4, in text form without the final dot
 
 def domains(text: str) -> tuple[str, ...]:
     """The certificate's names. Refused here, before any order, what a CA refuses: a name whose DNS-01
-    record name is too long for DNS, and a name a wildcard of the same list covers (Let's Encrypt: "Domain
-    name is redundant with a wildcard domain")."""
+    record name is too long for DNS, and a name a wildcard of the same list covers (Let's Encrypt's 400
+    malformed "Domain name ... is redundant with a wildcard domain in the same request", as its users report
+    it: cert-manager/cert-manager#2128, acmesh-official/acme.sh#2216)."""
     names, problems = [], []
     for item in items(text):
         try:

@@ -13,8 +13,10 @@ output "schedule_ids" {
   value       = { for key, schedule in oci_resource_scheduler_schedule.this : key => schedule.id }
 }
 
-# The OCI CLI reads a reply for 60 s by default and then retries the call: a renewal that takes longer would
-# be invoked again every minute. The read timeout outlasts the function's own timeout, so one command is one run.
+# The OCI CLI reads a reply for 60 s by default (the SDK's read timeout: docs.oracle.com/iaas/tools/python/latest/
+# customize_service_client/connection_read_timeout.html; `--read-timeout` in oci_cli_docs/oci.html overrides it)
+# and then retries the call: a renewal that takes longer would be invoked again every minute. The read timeout
+# outlasts the function's own timeout, so one command is one run.
 locals {
   invoke = "oci fn function invoke --read-timeout ${var.function_timeout_seconds + 30} --file - --body '' --function-id"
 }

@@ -109,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.monotonic() - start:.1f} s; every API call now has {LATENCY * 1000:.0f} ms added latency")
         box.world.faults.add(Fault(operation="*", latency=LATENCY))
 
+        calls = len(box.world.calls)
         scan_seconds, result = time_monitor(box)
+        calls = len(box.world.calls) - calls
         checked = len(result.items)
-        print(f"monitor: {checked} certificates, status {result.status}, "
+        print(f"monitor: {checked} certificates in {calls} OCI calls, status {result.status}, "
               + ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
               + f"; timings {result.timings}")
         if result.status != "ok" or result.counts["UNKNOWN"]:

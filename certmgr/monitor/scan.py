@@ -1,5 +1,9 @@
 """Scan: every certificate in the Certificates service (all subscribed regions), on the listed load
-balancers, and certmgr's own in Vault, on a bounded thread pool; a read that fails is an UNKNOWN item."""
+balancers, and certmgr's own in Vault, on a bounded thread pool; a read that fails is an UNKNOWN item.
+
+Certificates-service expiries come from list summaries (Resource Search finds the compartments, one
+ListCertificates per compartment gives each CURRENT version's validity); only a certificate inside the
+warning window has its bundle read, for what the digest shows of it (names, issuer)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,6 +70,32 @@ class Scan:
         details = oci.resource_search.models.StructuredSearchDetails(type="Structured", query=SEARCH_QUERY,
                                                                      matching_context_type="NONE")
         return all_items(self.clients.search(region).search_resources, details, limit=SEARCH_PAGE)
+
+    def compartment(self, region: str, compartment_id: str, found: dict) -> tuple[list[Item], list]:
+        """The certificates `found` (by OCID) in one compartment, from one listing of their summaries: items
+        for those outside the warning window, and the search results of those inside it, whose bundles the
+        digest needs (names, issuer)."""
+        try:
+            summaries = all_items(self.clients.certificates_management(region).list_certificates,
+                                  compartment_id=compartment_id, lifecycle_state="ACTIVE", limit=SEARCH_PAGE)
+        except API_ERRORS as exc:
+            return [Item("UNKNOWN", f"certificates in {compartment_id}", region, "certificates", None,
+                         compartment_id, reason=f"listing the compartment's certificates failed: {why(exc)}")], []
+        items, to_read = [], []
+        for summary in summaries:
+            if summary.id not in found:
+                continue  # created since the search: the next scan sees it
+            current = summary.current_version_summary
+            not_after = current and current.validity and current.validity.time_of_validity_not_after
+            if not_after is None or classify(not_after, self.now, self.settings.warning_days,
+                                             self.settings.critical_days)[0] != "OK":
+                to_read.append(found[summary.id])
+                continue
+            item = self.item(dict(name=summary.name, region=region, source="certificates", id=summary.id,
+                                  compartment_id=compartment_id), None, not_after)
+            item.serial = (current.serial_number or "").replace(" ", "").replace(":", "").lower() or None
+            items.append(item)
+        return items, to_read
 
     def certificate(self, region: str, found) -> Item:
         base = dict(name=found.display_name, region=region, source="certificates", id=found.identifier,
@@ -150,6 +180,7 @@ class Scan:
             regions = result.regions = self.regions(items)
             for region in regions:  # made here, once, before the threads share them
                 _widen_pool(self.clients.certificates(region), size)
+                self.clients.certificates_management(region)
                 self.clients.search(region)
             home = self.clients.region
             tasks = [pool.submit(guard(Item("UNKNOWN", f"load balancer {lb_id}", region_of(lb_id, home),
@@ -160,6 +191,7 @@ class Scan:
                                                      region_of(self.config.vault_id, home), "vault", None),
                                                 self.vault_certificate)))
             searches = {pool.submit(self.search, region): region for region in regions}
+            listings = {}
             for done in as_completed(searches):
                 region = searches[done]
                 try:
@@ -169,8 +201,23 @@ class Scan:
                                       reason=f"searching the region failed: {why(exc)}"))
                     continue
                 log.info("%s: %d active certificates", region, len(found))
-                tasks += [pool.submit(guard(Item("UNKNOWN", s.display_name, region, "certificates", s.identifier,
-                                                  s.compartment_id), self.certificate, region, s)) for s in found]
+                by_compartment: dict[str, dict] = {}
+                for s in found:
+                    by_compartment.setdefault(s.compartment_id, {})[s.identifier] = s
+                listings.update({pool.submit(self.compartment, region, compartment, these): region
+                                 for compartment, these in by_compartment.items()})
+            for done in as_completed(listings):
+                try:
+                    listed, to_read = done.result()
+                except Exception as exc:  # noqa: BLE001 - one compartment never stops the scan of the others
+                    log.exception("monitor: listing certificates in %s failed", listings[done])
+                    items.append(Item("UNKNOWN", f"certificates in {listings[done]}", listings[done], "certificates",
+                                      None, reason=f"listing certificates failed: {why(exc)}"))
+                    continue
+                items += listed
+                tasks += [pool.submit(guard(Item("UNKNOWN", s.display_name, listings[done], "certificates",
+                                                 s.identifier, s.compartment_id), self.certificate, listings[done], s))
+                          for s in to_read]
             for task in tasks:
                 items.extend(task.result())
             compartments = names.result()

@@ -51,7 +51,7 @@ def seeded(box):
                                             ("warning", "eu-frankfurt-1", edge, 20),
                                             ("critical", "us-ashburn-1", edge, 3),
                                             ("expired", "eu-frankfurt-1", apps, -2),
-                                            ("broken", "eu-frankfurt-1", edge, 100)]:
+                                            ("broken", "eu-frankfurt-1", edge, 25)]:  # in the window: read
         ids[name] = box.backend(certificates, region).import_certificate(compartment, f"mon-{name}",
                                                                          *issue(name, days))
     requests.post(f"{box.env['SANDBOX_CONTROL']}/certificates/{ids['broken']}/break",

@@ -50,6 +50,7 @@ class VaultStore:
         self.vaults, self.secrets, self.policy = vaults, secrets, policy
         self.vault_id, self.key_id, self.compartment_id = vault_id, key_id, compartment_id
         self._ids: dict[str, str] = {}
+        self._listing: dict[str, str] | None = None  # the vault's live secrets by name, once listed
         self.warnings: list[str] = []  # problems that did not stop the write (pruning), for the run's result
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
@@ -57,16 +58,27 @@ class VaultStore:
                            "check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
 
     def secret_id(self, name: str) -> str | None:
+        """The OCID of the live secret `name`. The vault's secrets are listed once, on the first lookup (one
+        call for every name a run reads); a name not in that listing is looked up by itself, as it may have
+        been created since (another run's lock, say)."""
+        if self._listing is None:
+            self._listing = self._live_ids()
+            self._ids = {**self._listing, **self._ids}
         if name not in self._ids:
-            try:
-                found = all_items(self.vaults.list_secrets, self.compartment_id, name=name, vault_id=self.vault_id)
-            except oci.exceptions.ServiceError as exc:
-                raise self._fail("looking up", name, exc) from None
-            live = [s for s in found if s.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")]
-            if not live:
+            found = self._live_ids(name)
+            if name not in found:
                 return None
-            self._ids[name] = live[0].id
+            self._ids[name] = found[name]
         return self._ids[name]
+
+    def _live_ids(self, name: str | None = None) -> dict[str, str]:
+        try:
+            found = all_items(self.vaults.list_secrets, self.compartment_id, vault_id=self.vault_id,
+                              **({"name": name} if name else {}))
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("looking up", name or "(every secret)", exc) from None
+        return {s.secret_name: s.id for s in found
+                if s.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")}
 
     def read(self, name: str, *, version: str | None = None) -> tuple[bytes, str | None] | None:
         """(content, version name) of the CURRENT version, or of the version named `version`."""

@@ -118,7 +118,8 @@ class Scan:
         region = region_of(lb_id, self.clients.region)
         adapter = LoadBalancer(self.clients.load_balancer(region), lb_id)
         try:
-            lb, bundles = adapter.get(), adapter.certificates().values()
+            lb = adapter.get()
+            bundles = (lb.certificates or {}).values()  # GetLoadBalancer carries them, as in the renewer
         except (LoadBalancerError, *API_ERRORS) as exc:
             return [Item("UNKNOWN", f"load balancer {lb_id}", region, "load-balancer", lb_id,
                          reason=f"reading its certificates failed: {why(exc)}")]

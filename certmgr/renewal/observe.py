@@ -97,7 +97,9 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                                    "them to CERTMGR_DNS_ZONE_ID")])
     balancer = lb.get()
     listeners = select_listeners(balancer, config.lb_listeners)
-    bundles = lb.certificates()
+    # GetLoadBalancer carries the LB's certificate bundles (`LoadBalancer.certificates`, a map by name, in the
+    # SDK model and the API reference): no ListCertificates needed to read what listeners serve.
+    bundles = balancer.certificates or {}
     owned = service.owned() if service else []
     target = owned[-1] if owned else None
     referenced = {l.ssl_configuration.certificate_ids[0] for l in (balancer.listeners or {}).values()

@@ -16,7 +16,7 @@ from .errors import ConfigError
 
 log = logging.getLogger("certmgr")
 
-ACTIONS = ("renew", "plan", "monitor")
+ACTIONS = ("renew", "plan", "monitor", "check")
 BODY_KEYS = {"action": f"one of {', '.join(map(repr, ACTIONS))}", "force": "true or false",
              "dry_run": "true or false"}
 
@@ -50,8 +50,9 @@ def parse_request(body: object) -> Request:
 
 
 def config_for(env: Mapping[str, str], action: str | None) -> Config:
-    """The Config for `action`: an explicit action overrides CERTMGR_MODE, which decides what is required."""
-    if action is None:
+    """The Config for `action`: an explicit action overrides CERTMGR_MODE, which decides what is required
+    (`check` checks the mode CERTMGR_MODE says)."""
+    if action in (None, "check"):
         return Config.from_env(env)
     return Config.from_env({**env, "CERTMGR_MODE": "monitor" if action == "monitor" else "renew"})
 
@@ -68,7 +69,10 @@ def execute(env: Mapping[str, str], request: Request = Request()) -> tuple[dict,
         log.error("run failed: %s", one_line(str(exc)))
         return {"status": "failed", "error": str(exc), "state": "nothing was read or changed"}, False
     action = request.action or config.mode
-    if action == "monitor":
+    if action == "check":
+        from .check import check
+        result = check(config)
+    elif action == "monitor":
         from .monitor import run as monitor
         result = monitor(config)
     else:

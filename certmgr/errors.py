@@ -52,19 +52,29 @@ def oci_reason(exc) -> str:
     return f"{exc.status} {exc.code}: {exc.message}"
 
 
-def oci_hint(status: int | None, otherwise: str | None = None) -> str | None:
-    """The hint that fits an OCI status: the signature for 401, patience for 429 and 5xx, else `otherwise`."""
+def explained(exc, **names) -> str | None:
+    """What the clients made of a refused call in this deployment (cloud/grants.py): the grant it lacks, a
+    resource in another region, a clock that is off; `names` say what the caller knows of its subject."""
+    explain = getattr(exc, "explained_by", None)
+    return explain(**names) if explain else None
+
+
+def oci_hint(exc, otherwise: str | None = None, **names) -> str | None:
+    """The hint that fits an OCI answer: the signature (or the clock) for 401, patience for 429 and 5xx, else
+    `otherwise` and, for a 404, what the function may lack."""
+    status, meaning = exc.status, explained(exc, **names)
     if status == 401:
-        return SIGNATURE_HINT
+        return meaning or SIGNATURE_HINT
     if status == 429 or (status or 0) >= 500:
         return BUSY_HINT
-    return otherwise
+    return "; ".join(h for h in (otherwise, meaning) if h) or None
 
 
-def oci_failure(cls, what: str, exc, hint: str | None = None, **details) -> "CertmgrError":
+def oci_failure(cls, what: str, exc, hint: str | None = None, names: dict | None = None,
+                **details) -> "CertmgrError":
     """A `cls` error for an OCI call that failed: what was attempted, the service's answer, the fitting hint;
     it keeps the status (`.status`) for callers that tell a conflict from a failure."""
-    error = cls(f"{what}: {oci_reason(exc)}", hint=oci_hint(exc.status, hint), **details)
+    error = cls(f"{what}: {oci_reason(exc)}", hint=oci_hint(exc, hint, **(names or {})), **details)
     error.status = exc.status
     return error
 

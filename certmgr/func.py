@@ -1,10 +1,10 @@
 """Fn entry point: `handler(ctx, data)`, a thin shell around the same run the CLI does.
 
 The FDK loads this file by path (as module `func`), so imports are absolute and the package root is put on
-`sys.path`. The request body may hold `{"action": "renew"|"plan"|"monitor", "force": true, "dry_run": true}`
-and nothing else (see `app.parse_request`); an empty body runs the mode from CERTMGR_MODE. A failed run, or a
-body certmgr refuses, answers 502 (a failed invocation) with a body that says what failed and what state
-was left.
+`sys.path`. The request body may hold `{"action": "renew"|"plan"|"monitor"|"check", "force": true,
+"dry_run": true}` and nothing else (see `app.parse_request`); an empty body runs the mode from CERTMGR_MODE. A
+failed run, a failed check, or a body certmgr refuses, answers 502 (a failed invocation) with a body that says
+what failed and what state was left.
 """
 import io
 import json

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import logging
 import random
 import time
@@ -66,9 +67,10 @@ class Policy:
         """The wall-clock time, aware, for decisions (renewal, backoff, Vault version deletion)."""
         return dt.datetime.fromtimestamp(self.wall_clock(), dt.timezone.utc)
 
-    def retry(self, deadline: "Deadline | None" = None, conflicts: bool = True) -> "OciRetry":
+    def retry(self, deadline: "Deadline | None" = None, conflicts: bool = True,
+              explain: Callable | None = None) -> "OciRetry":
         """`conflicts=False`: a 409 is never retried blindly (the caller waits for the busy resource itself)."""
-        return OciRetry(self, deadline, conflicts)
+        return OciRetry(self, deadline, conflicts, explain)
 
     def poll_interval(self, elapsed: float) -> float:
         """Wait before the next look: as long as the time already spent, `first_poll` at least and `max_poll` at
@@ -195,8 +197,14 @@ class OciRetry:
     """An `oci` retry strategy built from a Policy: bounded attempts, full-jitter exponential backoff,
     `Retry-After` honoured, and no wait that the deadline cannot afford."""
 
-    def __init__(self, policy: Policy, deadline: Deadline | None = None, conflicts: bool = True):
+    def __init__(self, policy: Policy, deadline: Deadline | None = None, conflicts: bool = True,
+                 explain: Callable | None = None):
         self.policy, self.deadline, self.conflicts = policy, deadline, conflicts
+        self.explain = explain  # (ServiceError, **names) -> what it means here (cloud/grants.py), kept on the error
+
+    def explaining(self, explain: Callable) -> "OciRetry":
+        """This strategy, leaving on each ServiceError it gives up on `explained_by(**names)`: `explain`'s reading."""
+        return OciRetry(self.policy, self.deadline, self.conflicts, explain)
 
     def add_circuit_breaker_callback(self, callback) -> None:
         """The SDK hands its circuit breaker to the strategy; certmgr runs without one (see clients.py)."""
@@ -225,6 +233,8 @@ class OciRetry:
                 if pause is None:
                     if getattr(exc, "status", None) is None and retryable(exc):
                         raise unreachable(func, kwargs.get("operation_name", "call"), exc, attempt) from None
+                    if self.explain is not None and isinstance(exc, oci.exceptions.ServiceError):
+                        exc.explained_by = functools.partial(self.explain, exc)
                     raise
                 log.info("retrying %s in %.1fs (attempt %d of %d): %s", kwargs.get("operation_name", "call"),
                          pause, attempt + 1, self.policy.attempts, getattr(exc, "status", type(exc).__name__))

@@ -34,9 +34,12 @@ def cert_id(cert_pem: bytes) -> str:
     return f"{_b64(key_id)}.{_b64(serial.to_bytes((serial.bit_length() + 8) // 8, 'big', signed=True))}"
 
 
-def _get_json(url: str, context: ssl.SSLContext, timeout: float) -> dict:
+def _get_json(url: str, context: ssl.SSLContext, timeout: float, headers: dict | None = None) -> dict:
+    """The JSON at `url`; the reply's headers go into `headers` when given."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
     with urllib.request.urlopen(request, context=context, timeout=timeout) as reply:
+        if headers is not None:
+            headers.update((k.lower(), v) for k, v in reply.headers.items())
         return json.loads(reply.read())
 
 
@@ -58,10 +61,12 @@ def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout: float) -> dict:
-    """The CA's directory object; AcmeError when it cannot be read."""
+def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout: float,
+                   headers: dict | None = None) -> dict:
+    """The CA's directory object (its reply's headers into `headers`, when given); AcmeError when it cannot be
+    read."""
     try:
-        directory = _get_json(directory_url, ssl.create_default_context(cafile=ca_bundle), timeout)
+        directory = _get_json(directory_url, ssl.create_default_context(cafile=ca_bundle), timeout, headers)
         if not isinstance(directory, dict) or "newOrder" not in directory:
             raise ValueError("not an ACME directory (no newOrder)")
         return directory

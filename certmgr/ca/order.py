@@ -12,13 +12,13 @@ from typing import Callable
 import josepy as jose
 from acme import challenges, client, errors as acme_errors, messages
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .directory import USER_AGENT
 from ..cloud.dns import TxtRecord, challenge_name
 from ..errors import AcmeError, CertmgrError, DnsError
 from ..timing import DEFAULT, Deadline, Policy, retry_after
-from .acme_private import Network, authorization, post, post_as_get
+from .acme_private import authorization, post, post_as_get
+from .client import connect
+
 
 @dataclass
 class Eab:
@@ -30,16 +30,6 @@ class _NewOrder(messages.NewOrder):
     """NewOrder with ARI's `replaces` (RFC 9773): a renewal that names the certificate it replaces is
     exempt from Let's Encrypt's rate limits."""
     replaces: str | None = jose.field("replaces", omitempty=True)
-
-
-def _jwk(key) -> jose.JWK:
-    return jose.JWKEC(key=key) if isinstance(key, ec.EllipticCurvePrivateKey) else jose.JWKRSA(key=key)
-
-
-def _alg(key):
-    if isinstance(key, rsa.RSAPrivateKey):
-        return jose.RS256
-    return {256: jose.ES256, 384: jose.ES384}[key.curve.key_size]
 
 
 def _replacement_refused(exc: Exception) -> bool:
@@ -100,15 +90,8 @@ class AcmeAccount:
     def __init__(self, directory_url: str, account_key, *, email: str, ca_bundle: str | None = None,
                  eab: Eab | None = None, store_key: Callable[[], None] | None = None, policy: Policy = DEFAULT):
         self.directory_url, self.policy = directory_url, policy
-        net = Network(_jwk(account_key), alg=_alg(account_key), user_agent=USER_AGENT,
-                       verify_ssl=ca_bundle or True, timeout=policy.acme_timeout)
         self.warnings: list[str] = []
-        try:
-            directory = client.ClientV2.get_directory(directory_url, net)
-        except Exception as exc:  # requests errors, bad JSON: all mean "cannot use this directory"
-            raise AcmeError(f"acme: cannot read the ACME directory {directory_url}: {_describe(exc)}",
-                            hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
-        self.client = client.ClientV2(directory, net)
+        self.client = connect(directory_url, account_key, ca_bundle=ca_bundle, policy=policy)
         if store_key:  # a new key: keep it before the CA ties an account to it
             store_key()
         self._register(email, eab)

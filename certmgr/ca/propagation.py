@@ -10,6 +10,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import oci.dns
 
@@ -46,6 +47,24 @@ def txt_values(server: tuple[str, int], name: str, timeout: float) -> set[str]:
         if rrset.rdtype == dns.rdatatype.TXT:
             values |= {b"".join(r.strings).decode() for r in rrset}
     return values
+
+
+def unanswered(server: tuple[str, int], zone: str, timeout: float) -> list[str]:
+    """How `server` fails to answer for `zone` (its SOA, asked without recursion) over UDP and over TCP: a CA
+    asks over UDP and retries a long answer over TCP. Empty when it answers both."""
+    query = dns.message.make_query(zone, dns.rdatatype.SOA)
+    query.flags &= ~dns.flags.RD
+    problems = []
+    for transport, ask in (("UDP", dns.query.udp), ("TCP", dns.query.tcp)):
+        try:
+            reply = ask(query, server[0], timeout=timeout, port=server[1])
+        except (dns.exception.DNSException, OSError) as exc:
+            problems.append(f"no answer over {transport} ({getattr(exc, 'strerror', None) or type(exc).__name__})")
+            continue
+        if not any(rrset.rdtype == dns.rdatatype.SOA for rrset in reply.answer):
+            problems.append(f"over {transport}, {dns.rcode.to_text(reply.rcode())} without the zone's SOA "
+                            f"(not authoritative for {zone})")
+    return problems
 
 
 def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]], *, policy: Policy,

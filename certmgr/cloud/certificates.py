@@ -117,7 +117,9 @@ class CertificatesService:
         """UpdateCertificate. OCI refuses a change while the certificate is not ACTIVE (409, someone else's
         update in progress: CONFORMANCE.md): then wait until it is ACTIVE again, within the run's deadline, and
         submit again. A 409 on an ACTIVE certificate is the caller's to judge."""
-        retry = self.policy.retry(self.deadline, conflicts=False)  # the 409 is waited out here, and timed
+        # the 409 is waited out here, and timed; a refusal is explained as the client's own strategy would
+        explain = getattr(getattr(self.client.base_client, "retry_strategy", None), "explain", None)
+        retry = self.policy.retry(self.deadline, conflicts=False, explain=explain)
         while True:
             try:
                 return self.client.update_certificate(cert.id, details, retry_strategy=retry).data

@@ -11,6 +11,7 @@ import os
 import oci
 
 from ..errors import ConfigError, Problem
+from .grants import Grants
 from ..timing import DEFAULT, OciRetry
 
 # The SDK's default circuit breaker is one per process, shared by every client: ten DNS errors would fail
@@ -81,9 +82,11 @@ class Clients:
 
     def __init__(self, *, resource_principal: bool, config_file: str | None = None,
                  profile: str = "DEFAULT", endpoint: str | None = None, region: str | None = None,
-                 retry: OciRetry | None = None):
+                 retry: OciRetry | None = None, grants: Grants | None = None):
         self.endpoint = endpoint
         self.retry = retry or DEFAULT.retry()
+        self.grants = grants  # what a refused call lacks in this deployment (errors name it)
+        self.resource_principal, self.config_file, self.profile = resource_principal, config_file, profile
         self._made: dict = {}
         if resource_principal:
             try:
@@ -118,19 +121,28 @@ class Clients:
     search = _Service("oci.resource_search", "ResourceSearchClient")
     notifications = _Service("oci.ons", "NotificationDataPlaneClient")
     logging = _Service("oci.loggingingestion", "LoggingClient")
+    kms_vaults = _Service("oci.key_management", "KmsVaultClient")
+
+    def kms_keys(self, management_endpoint: str):
+        """The keys of one vault, read at its management endpoint (KMS has no regional one for keys)."""
+        return self._client(importlib.import_module("oci.key_management").KmsManagementClient,
+                            endpoint=management_endpoint)
 
     @classmethod
     def from_config(cls, config, retry: OciRetry | None = None) -> "Clients":
         return cls(resource_principal=config.auth == "resource_principal", config_file=config.oci_config_file,
-                   profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region, retry=retry)
+                   profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region, retry=retry,
+                   grants=Grants(config))
 
-    def _client(self, cls, region: str | None = None):
+    def _client(self, cls, region: str | None = None, endpoint: str | None = None):
         region = region or self.region
-        if (cls, region) not in self._made:
-            kwargs = {"signer": self.signer, "retry_strategy": self.retry,
+        if (cls, region, endpoint) not in self._made:
+            retry = self.retry if self.grants is None else \
+                self.retry.explaining(functools.partial(self.grants.explain, region=region))
+            kwargs = {"signer": self.signer, "retry_strategy": retry,
                       "timeout": self.retry.policy.oci_timeout,
                       "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
-            if self.endpoint:
-                kwargs["service_endpoint"] = self.endpoint.replace("{region}", region)
-            self._made[cls, region] = cls(dict(self.config, region=region), **kwargs)
-        return self._made[cls, region]
+            if endpoint or self.endpoint:
+                kwargs["service_endpoint"] = endpoint or self.endpoint.replace("{region}", region)
+            self._made[cls, region, endpoint] = cls(dict(self.config, region=region), **kwargs)
+        return self._made[cls, region, endpoint]

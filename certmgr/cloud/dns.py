@@ -44,12 +44,13 @@ class OciDns:
             return self.client.get_zone(self.zone_id).data
 
     def _patch(self, records: list[TxtRecord], operation: str) -> None:
-        items = [oci.dns.models.RecordOperation(domain=r.name, rtype="TXT", rdata=r.value, ttl=TXT_TTL,
+        ttl = None if operation == "PROHIBIT" else TXT_TTL  # a precondition checks every field it is given
+        items = [oci.dns.models.RecordOperation(domain=r.name, rtype="TXT", rdata=r.value, ttl=ttl,
                                                 operation=operation) for r in records]
         try:
             self.client.patch_zone_records(self.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=items))
         except oci.exceptions.ServiceError as exc:
-            verb = "add" if operation == "ADD" else "remove"
+            verb = {"ADD": "add", "REMOVE": "remove"}.get(operation, "write")
             names = ", ".join(sorted({r.name for r in records}))
             raise oci_failure(DnsError, f"dns: could not {verb} TXT records at {names} in zone {self.zone_id}",
                               exc) from None
@@ -59,6 +60,11 @@ class OciDns:
 
     def cleanup(self, records: list[TxtRecord]) -> None:
         self._patch(records, "REMOVE")
+
+    def prohibit(self, record: TxtRecord) -> None:
+        """A PATCH whose one item is a PROHIBIT precondition on `record` (a value nobody wrote): it changes
+        nothing, yet needs the grant that writing TXT values does (CONFORMANCE.md, dns.patch_zone_records)."""
+        self._patch([record], "PROHIBIT")
 
     def cname(self, domain: str) -> str | None:
         """The CNAME target at `domain` in this zone, or None."""
@@ -84,15 +90,21 @@ class Zones:
         self.targets: dict[str, str] = {}  # challenge name -> where its TXT value goes
 
     def load(self) -> list[oci.dns.models.Zone]:
-        for zone_id, dns in self.by_id.items():
-            model = dns.zone()
-            if model.scope == "PRIVATE":  # answered only inside its view's VCNs: the CA would never see the TXT
-                raise DnsError(f"dns: zone {model.name} ({zone_id}) is a PRIVATE zone, which the CA cannot query, "
-                               "so no DNS-01 challenge can be answered there; nothing was ordered",
-                               hint=f"set CERTMGR_DNS_ZONE_ID to the public (GLOBAL) zone of {model.name}")
-            self.by_name[model.name.rstrip(".").lower()] = dns
-            self.models[model.name.rstrip(".").lower()] = model
+        for zone_id in self.by_id:
+            self.add(zone_id)
         return list(self.models.values())
+
+    def add(self, zone_id: str) -> oci.dns.models.Zone:
+        """Read one configured zone and route names to it; a PRIVATE zone is an error."""
+        dns = self.by_id[zone_id]
+        model = dns.zone()
+        if model.scope == "PRIVATE":  # answered only inside its view's VCNs: the CA would never see the TXT
+            raise DnsError(f"dns: zone {model.name} ({zone_id}) is a PRIVATE zone, which the CA cannot query, "
+                           "so no DNS-01 challenge can be answered there; nothing was ordered",
+                           hint=f"set CERTMGR_DNS_ZONE_ID to the public (GLOBAL) zone of {model.name}")
+        self.by_name[model.name.rstrip(".").lower()] = dns
+        self.models[model.name.rstrip(".").lower()] = model
+        return model
 
     def zone_of(self, name: str) -> str | None:
         """The name of the configured zone holding `name` (the longest matching suffix), or None."""

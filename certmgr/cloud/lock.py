@@ -149,9 +149,9 @@ class RunLock:
             reason = (oci_reason(exc) if isinstance(exc, oci.exceptions.ServiceError)
                       else exc.message.removeprefix("vault: "))  # one line, as every other error, not the SDK's dict
             raise VaultError(f"vault: cannot take the run lock {self.name!r}: {reason}",
-                             hint=getattr(exc, "hint", None) or oci_hint(exc.status, "check CERTMGR_VAULT_ID and "
-                                                                         "the function's Vault policy; the next run "
-                                                                         "tries again")) from None
+                             hint=getattr(exc, "hint", None) or oci_hint(exc, "check CERTMGR_VAULT_ID and the "
+                                                                         "function's Vault policy; the next run tries "
+                                                                         "again", secret_name=self.name)) from None
         self.until = until
 
     def note(self, **changes) -> None:

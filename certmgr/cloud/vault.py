@@ -55,7 +55,8 @@ class VaultStore:
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
         return oci_failure(VaultError, f"vault: {what} secret {name!r} in vault {self.vault_id} failed", exc,
-                           "check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy")
+                           "check CERTMGR_VAULT_ID / CERTMGR_VAULT_KEY_ID and the function's Vault policy",
+                           names={"secret_name": name})
 
     def secret_id(self, name: str) -> str | None:
         """The OCID of the live secret `name`. The vault's secrets are listed once, on the first lookup (one

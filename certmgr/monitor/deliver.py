@@ -18,7 +18,7 @@ from email.message import EmailMessage
 import oci.loggingingestion
 import oci.ons
 
-from ..errors import NotifyError
+from ..errors import NotifyError, oci_failure
 from .model import API_ERRORS, Item
 from .report import Digest, fit
 
@@ -55,10 +55,17 @@ class EmailChannel:
         return msg
 
     def send(self, digest: Digest) -> None:
+        self._session(self.message(digest))
+
+    def login(self) -> None:
+        """STARTTLS and AUTH, then QUIT: proves the server and the credentials, sending nothing."""
+        self._session(None)
+
+    def _session(self, msg: EmailMessage | None) -> None:
         username, password = self.credentials()
         server = f"{self.host}:{self.port}"
         try:
-            self._deliver(self.message(digest), username, password)
+            self._deliver(msg, username, password)
         except smtplib.SMTPAuthenticationError as exc:
             raise self._fail(f"{server} refused the SMTP credentials ({_reply(exc)})", password,
                              "check the user name and password secrets: they must hold an SMTP credential "
@@ -85,7 +92,7 @@ class EmailChannel:
                              "check CERTMGR_MONITOR_SMTP_HOST / _PORT and that the function's subnet may "
                              "connect out to it") from None
 
-    def _deliver(self, msg: EmailMessage, username: str, password: str) -> None:
+    def _deliver(self, msg: EmailMessage | None, username: str, password: str) -> None:
         context = ssl.create_default_context(cafile=self.ca_bundle)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.ehlo()
@@ -94,7 +101,8 @@ class EmailChannel:
             smtp.starttls(context=context)
             smtp.ehlo()
             smtp.login(username, password)
-            smtp.send_message(msg, from_addr=self.sender, to_addrs=list(self.recipients))
+            if msg is not None:
+                smtp.send_message(msg, from_addr=self.sender, to_addrs=list(self.recipients))
 
     @staticmethod
     def _fail(message: str, password: str, hint: str | None = None) -> NotifyError:
@@ -110,10 +118,8 @@ def _reply(exc: smtplib.SMTPException) -> str:
 
 def _service_error(what: str, exc: Exception, hint: str) -> NotifyError:
     if isinstance(exc, oci.exceptions.ServiceError):
-        detail = f"{exc.status} {exc.code}: {exc.message}"
-    else:
-        detail = f"{type(exc).__name__}: {exc}"
-    return NotifyError(f"{what} failed: {detail}", hint=hint)
+        return oci_failure(NotifyError, f"{what} failed", exc, hint)
+    return NotifyError(f"{what} failed: {type(exc).__name__}: {exc}", hint=hint)
 
 
 class TopicChannel:

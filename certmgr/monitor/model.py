@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 import oci
 
-from ..errors import CertmgrError, OciUnreachable, oci_reason
+from ..cloud import grants
+from ..errors import CertmgrError, OciUnreachable, explained, oci_reason
 from ..renewal.result import Timed
 
 SEVERITIES = ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN", "OK")  # digest order: worst first
@@ -49,11 +50,7 @@ def alert_reason(severity: str, last: tuple[str, dt.date] | None, today: dt.date
 
 def region_of(ocid: str, default: str) -> str:
     """The region in an OCID (`ocid1.<type>.oc1.<region>.<id>`, as a name or a short code like `iad`)."""
-    parts = ocid.split(".")
-    code = parts[3] if len(parts) >= 5 else ""
-    if not code:
-        return default
-    return oci.regions.REGIONS_SHORT_NAMES.get(code, code)
+    return grants.region_of(ocid) or default
 
 
 def count(n: int, noun: str) -> str:
@@ -62,7 +59,7 @@ def count(n: int, noun: str) -> str:
 
 def why(exc: Exception) -> str:
     if isinstance(exc, oci.exceptions.ServiceError):
-        return oci_reason(exc)
+        return "; ".join(filter(None, (oci_reason(exc), explained(exc))))
     if isinstance(exc, CertmgrError):
         return exc.message
     return f"{type(exc).__name__}: {exc}"

@@ -88,6 +88,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - quiet by default
         pass
 
+    def _now(self) -> float:
+        """The service's time: this machine's, moved by the option `clock_offset` (seconds)."""
+        return time.time() + float(self.server.world.options.get("clock_offset", 0.0))
+
+    def date_time_string(self, timestamp=None):
+        """Every reply's Date header, on the service's time (as OCI's tell a client how far off its clock is)."""
+        return super().date_time_string(self._now() if timestamp is None else timestamp)
+
     def _handle(self):
         world = self.server.world
         request_id = uuid.uuid4().hex.upper()
@@ -105,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if region not in world.regions:
                     raise errors.NotAuthorizedOrNotFound(f"Region {region!r} is not subscribed")
             if not control:  # OCI authenticates before it looks at the path
-                principal = world.auth.verify(self.command, self.path, headers, body)
+                principal = world.auth.verify(self.command, self.path, headers, body, self._now())
             route, params = self.server.match(self.command, path, control)
             operation = route.operation
             req = Request(self.command, path, parse_qs(split.query, keep_blank_values=True), headers, body,

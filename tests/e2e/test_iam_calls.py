@@ -1,18 +1,18 @@
-"""The permissions table (terraform/modules/certmgr/permissions.json) against the OCI calls certmgr really
+"""The permissions table (certmgr/cloud/permissions.json) against the OCI calls certmgr really
 makes: a renewal series (first issue, forced renewals until old versions are pruned) and two monitor runs,
 counted from the sandbox's call log. Every call made is in the table; every table entry is made here or
 named in certmgr's code (some, like the Certificates service read, need data this sandbox slice lacks)."""
 from __future__ import annotations
 
-import json
 import re
 
 from _runs import ROOT, run
 from certmgr import monitor
+from certmgr.cloud.grants import TABLE
 from certmgr.app import config_for
 from certmgr.cloud import certificates, vault
 
-TABLE = json.loads((ROOT / "terraform/modules/certmgr/permissions.json").read_text())
+
 SOURCE = "\n".join(p.read_text() for p in (ROOT / "certmgr").rglob("*.py"))
 
 

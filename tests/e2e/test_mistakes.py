@@ -107,7 +107,7 @@ BAD_BODIES = {
     '{"force": "false"}': "force must be a JSON boolean (true or false), not str 'false'",
     '{"dry-run": true}': "unknown key 'dry-run' (did you mean 'dry_run'?)",
     '{"actoin": "plan"}': "unknown key 'actoin' (did you mean 'action'?)",
-    '{"action": "renwe"}': "action must be one of 'renew', 'plan', 'monitor', not 'renwe'",
+    '{"action": "renwe"}': "action must be one of 'renew', 'plan', 'monitor', 'check', not 'renwe'",
     '["plan"]': "request body must be a JSON object",
 }
 

@@ -129,3 +129,31 @@ def test_a_stale_if_match_is_a_412_and_changes_nothing(sandbox, zone):
     stale = send(sandbox, "PATCH", f"/20180115/zones/{zone}/records", body, {"If-Match": etag})
     assert (stale.status_code, stale.json()["code"]) == (412, "NoEtagMatch")
     assert txt_at(sandbox, zone, f"a.{zone}") == ['"first"']
+
+
+# --- DNS: a PATCH of preconditions only -----------------------------------------------------------------
+
+def zone_version(sandbox, zone: str) -> str:
+    return send(sandbox, "GET", f"/20180115/zones/{zone}").json()["version"]
+
+
+def test_a_prohibit_precondition_alone_changes_nothing_and_fails_on_what_exists(sandbox, zone):
+    """REQUIRE / PROHIBIT: "record data must (not) already exist", and "preconditions check all fields, including
+    read-only data like recordHash and rrsetVersion" (oci.dns.models.RecordOperation)."""
+    domain = f"_acme-challenge.{zone}"
+    before = zone_version(sandbox, zone)
+    absent = {"domain": domain, "rtype": "TXT", "rdata": "never-there", "operation": "PROHIBIT"}
+    reply = send(sandbox, "PATCH", f"/20180115/zones/{zone}/records", {"items": [absent]})
+    assert reply.status_code == 200, reply.text
+    assert zone_version(sandbox, zone) == before
+    send(sandbox, "PATCH", f"/20180115/zones/{zone}/records",
+         {"items": [{"domain": domain, "rtype": "TXT", "rdata": "there", "ttl": 60, "operation": "ADD"}]})
+    (record,) = send(sandbox, "GET", f"/20180115/zones/{zone}/records/{domain}?rtype=TXT").json()["items"]
+    present = {"domain": domain, "rtype": "TXT", "rdata": "there"}
+    refused = send(sandbox, "PATCH", f"/20180115/zones/{zone}/records",
+                   {"items": [{**present, "operation": "PROHIBIT"}]})
+    assert (refused.status_code, refused.json()["code"]) == (412, "PreconditionFailed")
+    for version, status in ((record["rrsetVersion"], 200), ("0", 412)):
+        required = {**present, "rrsetVersion": version, "operation": "REQUIRE"}
+        reply = send(sandbox, "PATCH", f"/20180115/zones/{zone}/records", {"items": [required]})
+        assert reply.status_code == status, (version, reply.text)

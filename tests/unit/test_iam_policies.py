@@ -1,8 +1,8 @@
-"""The module's policies against the table of what certmgr calls (terraform/modules/certmgr/permissions.json),
-both ways: every operation has a grant that covers it, and every grant covers some operation."""
+"""The module's policies against the table of what certmgr calls (certmgr/cloud/permissions.json), both ways:
+every operation has a grant that covers it, and every grant covers some operation; and the statements certmgr
+names in its errors are exactly those the module writes for the same deployment."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -10,7 +10,8 @@ import pytest
 from test_terraform import MODULE, load
 from test_terraform_seed import GUIDE_TFVARS, scope_for, tfvars
 
-TABLE = json.loads((MODULE / "permissions.json").read_text())
+from certmgr.app import config_for
+from certmgr.cloud.grants import TABLE, Grants
 VERBS = ["inspect", "read", "use", "manage"]
 FAMILIES = {"secret-family": {"secrets", "secret-versions", "secret-bundles"},
             "leaf-certificate-family": {"leaf-certificates", "leaf-certificate-versions", "leaf-certificate-bundles"}}
@@ -68,3 +69,27 @@ def test_the_certificates_service_target_adds_exactly_its_two_grants(policies):
         f"manage leaf-certificate-versions in compartment id {tfvars(GUIDE_TFVARS)['compartment_id']}",
         f"manage leaf-certificates in compartment id {tfvars(GUIDE_TFVARS)['compartment_id']}"]
     assert set(policies["renewer"]) <= set(policies["renewer-certificates-service"])
+
+
+def test_each_statement_gives_the_grants_the_table_says():
+    for entries in TABLE["statements"].values():
+        for entry in entries:
+            assert all(covers(entry["statement"], g) for g in entry["grants"]), entry
+
+
+def deployment(scope, role: str) -> dict:
+    """The function's environment as the module sets it (application settings and the function's own)."""
+    local = scope["local"]
+    own = local.monitor_config if role == "monitor" else local.renewer_config["tmi"]
+    return {**local.common_config, **own}
+
+
+@pytest.mark.parametrize("who", list(NEEDS))
+def test_certmgr_names_the_statements_the_module_writes(policies, who):
+    """Filled in from the function's own settings, certmgr's statements are the module's, word for word: the
+    grant an error names is the one to add to that policy."""
+    settings = {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "monitor_smtp_from": "certmgr@example.com", "monitor_smtp_to": ["ops@example.com"],
+                **({"certificate_name": "web-tls"} if who == "renewer-certificates-service" else {})}
+    env = deployment(scope_for(load(MODULE), settings), "monitor" if who == "monitor" else "renewer")
+    config = config_for(env, "monitor" if who == "monitor" else "renew")
+    assert sorted(Grants(config).policy()) == sorted(policies[who])

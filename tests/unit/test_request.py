@@ -9,6 +9,7 @@ from certmgr.app import Request, parse_request
     ({"action": "plan"}, Request(action="plan")),
     ({"force": True, "dry_run": False}, Request(force=True)),
     ({"action": "monitor", "dry_run": True}, Request(action="monitor", dry_run=True)),
+    ({"action": "check"}, Request(action="check")),
 ])
 def test_allowed_bodies(body, expected):
     assert parse_request(body) == expected
@@ -20,7 +21,7 @@ def test_allowed_bodies(body, expected):
     ({"dry-run": True}, "unknown key 'dry-run' (did you mean 'dry_run'?)"),
     ({"Force": True}, "unknown key 'Force' (did you mean 'force'?)"),
     ({"action": "renew", "verbose": True}, "unknown key 'verbose';"),
-    ({"action": None}, "action must be one of 'renew', 'plan', 'monitor', not None"),
+    ({"action": None}, "action must be one of 'renew', 'plan', 'monitor', 'check', not None"),
     ("plan", "request body must be a JSON object"),
     ([{"force": True}], "request body must be a JSON object"),
 ])

@@ -163,7 +163,7 @@ def evaluate(expr: str, scope: dict):
         then, otherwise = branches[0], " : ".join(branches[1:])
         return evaluate(then, scope) if evaluate(parts[0], scope) else evaluate(otherwise, scope)
     expr, hoisted = _hoist(expr, scope)
-    python = _python(expr, scope)
+    python = _python(expr, {**scope, **hoisted})  # a template's ${...} may hold a hoisted for expression
     return eval(python, {"__builtins__": {}}, {**FUNCTIONS, **scope, **hoisted})  # noqa: S307 - the module's own text
 
 

@@ -212,11 +212,14 @@ class Backend(Resettable):
             raise InvalidParameter(f"{where}.rtype is required with {where}.rdata")
         rdata = normalise_rdata(rtype, item["rdata"], where) if item.get("rdata") else None
         ttl = parse_ttl(item.get("ttl"), where, required=op == "ADD")
-        wanted = item.get("recordHash")
+        wanted, version = item.get("recordHash"), item.get("rrsetVersion")
 
-        def matches(rec: Rec, with_ttl: bool) -> bool:
+        def matches(rec: Rec, every_field: bool) -> bool:
+            """A precondition checks every field it gives, the read-only recordHash and rrsetVersion too
+            (CONFORMANCE.md [py-recop]); ADD and REMOVE look at the record's identity."""
             return (rec.domain == domain and rtype in (None, rec.rtype) and rdata in (None, rec.rdata)
-                    and wanted in (None, rec.record_hash) and (not with_ttl or ttl in (None, rec.ttl)))
+                    and wanted in (None, rec.record_hash)
+                    and (not every_field or (ttl in (None, rec.ttl) and version in (None, rec.rrset_version))))
 
         if op in ("REQUIRE", "PROHIBIT"):
             found = any(matches(r, True) for r in records)

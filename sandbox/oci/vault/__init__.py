@@ -1,7 +1,8 @@
 """OCI Vault secrets: management (`/20180608`, VaultsClient) and retrieval (`/20190301`, SecretsClient).
 
 Both APIs share one Backend per region because retrieval reads the versions that management writes.
-KMS vaults and master keys are only seeded (`add_vault`), never served: secrets just need them to exist.
+KMS vaults and master keys are seeded (`add_vault`) and read back (GetVault, GetKey: a key can be disabled
+with `set_key_state`); they are never created, rotated or used for cryptography through the API.
 
 Version stages follow OCI's rotation model: CURRENT, PENDING, PREVIOUS and LATEST are each held by at
 most one version; a version left with none of them is DEPRECATED, and only a DEPRECATED version may be

@@ -15,6 +15,7 @@ class Backend(Resettable):
     def __init__(self, world, region):
         self.world, self.region = world, region
         self.vaults: dict[str, dict] = {}      # vault id -> {id, name, compartmentId, keys: [key ids]}
+        self.key_states: dict[str, str] = {}   # key id -> ENABLED, DISABLED, ...
         self.secrets: dict[str, Secret] = {}
 
     # -- seeding and test helpers ---------------------------------------------------------------------
@@ -26,7 +27,26 @@ class Backend(Resettable):
             vault_id, key_id = ocid("vault", self.region), ocid("key", self.region)
             self.vaults[vault_id] = {"id": vault_id, "name": name, "compartmentId": compartment_id,
                                      "keys": [key_id]}
+            self.key_states[key_id] = "ENABLED"
             return vault_id, key_id
+
+    def set_key_state(self, key_id: str, state: str) -> None:
+        """A master key disabled (or enabled again) by hand, as in the console."""
+        with self.world.lock:
+            self.key_states[key_id] = state
+
+    def kms_vault(self, vault_id: str) -> dict:
+        vault = self.vaults.get(vault_id)
+        if vault is None:
+            raise NotAuthorizedOrNotFound(f"Authorization failed or requested resource not found: vault {vault_id!r}")
+        return vault
+
+    def kms_key(self, key_id: str) -> tuple[dict, str]:
+        """(its vault, its state)."""
+        vault = next((v for v in self.vaults.values() if key_id in v["keys"]), None)
+        if vault is None:
+            raise NotAuthorizedOrNotFound(f"Authorization failed or requested resource not found: key {key_id!r}")
+        return vault, self.key_states[key_id]
 
     def secret_content(self, name: str, stage: str = "CURRENT", vault_id: str | None = None) -> bytes:
         """Decoded content of the live secret `name` at `stage` (KeyError if there is none)."""

@@ -1,13 +1,14 @@
-"""OCI Vault's HTTP side (VaultsClient and SecretsClient): request handlers and routes."""
+"""OCI Vault's HTTP side (VaultsClient, SecretsClient; KMS GetVault and GetKey): handlers and routes."""
 from __future__ import annotations
 
 import sys
 
+import oci.key_management.models as kms
 import oci.secrets.models as retrieval
 import oci.vault.models as management
 
 from ..errors import InvalidParameter, MissingParameter
-from ..http import Reply, Request, Route, page, wire
+from ..http import Reply, Request, Route, now, page, wire
 from .backend import Backend
 from .models import Secret, Version
 
@@ -142,8 +143,30 @@ def list_secret_bundle_versions(req: Request) -> Reply:
         time_of_deletion=v.time_of_deletion, stages=v.ordered_stages()) for v in chunk]), headers)
 
 
+def get_vault(req: Request) -> Reply:
+    """KMS GetVault: the management endpoint is this emulator's own (the SDK's KmsManagementClient is built on
+    it); the crypto endpoint is never called."""
+    vault = _backend(req).kms_vault(req.params["vaultId"])
+    here = f"http://{req.headers.get('host', 'localhost')}/regions/{req.region}"
+    return Reply(200, wire(kms.Vault(
+        id=vault["id"], compartment_id=vault["compartmentId"], display_name=vault["name"], lifecycle_state="ACTIVE",
+        management_endpoint=here, crypto_endpoint=here, vault_type="DEFAULT", time_created=now(), is_primary=True,
+        is_vault_replicable=False, freeform_tags={}, defined_tags={})))
+
+
+def get_key(req: Request) -> Reply:
+    vault, state = _backend(req).kms_key(req.params["keyId"])
+    key_id = req.params["keyId"]
+    return Reply(200, wire(kms.Key(
+        id=key_id, compartment_id=vault["compartmentId"], vault_id=vault["id"], display_name="master key",
+        lifecycle_state=state, current_key_version=key_id + ".v1", protection_mode="HSM", time_created=now(),
+        key_shape=kms.KeyShape(algorithm="AES", length=32), is_primary=True, freeform_tags={}, defined_tags={})))
+
+
 _VAULT, _SECRETS = "/20180608/secrets", "/20190301/secretbundles"
 ROUTES = [
+    Route("GET", "/20180608/vaults/{vaultId}", "kms.get_vault", get_vault),
+    Route("GET", "/20180608/keys/{keyId}", "kms.get_key", get_key),
     Route("POST", _VAULT, "vault.create_secret", create_secret),
     Route("GET", _VAULT, "vault.list_secrets", list_secrets),
     Route("GET", _VAULT + "/{secretId}", "vault.get_secret", get_secret),

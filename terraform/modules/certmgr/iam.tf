@@ -3,8 +3,10 @@
 # zone, vault, key and each secret exactly wherever OCI documents a policy variable for it; where it does
 # not (Load Balancer, Notifications, Logging), the compartment is the scope. Policies sit at the tenancy
 # root because they reach into several compartments and "inspect tenancies" can only be granted there.
-# permissions.json lists each OCI operation certmgr calls and the grant it needs; tests/unit/test_iam_policies.py
-# checks these statements against it both ways (no missing grant, no unused grant).
+# certmgr/cloud/permissions.json lists each OCI operation certmgr calls and the grant it needs, and these
+# statements with the deployment's names as placeholders (certmgr fills them in to name the grant an error
+# lacks); tests/unit/test_iam_policies.py checks these statements against it both ways (no missing grant, no
+# unused grant) and word for word.
 
 locals {
   # Names are known before the groups exist; a missing existing name shows as a placeholder in the

@@ -6,14 +6,19 @@ check) failed, 2 the configuration is wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 
-from .app import config_for
-from .errors import ConfigError
+from .app import config_for, quiet_libraries
+from .errors import ConfigError, Interrupted
 from .renewal.result import Result
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 COMMANDS = {
     "check": ("prove everything a run needs, changing nothing",
@@ -50,33 +55,77 @@ def main(argv=None, environ=None, policy=None) -> int:
     """`environ` (os.environ) and `policy` (the default retry policy) are there for tests to pass their own."""
     environ = os.environ if environ is None else environ
     args = parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    if not args.verbose:  # the result says it: its summary line is for the function's log (and -v)
+        handler.addFilter(lambda record: not getattr(record, "outcome", False))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+                        format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
+    quiet_libraries()
     try:
         config = config_for(environ, args.command if args.command in ("monitor", "check") else "renew")
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    from .timing import DEFAULT
-    policy = policy or DEFAULT
-    if args.command == "check":
-        from .check import check
-        result = check(config, policy=policy)
-    elif args.command == "monitor":
-        from .monitor import run as monitor
-        result = monitor(config)
-    elif args.command == "status":
-        from .renewal.status import status
-        result = status(config)
-    else:
-        from .renewal.runner import run
-        result = run(config, force=args.force, dry_run=getattr(args, "dry_run", False) or args.command == "plan",
-                     policy=policy)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
+    received: list[int] = []
+    with interruptible(received):
+        try:
+            result = execute(args, config, policy)
+        except Interrupted as exc:  # outside a renewal's own handling: nothing to report but that it stopped
+            emit(json.dumps({"status": "interrupted", "error": f"{args.command}: interrupted by {exc.name}"})
+                 if args.json else f"INTERRUPTED: {args.command} stopped by {exc.name} before it finished")
+            return 128 + exc.signum
+    emit(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
+    if received:
+        return 128 + received[0]
     if result.status != "failed":
         return 0
     # A renewal may find the configuration wrong only once it looks (e.g. names outside the zone).
     return 2 if isinstance(result, Result) and result.error_component == "config" else 1
+
+
+def execute(args, config, policy):
+    from .timing import DEFAULT
+    policy = policy or DEFAULT
+    if args.command == "check":
+        from .check import check
+        return check(config, policy=policy)
+    if args.command == "monitor":
+        from .monitor import run as monitor
+        return monitor(config)
+    if args.command == "status":
+        from .renewal.status import status
+        return status(config)
+    from .renewal.runner import run
+    return run(config, force=args.force, dry_run=getattr(args, "dry_run", False) or args.command == "plan",
+               policy=policy)
+
+
+@contextlib.contextmanager
+def interruptible(received: list[int]):
+    """SIGINT and SIGTERM raise Interrupted once (in the main thread), then are ignored while the run cleans up
+    and reports; the handlers are put back afterwards."""
+    def interrupt(signum, frame):
+        received.append(signum)
+        for each in SIGNALS:
+            signal.signal(each, signal.SIG_IGN)
+        raise Interrupted(signum)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {each: signal.signal(each, interrupt) for each in SIGNALS}
+    try:
+        yield
+    finally:
+        for each, handler in before.items():
+            signal.signal(each, handler)
+
+
+def emit(text: str) -> None:
+    """Print the result; a reader that went away (`| head -1`) ends the output quietly, without a traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to say, nor to flush
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ def config_for(env: Mapping[str, str], action: str | None) -> Config:
     return Config.from_env({**env, "CERTMGR_MODE": "monitor" if action == "monitor" else "renew"})
 
 
+def quiet_libraries() -> None:
+    """The SDK's and the HTTP clients' own logging (oci.circuit_breaker, oci.base_client, urllib3, acme) only from
+    WARNING: certmgr logs each step itself, and their INFO and DEBUG would bury it (or print a request in full)."""
+    for name in ("oci", "urllib3", "acme", "josepy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 

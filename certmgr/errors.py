@@ -202,3 +202,16 @@ class OciUnreachable(CertmgrError):
     """An OCI call that failed without an answer (connection refused, timeout, TLS) after its retries."""
 
     component = "oci"
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached the CLI: the run stops where it is, removes its TXT values, releases its lock
+    and reports. A BaseException, as KeyboardInterrupt, so that no `except Exception` takes it for a failure."""
+
+    def __init__(self, signum: int):
+        import signal
+        self.signum, self.name = signum, signal.Signals(signum).name
+        super().__init__(self.name)
+
+
+OUTCOME = {"outcome": True}  # `extra` of the one log line that sums a run up ("run failed: ..."), for the CLI

@@ -17,12 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fdk import response  # noqa: E402
 
-from certmgr.app import execute, parse_request  # noqa: E402
+from certmgr.app import execute, parse_request, quiet_libraries  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 # The FDK has already set the root logger to DEBUG (so basicConfig did nothing): without this, every HTTP
 # request and every ACME exchange in full would land in the function's log.
 logging.getLogger().setLevel(logging.INFO)
+quiet_libraries()
 
 
 log = logging.getLogger("certmgr")

@@ -23,14 +23,14 @@ class Timed:
 
 @dataclass
 class Result(Timed):
-    status: str = "ok"              # ok | failed | dry-run | skipped (another run holds the lock)
+    status: str = "ok"              # ok | failed | dry-run | skipped (another run holds the lock) | interrupted
     action: str = "nothing"         # nothing | issue | deploy | repair | backoff  (what the plan said)
     reason: str = ""                # why, in one sentence
     names: list[str] = field(default_factory=list)
     serial: str | None = None
     not_after: str | None = None
     days_remaining: int | None = None
-    listeners: list[str] = field(default_factory=list)       # switched to the certificate this run
+    listeners: list[str] = field(default_factory=list)  # switched to the certificate this run; nothing to do: serving it
     lb_certificate: str | None = None  # what the listeners reference: an LB bundle's name, or a certificate's OCID
     service_certificate: str | None = None  # the Certificates-service certificate holding it (CERTMGR_CERTIFICATE_NAME)
     deleted_lb_certificates: list[str] = field(default_factory=list)  # deletions asked of OCI this run
@@ -57,21 +57,25 @@ class Result(Timed):
         verb = {"nothing": "nothing to do", "issue": "issue a new certificate",
                 "deploy": "deploy the stored certificate", "repair": "finish what an interrupted run left",
                 "backoff": "hold back the order"}[self.action]
-        head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED"}[self.status]
-        served = self.service_certificate or self.lb_certificate
+        head = {"ok": "OK", "failed": "FAILED", "dry-run": "DRY RUN (would)", "skipped": "SKIPPED",
+                "interrupted": "INTERRUPTED"}[self.status]
+        served = self.service_certificate or self.lb_certificate or "the stored certificate"
+        serve = "serve" if self.action == "nothing" else "now serve"
         rows = [("names", ", ".join(self.names)), ("serial", self.serial), ("ca", self.ca),
                 ("fallback", self.fallback_reason),
                 ("expires", self.not_after and f"{self.not_after} ({self.days_remaining} days left)"),
                 ("vault", self.stored_in_vault and "new certificate, chain and key stored"),
                 ("imported", self.service_certificate and
                  f"CURRENT version of {self.service_certificate} ({self.lb_certificate})"),
-                ("listeners", self.listeners and f"{', '.join(self.listeners)} now serve {served}"),
+                ("listeners", self.listeners and f"{', '.join(self.listeners)} {serve} {served}"),
                 ("removed", ", ".join(self.deleted_lb_certificates)), ("retired", ", ".join(self.retired))]
         rows += [("repaired", repair) for repair in self.repaired]
         rows += [("served", f"{seen['endpoint']} {seen['serial']}{'' if seen['ok'] else ' (not the new one)'}")
                  for seen in self.endpoints]
         rows += [("warning", warning) for warning in self.warnings]
-        rows += [("error", self.error), ("state", self.state),
+        # A run that failed (or was stopped) before it had a plan has no reason: its error is the headline.
+        headline = f"{head}: {verb} - {self.reason}" if self.reason or not self.error else f"{head}: {self.error}"
+        rows += [("error", self.reason and self.error), ("state", self.state),
                  ("timings", ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))]
-        lines = [f"{head}: {verb} - {self.reason}"] + [f"  {label + ':':<11}{value}" for label, value in rows if value]
+        lines = [headline] + [f"  {label + ':':<11}{value}" for label, value in rows if value]
         return "\n".join(lines)

@@ -15,7 +15,7 @@ from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..cloud.dns import challenge_name
-from ..errors import AcmeError, CertmgrError, LoadBalancerError
+from ..errors import OUTCOME, AcmeError, CertmgrError, Interrupted, LoadBalancerError
 from ..cloud.lock import LockBusy, RunLock
 from .observe import Observed, observe
 from .plan import BACKOFF, DEPLOY, ISSUE, NOTHING, Plan, plan
@@ -34,6 +34,10 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
     planned = plan(config, observed.state, now, force=force, target=services.target)
     result.action, result.reason = planned.action, planned.reason
+    if planned.action == NOTHING:  # every managed listener serves the stored certificate: say which, and what
+        result.listeners = [l.name for l in observed.state.listeners]
+        served = {l.certificate_id or l.certificate_name for l in observed.state.listeners}
+        result.lb_certificate = served.pop() if len(served) == 1 else None
     if planned.serial:
         result.serial, result.not_after = planned.serial, planned.not_after.isoformat()
         result.days_remaining = (planned.not_after - now).days
@@ -113,6 +117,10 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message
         log.warning("%s", exc.message)
+    except Interrupted as exc:  # the TXT values are removed and the lock released on the way out
+        result.status, result.error = "interrupted", f"run: interrupted by {exc.name}"
+        result.state = runner.left_behind(planned) if runner else "nothing was changed"
+        log.error("run interrupted by %s: %s", exc.name, result.state, extra=OUTCOME)
     except Exception as exc:  # CertmgrError, or a bug / an API reply nobody expected: report, never crash
         known = isinstance(exc, CertmgrError)
         if not known:
@@ -123,7 +131,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
         result.state = (known and exc.state) or (runner.left_behind(planned) if runner else "nothing was changed")
         if known and exc.hint:
             result.warnings.append(f"hint: {exc.hint}")
-        log.error("run failed: %s", result.error)
+        log.error("run failed: %s", result.error, extra=OUTCOME)
     finally:
         if services is not None:
             result.warnings += services.vault.store.warnings  # Vault clean-up that failed, never fatal

@@ -22,13 +22,14 @@ class Status:
     plan: str = ""
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    hint: str | None = None  # what to do about the error
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def render(self) -> str:
         if self.error:
-            return f"FAILED: {self.error}"
+            return f"FAILED: {self.error}" + (f"\nhint:      {self.hint}" if self.hint else "")
         cert = self.certificate
         lines = ["vault:     " + (f"{', '.join(cert['names'])} serial {cert['serial']}, expires {cert['not_after']} "
                                   f"({cert['days_remaining']} days)" if cert else "no certificate stored")]
@@ -48,7 +49,7 @@ def status(config: Config, *, now: dt.datetime | None = None, clients: Clients |
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
                            service=services.certificates, now=now, policy=policy)
     except CertmgrError as exc:
-        return Status(status="failed", error=exc.message)
+        return Status(status="failed", error=exc.message, hint=exc.hint)
     state = observed.state
     decided = plan(config, state, now, target=services.target)
     cert = state.certificate

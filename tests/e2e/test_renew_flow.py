@@ -145,6 +145,8 @@ def test_second_run_does_nothing_and_writes_nothing(tenant, fn, first_run):
     status, result = invoke(fn)
     assert_ok(status, result, "nothing")
     assert serial(result["serial"]) == serial(tenant.stored_chain()[0])
+    serving = tenant.load_balancer().listeners["https"].ssl_configuration.certificate_name
+    assert (result["listeners"], result["lb_certificate"]) == (["https"], serving)  # what serves it, by name
     assert_nothing_written(tenant, before)
 
 

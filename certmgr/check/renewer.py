@@ -22,6 +22,8 @@ from .common import Check
 
 
 class RenewerCheck(Check):
+    routed = False  # every name's challenge lands in a zone that was read: its nameservers can be asked (CAA)
+
     def run(self) -> None:
         self.services = Services(self.config, self.clients, self.policy, self.deadline)
         signed = self.identity(lambda: self.clients.dns().get_zone(self.config.dns_zone_ids[0]))
@@ -62,6 +64,7 @@ class RenewerCheck(Check):
                 found.append(f"{name} in {dns.zone_of(challenge)}" + (f" (challenge at {target})"
                                                                       if target != challenge else ""))
             item.detail = "; ".join(found)
+        self.routed = item.status != FAILED
         for zone, names in writes.items():
             self.nameservers(zone)
             with self.checks.item(f"dns write {zone}") as item:
@@ -186,8 +189,23 @@ class RenewerCheck(Check):
         if not signed:
             self.checks.add("acme account", SKIPPED, "not checked: its key is in Vault (see the identity)")
             return
+        if self.routed:
+            self.caa(tuple((directory.get("meta") or {}).get("caaIdentities") or ()))
         with self.checks.item("acme account") as item:
             self.account(item)
+
+    def caa(self, identities: tuple[str, ...]) -> None:
+        from ..ca.caa import check_caa
+        from ..ca.propagation import zone_nameservers
+        dns, config = self.services.dns, self.config
+        with self.checks.item("caa") as item:
+            if not identities:
+                item.detail = "the CA publishes no CAA identities (meta.caaIdentities): nothing to check"
+                return
+            check_caa(config.domains, dns.zone_of,
+                      lambda zone: list(config.dns_nameservers) or zone_nameservers(dns.models[zone]), identities,
+                      self.policy.dns_timeout)
+            item.detail = f"no CAA record at the names or above them forbids {' or '.join(identities)}"
 
     def account(self, item) -> None:
         from ..ca.client import connect, known_account  # the ACME client only here and in a run that orders

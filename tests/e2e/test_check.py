@@ -6,17 +6,19 @@ from __future__ import annotations
 import json
 import socket
 
+import oci
 import pytest
 
 from _runs import fast_policy, run
 from certmgr.__main__ import main
 from certmgr.app import Request, config_for, execute
 from certmgr.check import check
+from sandbox.acme_front import AcmeFront
 from sandbox.oci import vault as vault_service
 
 LABEL = "check"
 RENEWER_ITEMS = {"identity", "zone", "names", "nameservers", "dns write", "vault", "key", "secrets", "run lock",
-                 "load balancer", "listeners", "lb changes", "acme directory", "acme account", "clock"}
+                 "load balancer", "listeners", "lb changes", "acme directory", "caa", "acme account", "clock"}
 
 
 def checked(env: dict, **policy):
@@ -155,3 +157,31 @@ def test_a_run_refused_a_write_names_the_same_statement(issued_tenant, restore):
                  f"id {issued_tenant.compartment_id} where target.dns-zone.id = '{issued_tenant.zone_id}'")
     assert result.status == "failed" and result.error_component == "dns", result.render()
     assert f"hint: if it exists, the function lacks this grant: {statement}" in result.warnings, result.warnings
+
+
+def test_a_caa_record_forbidding_the_ca_fails_its_item(issued_tenant, tmp_path):
+    front = AcmeFront(issued_tenant.sandbox.pebble, tmp_path).start()  # publishes caaIdentities, as Let's Encrypt
+    front.caa_identities = ["pebble.test"]
+    caa = oci.dns.models.RecordOperation(domain=issued_tenant.zone, rtype="CAA", rdata='0 issue "other-ca.example"',
+                                         ttl=60, operation="ADD")
+    issued_tenant.dns.patch_zone_records(issued_tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[caa]))
+    try:
+        checks = checked(dict(issued_tenant.env, CERTMGR_ACME_DIRECTORY=front.directory_url,
+                              CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle)))
+    finally:
+        caa.operation = "REMOVE"
+        issued_tenant.dns.patch_zone_records(issued_tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[caa]))
+        front.stop()
+    failed = item(checks, "caa")
+    assert failed.status == "failed" and 'does not name pebble.test' in failed.detail, failed
+    assert '0 issue "pebble.test"' in failed.fix
+
+
+@pytest.mark.parametrize("variable, value, name, said", [
+    ("CERTMGR_LB_LISTENERS", "nope", "listeners", "no listener named nope"),
+    ("CERTMGR_DOMAIN", "elsewhere.example", "names", "elsewhere.example is in no zone of CERTMGR_DNS_ZONE_ID"),
+    ("CERTMGR_ACME_PROFILE", "nope", "acme profile", "'nope' is not offered"),
+])
+def test_a_setting_that_cannot_work_fails_its_item(issued_tenant, variable, value, name, said):
+    failed = item(checked({**issued_tenant.env, variable: value}), name)
+    assert failed.status == "failed" and said in failed.detail, failed

@@ -105,7 +105,7 @@ class RenewerCheck(Check):
             self.key(vault)
         with self.checks.item("secrets") as item:
             found = []
-            for name in config.secret_names.values():
+            for name in config.kept_secrets[:-1]:  # the run lock is the next item's
                 stored = store.read(name)
                 found.append(f"{name} ({stored[1] or 'CURRENT'})" if stored else f"{name} (none yet: a run creates it)")
             item.detail = "readable: " + ", ".join(found)

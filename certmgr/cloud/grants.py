@@ -75,7 +75,7 @@ class Grants:
             "vault_key_id": config.vault_key_id, "monitor_scope": "tenancy",
             "state_secret": f"{prefix}-monitor-state", "certificate_secret": f"{prefix}-certificate",
             "smtp_secrets": ", ".join(f"target.secret.id = '{s}'" for s in smtp)}
-        self.secret_names = [*config.secret_names.values(), config.lock_name]
+        self.secret_names = config.kept_secrets
         # The regional resources each service's calls concern, beyond the OCIDs in a request's URL (a secret's
         # vault is in the body of its creation).
         self.regional = {"vault": (config.vault_id, config.vault_key_id), "secrets": (config.vault_id,),

@@ -146,6 +146,13 @@ class Config:
                 "account_key": f"{p}-acme-account-key", "fallback_account_key": f"{p}-acme-fallback-account-key"}
 
     @property
+    def kept_secrets(self) -> tuple[str, ...]:
+        """The secrets a renewer keeps: the certificate set, each CA's account key, and the run lock."""
+        names = self.secret_names
+        return (names["certificate"], names["private_key"], names["chain"],
+                *(names[ca.account_key] for ca in self.cas), self.lock_name)
+
+    @property
     def cas(self) -> tuple["AcmeCa", ...]:
         """The ACME CAs to order from, the primary first, then the fallback when one is set."""
         primary = AcmeCa("primary", self.acme_directory, self.acme_ca_bundle, self.acme_eab_kid,

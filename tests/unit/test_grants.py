@@ -22,3 +22,10 @@ def test_a_secret_operation_names_the_secret_when_known_and_each_secret_otherwis
 
 def test_spans_read_as_a_person_would_say_them():
     assert [span(s) for s in (42, -600, 3600, 5 * 3600)] == ["42 s", "10 min", "1.0 h", "5.0 h"]
+
+
+def test_a_fallback_ca_adds_its_account_keys_secret_to_the_policy():
+    plain = Grants(config_for(ENV, "renew")).policy()
+    fallback = Grants(config_for({**ENV, "CERTMGR_ACME_FALLBACK_DIRECTORY": "https://acme.example/dir"}, "renew"))
+    added = set(fallback.policy()) - set(plain)
+    assert added and all("target.secret.name = 'tmi-acme-fallback-account-key'" in s for s in added)

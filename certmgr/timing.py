@@ -50,6 +50,7 @@ class Policy:
     dns_timeout: float = 3.0           # seconds per DNS query of the propagation check
     tls_timeout: float = 5.0           # seconds per TLS handshake of the post-deploy check
     smtp_timeout: float = 30.0         # seconds per SMTP operation of the monitor's e-mail
+    progress_every: float = 5.0        # a wait says what it waits for this often (INFO), from this long on
     acme_backoff: float = 3600.0       # after a failed order; doubles per consecutive failure
     max_acme_backoff: float = 23 * 3600.0  # below a day: a daily schedule still tries once a day
     clock: Callable[[], float] = time.monotonic
@@ -78,9 +79,10 @@ class Policy:
         looked at no more than once a second."""
         return min(self.max_poll, max(self.first_poll, elapsed))
 
-    def polls(self, deadline: "Deadline", every: float | None = None, expect: float | None = None) -> "Polls":
+    def polls(self, deadline: "Deadline", every: float | None = None, expect: float | None = None,
+              waiting: Callable[[], str] | None = None) -> "Polls":
         """The one poll loop; see `Polls`."""
-        return Polls(self, deadline, every, expect)
+        return Polls(self, deadline, every, expect, waiting)
 
     def acme_wait(self, failures: int, retry_after: float | None) -> float:
         """Seconds to hold back new orders after `failures` failed ones in a row; the CA's word wins if longer."""
@@ -124,10 +126,16 @@ class Polls:
     moment, and the waits after it start short again, so work that takes about as long as last time is seen
     right after it ends, at about the looks of a poll that knew nothing. Without it, a look a second is the
     best there is: work ending at an unknown moment is seen half a second late on the median.
+
+    `waiting`: what the wait is for, as of the last look (`TXT at 2 names: 1 of 3 nameservers answer`); a wait
+    that lasts logs it with the seconds spent, every `Policy.progress_every` seconds, so a person watching a
+    run sees what it waits for.
     """
 
-    def __init__(self, policy: Policy, deadline: Deadline, every: float | None = None, expect: float | None = None):
+    def __init__(self, policy: Policy, deadline: Deadline, every: float | None = None, expect: float | None = None,
+                 waiting: Callable[[], str] | None = None):
         self.policy, self.deadline, self.every, self.expect = policy, deadline, every, expect
+        self.waiting = waiting
         self.asked: float | None = None
         self.elapsed = 0.0
 
@@ -143,11 +151,16 @@ class Polls:
         return self.policy.poll_interval(elapsed - self.expect)
 
     def __iter__(self) -> Iterator[float]:
-        clock, started = self.policy.clock, self.policy.clock()
+        clock, started, every = self.policy.clock, self.policy.clock(), self.policy.progress_every
+        said = 0.0  # when the wait last said what it waits for
         while True:
             self.elapsed = clock() - started
             yield self.elapsed
-            pause = self._pause(clock() - started)
+            spent = clock() - started
+            if self.waiting is not None and spent - said >= every:  # after the look: its news is in `waiting`
+                said = spent - spent % every
+                log.info("waiting for %s; %.0f s", self.waiting(), spent)
+            pause = self._pause(spent)
             self.asked = None
             if not self.deadline.allows(pause):
                 return

@@ -6,6 +6,7 @@ refuses the replacement itself); TXT records are removed whatever happens after 
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,6 +19,8 @@ from ..errors import AcmeError, CertmgrError, DnsError
 from ..timing import DEFAULT, Deadline, Policy, retry_after
 from .acme_private import authorization, post, post_as_get
 from .client import connect
+
+log = logging.getLogger("certmgr")
 
 
 @dataclass
@@ -186,12 +189,15 @@ class AcmeAccount:
         try:
             if records:
                 t = clock()
+                log.info("presenting %d TXT values at %s", len(records), ", ".join(sorted({r.name for r in records})))
                 present(records)
                 timings["dns_present"] = round(clock() - t, 3)
                 t = clock()
+                log.info("waiting until every authoritative nameserver answers them")
                 wait(records)
                 timings["dns_propagation"] = round(clock() - t, 3)
             t = clock()
+            log.info("answering %d challenges: the CA validates them and issues", len(pending))
             for chall, _ in pending:
                 self.client.answer_challenge(chall, chall.chall.response(self.client.net.key))
             try:
@@ -217,6 +223,7 @@ class AcmeAccount:
                     cleanup(records)
             raise
         if records:
+            log.info("removing the TXT values")
             try:
                 cleanup(records)
             except DnsError as exc:  # the certificate is issued: keep it; the run lock's record has the values
@@ -226,7 +233,8 @@ class AcmeAccount:
     def _finalize(self, order: messages.OrderResource, deadline: Deadline) -> str:
         """`ClientV2.poll_and_finalize`, polling by the policy and the CA's Retry-After (acme waits a fixed
         second before its first look at the order); returns the full chain PEM."""
-        polls = self.policy.polls(deadline)
+        seen = ["the CA"]  # what the CA is doing, as of the last look
+        polls = self.policy.polls(deadline, waiting=lambda: seen[0])
         looks = iter(polls)
         next(looks)  # the first look is now
 
@@ -238,6 +246,7 @@ class AcmeAccount:
         for url in order.body.authorizations:
             authz = authorization(self.client, url)
             while authz.body.status == messages.STATUS_PENDING:
+                seen[0] = f"the CA to validate {authz.body.identifier.value} (pending)"
                 again()
                 authz = authorization(self.client, url)
             authzs.append(authz)
@@ -261,6 +270,7 @@ class AcmeAccount:
                        acme_errors.Error("the CA abandoned the order without saying why"))
             if body.status == messages.STATUS_READY:
                 self.client.begin_finalization(order)
+            seen[0] = f"the CA to issue (order {body.status})"
             again(retry_after(response.headers))
 
 

@@ -78,7 +78,11 @@ def wait_for_propagation(records: list[TxtRecord], servers: list[tuple[str, int]
         wanted.setdefault(r.name, set()).add(r.value)
     pending = {(s, n) for s in servers for n in wanted}
     last_error: dict = {}
-    polls = policy.polls(deadline, every=policy.dns_poll)
+    def waiting() -> str:
+        answering = sum(1 for s in servers if not any((s, n) in pending for n in wanted))
+        names = f"{len(wanted)} name{'s' if len(wanted) != 1 else ''}"
+        return f"TXT at {names}: {answering} of {len(servers)} nameservers answer"
+    polls = policy.polls(deadline, every=policy.dns_poll, waiting=waiting)
     for elapsed in polls:
         for server, name in sorted(pending):
             try:

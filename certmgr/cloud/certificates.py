@@ -182,7 +182,8 @@ class CertificatesService:
 
     def wait_active(self, certificate_id: str, what: str) -> None:
         """Poll until the certificate is ACTIVE again after a change, within the run's deadline."""
-        for spent in self.policy.polls(self.deadline):
+        state = None
+        for spent in self.policy.polls(self.deadline, waiting=lambda: f"certificate {certificate_id} ({what}) {state}"):
             state = self._state(certificate_id, what)
             if state == "ACTIVE":
                 return

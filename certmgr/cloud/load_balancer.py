@@ -65,7 +65,9 @@ class LoadBalancer:
     def _finish(self, work_request_id: str, what: str, expect: float | None = None):
         """Poll until the work request ends, SUCCEEDED or FAILED; raise WorkRequestPending if the deadline
         comes first."""
-        for spent in self.policy.polls(self.deadline, expect=expect):
+        wr = None
+        for spent in self.policy.polls(self.deadline, expect=expect,
+                                       waiting=lambda: f"work request {work_request_id} ({what}) {wr.lifecycle_state}"):
             try:
                 wr = self.client.get_work_request(work_request_id).data
             except oci.exceptions.ServiceError as exc:

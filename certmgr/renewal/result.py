@@ -3,17 +3,33 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 
 
+log = logging.getLogger("certmgr")
+
+# What each timed step does, as its start is logged (INFO: `-v` on the CLI, always in the function's log).
+STEPS = {"observe": "reading Vault, the listeners, the zones and the CA's advice", "acme_account": "the ACME account",
+         "vault_store": "storing the certificate, chain and key in Vault",
+         "lb_upload": "uploading the certificate bundle to the load balancer", "lb_switch": "switching the listeners",
+         "lb_cleanup": "deleting this deployment's unused certificate bundles",
+         "certificates_import": "importing the certificate into the Certificates service",
+         "certificates_cleanup": "scheduling old Certificates-service versions for deletion",
+         "verify": "checking that every endpoint serves the new certificate", "scan": "scanning every certificate",
+         "notify": "sending the digest"}
+
+
 class Timed:
-    """`timed(step)` adds a step's seconds to the `timings` dict of the result it is mixed into."""
+    """`timed(step)` logs the step's start and adds its seconds to the `timings` dict of the result it is mixed
+    into."""
 
     timings: dict[str, float]
 
     @contextlib.contextmanager
-    def timed(self, step: str):
+    def timed(self, step: str, doing: str | None = None):
+        log.info("%s", doing or STEPS.get(step, step))
         start = time.monotonic()
         try:
             yield

@@ -27,8 +27,10 @@ log = logging.getLogger("certmgr")
 
 
 def _decide(config: Config, services: Services, result: Result, now: dt.datetime,
-            force: bool) -> tuple[Observed, Plan]:
-    with result.timed("observe"):
+            force: bool, before: Plan | None = None) -> tuple[Observed, Plan]:
+    """Observe and plan; the plan is logged unless it is `before`'s again (the look under the lock)."""
+    again = before and "under the lock: reading again what another run may have changed"
+    with result.timed("observe", again):
         observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
                            service=services.certificates, now=now, policy=services.policy)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
@@ -41,7 +43,8 @@ def _decide(config: Config, services: Services, result: Result, now: dt.datetime
     if planned.serial:
         result.serial, result.not_after = planned.serial, planned.not_after.isoformat()
         result.days_remaining = (planned.not_after - now).days
-    log.info("plan: %s - %s", planned.action, planned.reason)
+    if before is None or (before.action, before.reason) != (planned.action, planned.reason):
+        log.info("plan: %s - %s", planned.action, planned.reason)
     return observed, planned
 
 
@@ -106,10 +109,11 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             for name in config.domains:
                 services.dns.target(challenge_name(name))  # every challenge lands in a zone certmgr can write
             _check_caa(config, services, observed, planned)
+        log.info("taking the run lock %s", config.lock_name)
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:
             # Another run may have acted between the first look and the lock: look again, under it.
-            observed, planned = _decide(config, services, result, now, force)
+            observed, planned = _decide(config, services, result, now, force, before=planned)
             if _acts(planned):
                 runner = Act(Job(config, services, result, policy, deadline, lock))
                 runner.act(observed, planned, now)

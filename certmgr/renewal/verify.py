@@ -42,7 +42,10 @@ def verify(endpoints, name: str, serial: str, trust: ssl.SSLContext, policy: Pol
     """Each endpoint with what it served last; VerifyError (with that report) when one still does not serve
     `serial` after `policy.verify_for` seconds or at the deadline."""
     report: list[dict] = []
-    for _ in policy.polls(deadline.within(policy.verify_for)):
+
+    def waiting() -> str:
+        return f"{sum(r['ok'] for r in report)} of {len(endpoints)} endpoints to serve {serial}"
+    for _ in policy.polls(deadline.within(policy.verify_for), waiting=waiting):
         seen = {f"{host}:{port}": served((host, port), name, trust, policy.tls_timeout) for host, port in endpoints}
         report = [{"endpoint": e, "serial": s, "ok": same_serial(s, serial)} for e, s in seen.items()]
         if all(r["ok"] for r in report):

@@ -38,7 +38,9 @@ OCI_NAME = re.compile(r"\boci\.([a-z_][a-z0-9_]*)")
 
 
 def sources(package: Path) -> list[Path]:
-    return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    """The package's files as the image holds them: its modules and its data (cloud/permissions.json)."""
+    return sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                  and p.suffix != ".pyc")
 
 
 def certmgr_services() -> list[str]:

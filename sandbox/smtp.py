@@ -74,6 +74,14 @@ class SmtpSink:
         with self._lock:
             return list(self._messages)
 
+    def to_json(self) -> list[dict]:
+        """Each accepted mail: envelope, headers and plain-text body (what `GET /_control/mails` answers)."""
+        def text(message: EmailMessage) -> str:
+            body = message.get_body(("plain",))
+            return body.get_content().replace("\r\n", "\n") if body is not None else ""
+        return [{"from": m.mail_from, "to": m.rcpt_tos, "subject": m.message["Subject"], "date": m.message["Date"],
+                 "body": text(m.message)} for m in self.messages]
+
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()

@@ -168,6 +168,7 @@ class Sandbox:
             self.dns_server = DnsServer(self.backend(dns).lookup).start()
             self.smtp = SmtpSink(SMTP_USER, base64.urlsafe_b64encode(os.urandom(18)).decode(),
                                  approved_senders={SMTP_SENDER}, workdir=self.workdir / "smtp").start()
+            self.world.mailbox = self.smtp.to_json
             self._seed()
             self.env.update(CERTMGR_OCI_ENDPOINT=f"{self.endpoint}/regions/{{region}}",
                             SANDBOX_OCI_ENDPOINT=self.endpoint, SANDBOX_CONTROL=f"{self.endpoint}/_control",

@@ -77,6 +77,7 @@ CONTROL_ROUTES = [
     Route("DELETE", "/_control/faults", "control.clear_faults", _control_clear_faults),
     Route("POST", "/_control/options", "control.options", _control_options),
     Route("POST", "/_control/session-token", "control.session_token", _control_session_token),
+    Route("GET", "/_control/mails", "control.mails", lambda req: Reply(body=req.world.mailbox())),
 ]
 
 

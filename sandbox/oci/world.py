@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from typing import Callable
 
 from .auth import Authenticator
 from .faults import Faults
@@ -13,6 +14,8 @@ HOME_REGION = "us-ashburn-1"
 REGIONS = ("us-ashburn-1", "eu-frankfurt-1", "ap-seoul-1")
 # Behaviours tests switch (POST /_control/options). `lb_busy`: what a Load Balancer change meets while another
 # work request of the same load balancer runs, "queue" or "refuse" (409 Conflict); CONFORMANCE.md, lb.* rows.
+# Numbers, in seconds: work_request_delay, certificate_delay, secret_activation_delay, dns_propagation_delay,
+# and clock_offset (the services' time ahead of this machine's: a client whose clock is off).
 DEFAULT_OPTIONS = {"work_request_delay": 0.3, "lb_busy": "queue"}
 CHOICES = {"lb_busy": ("queue", "refuse")}
 
@@ -47,6 +50,7 @@ class World:
         self.calls: list[dict] = []
         self._backends: dict[tuple[str, str], object] = {}
         self.options: dict[str, float | str] = dict(DEFAULT_OPTIONS)
+        self.mailbox: Callable[[], list[dict]] = list  # the SMTP sink's mails, once the stack has one
 
     def reset(self) -> None:
         """Back to a new tenancy, cheaply: every backend emptied (reset), only the root compartment, no calls

@@ -4,6 +4,7 @@ import ssl
 from email.message import EmailMessage
 
 import pytest
+import requests
 
 from sandbox.smtp import SmtpSink
 
@@ -95,3 +96,17 @@ def test_certificate_names_the_loopback_address(sink):
     with smtplib.SMTP(host, int(port), timeout=5) as connection:
         with pytest.raises(ssl.SSLCertVerificationError):
             connection.starttls(context=ssl.create_default_context())  # system roots do not trust it
+
+
+def test_the_stacks_mails_are_read_at_the_control_endpoint(sandbox):
+    """`GET $SANDBOX_CONTROL/mails`: what the sandbox's sink accepted, for a person trying the monitor."""
+    host, port = sandbox.smtp.address.rsplit(":", 1)
+    with smtplib.SMTP(host, int(port), timeout=5) as connection:
+        connection.starttls(context=ssl.create_default_context(cafile=str(sandbox.smtp.ca_bundle)))
+        connection.login(sandbox.smtp.username, sandbox.smtp.password)
+        connection.send_message(message(sender="certmgr@example.com"), to_addrs=["ops@example.test"])
+    mails = requests.get(f"{sandbox.endpoint}/_control/mails", timeout=5).json()
+    last = mails[-1]
+    assert (last["from"], last["to"], last["subject"]) == ("certmgr@example.com", ["ops@example.test"],
+                                                           "Certificate expires in 7 days")
+    assert last["body"] == "www.example.test expires on 2026-12-01.\n"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import josepy as jose
-from acme import challenges, client, errors as acme_errors, messages
+from acme import challenges, errors as acme_errors, messages
 from cryptography import x509
 
 from ..cloud.dns import TxtRecord, challenge_name

@@ -37,6 +37,12 @@ def zone_nameservers(zone: oci.dns.models.Zone) -> list[tuple[str, int]]:
     return servers
 
 
+def authoritative(zones, zone: str, configured: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
+    """The servers to ask about `zone` (a name in `zones`, cloud.dns.Zones): CERTMGR_DNS_NAMESERVERS when set, else
+    the zone's own."""
+    return list(configured) or zone_nameservers(zones.models[zone])
+
+
 def txt_values(server: tuple[str, int], name: str, timeout: float) -> set[str]:
     """TXT values at `name` as one authoritative server answers them right now (TCP when truncated)."""
     query = dns.message.make_query(name, dns.rdatatype.TXT, use_edns=0, payload=1232)

@@ -32,6 +32,6 @@ def check(config: Config, *, policy: Policy = DEFAULT, clients: Clients | None =
         from .renewer import RenewerCheck as Mode
     Mode(config, clients, policy, checks).run()
     if checks.status == "failed":  # one line in the function's log, as a failed run leaves
-        log.error("check failed: %s", "; ".join(f"{i.name}: {i.detail}" for i in checks.items if i.status == FAILED),
-                  extra=OUTCOME)
+        failed = "; ".join(f"{i.name}: {i.detail}" for i in checks.items if i.status == FAILED)
+        log.error("check failed: %s", failed, extra=OUTCOME)
     return checks

@@ -5,13 +5,11 @@ from __future__ import annotations
 import oci
 
 from ..cloud.clients import Clients
-from ..cloud.grants import region_of, skew, span
+from ..cloud.grants import clock_off, region_of, skew
 from ..errors import oci_hint, oci_reason
 from ..settings.config import Config
 from ..timing import Policy
 from .checklist import FAILED, SKIPPED, UNPROVEN, Checklist, Item, Stop
-
-CLOCK_TOLERANCE = 60.0  # seconds: Date headers are whole seconds, and OCI refuses requests 5 minutes off
 
 
 class Check:
@@ -53,14 +51,14 @@ class Check:
 
     def clock(self) -> None:
         with self.checks.item("clock") as item:
-            offsets = {who: off for who, date in self.dates.items() if date and (off := skew({"date": date})) is not None}
+            offsets = {who: off for who, date in self.dates.items()
+                       if date and (off := skew({"date": date})) is not None}
             if not offsets:
                 item.status, item.detail = SKIPPED, "no answer with a Date header to compare with"
                 return
             item.detail = ", ".join(f"{off:+.0f} s against {who}" for who, off in offsets.items())
-            wrong = {who: off for who, off in offsets.items() if abs(off) > CLOCK_TOLERANCE}
+            wrong = [said for who, off in offsets.items() if (said := clock_off(off, who))]
             if wrong:
-                item.detail = "; ".join(f"this machine's clock is {span(off)} {'ahead of' if off > 0 else 'behind'} "
-                                        f"{who}" for who, off in wrong.items())
-                item.fix = "set the clock right (NTP): OCI refuses requests signed more than 5 minutes off its time"
+                item.detail = "; ".join(wrong)
+                item.fix = "set the clock right (NTP): OCI refuses requests signed 5 minutes off its time"
                 raise Stop

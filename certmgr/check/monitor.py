@@ -28,7 +28,8 @@ class MonitorCheck(Check):
         for lb_id in settings.lb_ids:
             with self.checks.item("load balancer") as item:
                 lb = LoadBalancer(clients.load_balancer(region_of(lb_id) or clients.region), lb_id)
-                item.detail = f"{lb.get().display_name} ({lb_id}): {count(len(lb.certificates()), 'certificate bundle')} readable"
+                bundles = count(len(lb.certificates()), "certificate bundle")
+                item.detail = f"{lb.get().display_name} ({lb_id}): {bundles} readable"
         monitor = Monitor(self.config, clients, now, MonitorResult(), self.policy)
         self.memory(monitor)
         email = [c for c in monitor.channels() if c.name == "email"] if settings.email else []

@@ -57,7 +57,7 @@ class RenewerCheck(Check):
                 challenge = challenge_name(name)
                 if dns.zone_of(challenge) is None:
                     item.detail = f"{name} is in no zone of CERTMGR_DNS_ZONE_ID ({', '.join(dns.models)})"
-                    item.fix = "list only names inside the zones, or add the zone that holds it to CERTMGR_DNS_ZONE_ID"
+                    item.fix = "list only names inside the zones, or add the zone holding it to CERTMGR_DNS_ZONE_ID"
                     raise Stop
                 target = dns.target(challenge)
                 writes.setdefault(dns.zone_of(target), []).append(target)
@@ -73,9 +73,9 @@ class RenewerCheck(Check):
                                "which changes nothing")
 
     def nameservers(self, zone: str) -> None:
-        from ..ca.propagation import unanswered, zone_nameservers  # dnspython only here and in a run that orders
+        from ..ca.propagation import authoritative, unanswered  # dnspython only here and in a run that orders
         with self.checks.item(f"nameservers {zone}") as item:
-            servers = list(self.config.dns_nameservers) or zone_nameservers(self.services.dns.models[zone])
+            servers = authoritative(self.services.dns, zone, self.config.dns_nameservers)
             problems = {f"{host}:{port}": unanswered((host, port), zone, self.policy.dns_timeout)
                         for host, port in servers}
             failing = {address: found for address, found in problems.items() if found}
@@ -96,7 +96,8 @@ class RenewerCheck(Check):
             with failing_as(VaultError, f"vault: cannot read vault {config.vault_id}", "check CERTMGR_VAULT_ID"):
                 vault = self.clients.kms_vaults().get_vault(config.vault_id).data
             if vault.lifecycle_state != "ACTIVE":
-                item.detail, item.fix = f"vault {vault.display_name} is {vault.lifecycle_state}", "use an ACTIVE vault"
+                item.detail = f"vault {vault.display_name} is {vault.lifecycle_state}"
+                item.fix = "set CERTMGR_VAULT_ID to an ACTIVE vault"
                 raise Stop
             item.detail = f"{vault.display_name} ({config.vault_id}): ACTIVE"
         if vault is None:
@@ -107,15 +108,17 @@ class RenewerCheck(Check):
             found = []
             for name in config.kept_secrets[:-1]:  # the run lock is the next item's
                 stored = store.read(name)
-                found.append(f"{name} ({stored[1] or 'CURRENT'})" if stored else f"{name} (none yet: a run creates it)")
+                found.append(f"{name} ({stored[1] or 'CURRENT'})" if stored else f"{name} (none: a run creates it)")
             item.detail = "readable: " + ", ".join(found)
         with self.checks.item("run lock") as item:
             existed = store.secret_id(config.lock_name) is not None
             try:
-                with RunLock(store, config.lock_name, seconds=self.policy.lease_margin, clock=self.policy.wall_clock):
+                with RunLock(store, config.lock_name, seconds=self.policy.lease_margin,
+                             clock=self.policy.wall_clock):
                     pass
             except LockBusy as exc:
-                item.status, item.detail = UNPROVEN, f"{exc.message}: writing secrets is not proven; check again later"
+                item.status = UNPROVEN
+                item.detail = f"{exc.message}: writing secrets is not proven; check again later"
                 return
             item.detail = (f"{config.lock_name} taken and released: secrets can be written (metadata only, no new "
                            "version)" if existed else f"{config.lock_name} created and released: secrets can be "
@@ -125,11 +128,12 @@ class RenewerCheck(Check):
         config = self.config
         with self.checks.item("key") as item:
             self.same_region(item, "key", config.vault_key_id, "CERTMGR_VAULT_KEY_ID")
-            with failing_as(VaultError, f"vault: cannot read key {config.vault_key_id}", "check CERTMGR_VAULT_KEY_ID"):
+            with failing_as(VaultError, f"vault: cannot read key {config.vault_key_id}",
+                            "check CERTMGR_VAULT_KEY_ID"):
                 key = self.clients.kms_keys(vault.management_endpoint).get_key(config.vault_key_id).data
             if key.lifecycle_state != "ENABLED":
                 item.detail = f"key {key.display_name} ({config.vault_key_id}) is {key.lifecycle_state}"
-                item.fix = "enable it (Vault > Master Encryption Keys > Enable): secrets cannot be written or read without it"
+                item.fix = "enable it (Vault > Master Encryption Keys > Enable): no secret is read or written without"
                 raise Stop
             item.detail = f"{key.display_name} ({config.vault_key_id}): ENABLED"
 
@@ -140,14 +144,12 @@ class RenewerCheck(Check):
         with self.checks.item("load balancer") as item:
             self.same_region(item, "load balancer", config.lb_id, "CERTMGR_LB_ID")
             balancer, bundles = lbs.get(), lbs.certificates()
-            item.detail = f"{balancer.display_name} ({config.lb_id}): readable, {count(len(bundles), 'certificate bundle')}"
+            item.detail = f"{balancer.display_name} ({config.lb_id}): {count(len(bundles), 'certificate bundle')}"
         if item.status == FAILED:
             return
         with self.checks.item("listeners") as item:
             chosen = select_listeners(balancer, config.lb_listeners)
-            item.detail = ", ".join(
-                f"{l.name} (port {l.port}, serves {l.ssl_configuration.certificate_name or l.ssl_configuration.certificate_ids[0]})"
-                for l in chosen)
+            item.detail = ", ".join(f"{l.name} (port {l.port}, serves {serving(l)})" for l in chosen)
         self.unproven("lb changes", "lb.update_listener", "uploading a certificate bundle and switching listeners "
                       "change the load balancer: the first renewal proves them")
 
@@ -170,8 +172,8 @@ class RenewerCheck(Check):
                                        timeout=self.policy.ca_timeout, headers=headers)
             self.dates["the CA's"] = headers.get("date")
             meta = directory.get("meta") or {}
-            item.detail = (f"{config.acme_directory}: reachable, "
-                           f"{'renewal information (ARI)' if 'renewalInfo' in directory else 'no renewal information'}")
+            ari = "renewal information (ARI)" if "renewalInfo" in directory else "no renewal information"
+            item.detail = f"{config.acme_directory}: reachable, {ari}"
             if meta.get("externalAccountRequired") and not config.acme_eab_kid:
                 item.detail = f"{config.acme_directory} requires external account binding"
                 item.fix = "set CERTMGR_ACME_EAB_KID and CERTMGR_ACME_EAB_HMAC_KEY from your CA"
@@ -190,21 +192,20 @@ class RenewerCheck(Check):
             self.checks.add("acme account", SKIPPED, "not checked: its key is in Vault (see the identity)")
             return
         if self.routed:
-            self.caa(tuple((directory.get("meta") or {}).get("caaIdentities") or ()))
+            self.caa(tuple(meta.get("caaIdentities") or ()))
         with self.checks.item("acme account") as item:
             self.account(item)
 
     def caa(self, identities: tuple[str, ...]) -> None:
         from ..ca.caa import check_caa
-        from ..ca.propagation import zone_nameservers
+        from ..ca.propagation import authoritative
         dns, config = self.services.dns, self.config
         with self.checks.item("caa") as item:
             if not identities:
                 item.detail = "the CA publishes no CAA identities (meta.caaIdentities): nothing to check"
                 return
-            check_caa(config.domains, dns.zone_of,
-                      lambda zone: list(config.dns_nameservers) or zone_nameservers(dns.models[zone]), identities,
-                      self.policy.dns_timeout)
+            check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
+                      identities, self.policy.dns_timeout)
             item.detail = f"no CAA record at the names or above them forbids {' or '.join(identities)}"
 
     def account(self, item) -> None:
@@ -218,3 +219,9 @@ class RenewerCheck(Check):
         found = known_account(acme)
         item.detail = (f"the CA knows the account of the key in Vault: {found}" if found else
                        "the CA has no account for the key in Vault: the first run registers one (none was created)")
+
+
+def serving(listener) -> str:
+    """What a listener serves: its LB bundle's name, or the Certificates-service certificate's OCID."""
+    ssl = listener.ssl_configuration
+    return ssl.certificate_name or (ssl.certificate_ids or ["nothing"])[0]

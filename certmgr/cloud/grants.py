@@ -26,6 +26,7 @@ TABLE = json.loads(Path(__file__).with_name("permissions.json").read_text())
 SERVICES = {"vaults": "vault", "load_balancer": "lb", "notification_data_plane": "ons", "logging": "loggingingestion",
             "kms_vault": "kms", "kms_management": "kms"}
 OCID = re.compile(r"ocid1\.([a-z0-9-]+)\.[a-z0-9-]+\.([a-z0-9-]*)(?:\.[a-z0-9-]*)?\.[A-Za-z0-9_-]+")
+CLOCK_TOLERANCE = 60.0  # seconds: Date headers are whole seconds, and OCI refuses requests 5 minutes off
 KINDS = {"vault": "vault", "key": "key", "loadbalancer": "load balancer", "vaultsecret": "secret",
          "dns-zone": "zone", "certificate": "certificate", "onstopic": "topic", "log": "log"}
 
@@ -58,6 +59,13 @@ def span(seconds: float) -> str:
     seconds = abs(seconds)
     return f"{seconds / 3600:.1f} h" if seconds >= 3000 else f"{seconds / 60:.0f} min" if seconds >= 90 \
         else f"{seconds:.0f} s"
+
+
+def clock_off(seconds: float | None, whose: str) -> str | None:
+    """`this machine's clock is 1.0 h behind OCI's`; None when it is within CLOCK_TOLERANCE (or unknown)."""
+    if seconds is None or abs(seconds) <= CLOCK_TOLERANCE:
+        return None
+    return f"this machine's clock is {span(seconds)} {'ahead of' if seconds > 0 else 'behind'} {whose}"
 
 
 class Grants:
@@ -108,11 +116,8 @@ class Grants:
         """What OCI's refusal means here, with the fix; None when the status says it all. `names` are what the
         caller knows of the call's subject (`secret_name`)."""
         if exc.status == 401:
-            off = skew(exc.headers)
-            if off is None or abs(off) <= 60:
-                return None
-            return (f"this machine's clock is {span(off)} {'ahead of' if off > 0 else 'behind'} OCI's (OCI refuses "
-                    "requests signed more than 5 minutes off its time): set the clock right (NTP)")
+            off = clock_off(skew(exc.headers), "OCI's")
+            return off and f"{off} (OCI refuses requests signed 5 minutes off its time): set the clock right (NTP)"
         if exc.status != 404:
             return None
         named = {m.group(0): m.group(1) for m in OCID.finditer(exc.request_endpoint or "")}

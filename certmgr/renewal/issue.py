@@ -106,7 +106,7 @@ class Issuer(Step):
     def order(self, observed: Observed, ca):
         # Imported here: the ACME client and dnspython are only needed by a run that orders.
         from ..ca.order import AcmeAccount, Eab
-        from ..ca.propagation import wait_for_propagation, zone_nameservers
+        from ..ca.propagation import authoritative, wait_for_propagation
         config, result = self.config, self.result
         with result.timed("acme_account"):
             eab = Eab(ca.eab_kid, ca.eab_hmac_key.reveal()) if ca.eab_kid else None
@@ -134,7 +134,7 @@ class Issuer(Step):
             for record in dns.routed(records):
                 by_zone.setdefault(dns.zone_of(record.name), []).append(record)
             for zone, group in by_zone.items():
-                servers = list(config.dns_nameservers) or zone_nameservers(dns.models[zone])
+                servers = authoritative(dns, zone, config.dns_nameservers)
                 wait_for_propagation(group, servers, policy=self.policy, deadline=self.propagation_deadline())
         replaces = None
         issued_by = self.lock.record.issued_by or config.acme_directory  # before it was kept: the primary

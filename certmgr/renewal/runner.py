@@ -66,10 +66,9 @@ def _refuse_taken(config: Config, planned: Plan) -> None:
 def _check_caa(config: Config, services: Services, observed: Observed, planned: Plan) -> None:
     """No order a CAA record forbids (imported here: only a run that orders needs dnspython)."""
     from ..ca.caa import check_caa
-    from ..ca.propagation import zone_nameservers
+    from ..ca.propagation import authoritative
     dns = services.dns
-    check_caa(config.domains, dns.zone_of,
-              lambda zone: list(config.dns_nameservers) or zone_nameservers(dns.models[zone]),
+    check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
               observed.caa_identities if planned.ca == "primary" else (), services.policy.dns_timeout)
 
 

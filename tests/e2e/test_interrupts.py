@@ -38,7 +38,7 @@ def test_a_signal_mid_run_ends_with_a_result_and_no_txt_left(tenant, slow_zone, 
         run.kill()
     name = signal.Signals(sent).name
     assert run.returncode == code, (out, err)
-    assert out.startswith(f"INTERRUPTED: issue a new certificate - "), out
+    assert out.startswith("INTERRUPTED: issue a new certificate - "), out
     assert f"error:     run: interrupted by {name}" in out and "TXT records added by this run were removed" in out
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert tenant.challenge_records() == []

@@ -3,11 +3,10 @@
 `Config.from_env` builds the Config from what `read` returns."""
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Mapping
-import dataclasses
-from dataclasses import dataclass
 
 from .. import pki
 from .parsers import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
@@ -135,7 +134,7 @@ def _oci_profile(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Var:
     env: str
     field: str

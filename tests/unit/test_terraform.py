@@ -181,7 +181,21 @@ def test_each_function_has_a_daily_schedule(module):
 
 def test_provider_is_recent_enough_for_function_schedules(module):
     [oci] = [p["oci"] for block in module["terraform"] for p in block["required_providers"]]
-    assert oci == {"source": "oracle/oci", "version": ">= 6.37.0"}
+    assert (oci["source"], oci["version"]) == ("oracle/oci", ">= 6.37.0")
+
+
+def test_identity_resources_use_the_home_region_provider_the_examples_pass(module):
+    """Identity resources are created in the tenancy's home region only: the module takes an `oci.home`
+    provider for them (configuration_aliases) and both examples pass one."""
+    [oci] = [p["oci"] for block in module["terraform"] for p in block["required_providers"]]
+    assert oci["configuration_aliases"] == ["${oci.home}"]
+    identity = {name: body for name, body in resources(module).items() if name.startswith("oci_identity_")}
+    assert len(identity) == 5 and all(body.get("provider") == "${oci.home}" for body in identity.values()), identity
+    others = {name: body for name, body in resources(module).items() if not name.startswith("oci_identity_")}
+    assert all("provider" not in body for body in others.values())
+    for directory in (EXAMPLE, FLEET):
+        call = named(load(directory), "module")["certificates"]
+        assert call["providers"] == {"oci": "oci", "${oci.home}": "${oci.home}"}, call["providers"]  # as hcl2 reads it
 
 
 def test_each_dynamic_group_matches_one_function(module):
@@ -240,7 +254,7 @@ def test_example_passes_every_required_module_variable(module, directory):
     required = {name for name, body in variables.items() if "default" not in body}
     calls = named(load(directory), "module")
     assert list(calls) == ["certificates"]  # `terraform output -module=certificates invoke_command`
-    arguments = set(calls["certificates"]) - {"source"}
+    arguments = set(calls["certificates"]) - {"source", "providers"}
     assert required - arguments == set(), "required but not passed"
     assert arguments - set(variables) == set(), "passed but not a module variable"
 
@@ -306,6 +320,8 @@ def test_terraform_fmt_is_clean():
     ({"certificates": {"api": FLEET_ENTRY, "www": FLEET_ENTRY}}, True),
     ({"certificates": {"api": {**FLEET_ENTRY, "renewal_days": 61}}}, False),
     ({"certmgr_image_url": "certmgr"}, False), ({"log_retention_days": 45}, False),
+    ({"application_shape": "GENERIC_ARM"}, True), ({"application_shape": "ARM64"}, False),
+    ({"certmgr_image_digest": "sha256:" + "0" * 64}, True), ({"certmgr_image_digest": "latest"}, False),
 ], ids=lambda v: json.dumps(v) if isinstance(v, dict) else str(v))
 def test_variable_validation(tmp_path, override, accepted):
     run = plan_variables(tmp_path, {**VALID_INPUTS, **override})

@@ -3,7 +3,7 @@
 # "certificates", so `terraform output -module=certificates invoke_command` works as the seed guide says.
 
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.3.0"
   required_providers {
     oci = {
       source  = "oracle/oci"
@@ -17,8 +17,18 @@ provider "oci" {
   region = var.region
 }
 
+# Dynamic groups and policies are created in the tenancy's home region, whatever region the functions run in.
+provider "oci" {
+  alias  = "home"
+  region = coalesce(var.home_region, var.region)
+}
+
 module "certificates" {
   source = "../../modules/certmgr"
+  providers = {
+    oci      = oci
+    oci.home = oci.home
+  }
 
   enable_certificate_automation = var.enable_certificate_automation
 

@@ -114,3 +114,9 @@ variable "alert_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "home_region" {
+  description = "The tenancy's home region, where identity resources are created (e.g. us-ashburn-1); leave it unset when it is region."
+  type        = string
+  default     = null
+}

@@ -41,3 +41,9 @@ variable "certificates" {
     certificate_name = optional(string)
   }))
 }
+
+variable "home_region" {
+  description = "The tenancy's home region, where identity resources are created (e.g. us-ashburn-1); leave it unset when it is region."
+  type        = string
+  default     = null
+}

@@ -99,6 +99,7 @@ locals {
 }
 
 resource "oci_identity_dynamic_group" "renewer" {
+  provider = oci.home # identity lives in the home region
   for_each = var.create_dynamic_group ? local.entries : {}
 
   compartment_id = var.tenancy_ocid
@@ -109,7 +110,8 @@ resource "oci_identity_dynamic_group" "renewer" {
 }
 
 resource "oci_identity_dynamic_group" "monitor" {
-  count = var.create_dynamic_group && local.monitor_enabled ? 1 : 0
+  provider = oci.home # identity lives in the home region
+  count    = var.create_dynamic_group && local.monitor_enabled ? 1 : 0
 
   compartment_id = var.tenancy_ocid
   name           = local.monitor_group
@@ -119,6 +121,7 @@ resource "oci_identity_dynamic_group" "monitor" {
 }
 
 resource "oci_identity_policy" "renewer" {
+  provider = oci.home # identity lives in the home region
   for_each = var.create_policies ? local.entries : {}
 
   compartment_id = var.tenancy_ocid
@@ -137,7 +140,8 @@ resource "oci_identity_policy" "renewer" {
 }
 
 resource "oci_identity_policy" "monitor" {
-  count = var.create_policies && local.monitor_enabled ? 1 : 0
+  provider = oci.home # identity lives in the home region
+  count    = var.create_policies && local.monitor_enabled ? 1 : 0
 
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-certmgr-monitor"
@@ -155,7 +159,8 @@ resource "oci_identity_policy" "monitor" {
 }
 
 resource "oci_identity_policy" "scheduler" {
-  count = var.create_policies && local.enabled ? 1 : 0
+  provider = oci.home # identity lives in the home region
+  count    = var.create_policies && local.enabled ? 1 : 0
 
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-certmgr-scheduler"

@@ -123,6 +123,7 @@ resource "oci_functions_application" "this" {
   compartment_id = var.compartment_id
   display_name   = "${var.name_prefix}-certmgr" # FN_APP for the Makefile's fn-* targets
   subnet_ids     = [var.subnet_id]
+  shape          = var.application_shape
   config         = local.common_config
   freeform_tags  = local.tags
 
@@ -148,6 +149,7 @@ resource "oci_functions_function" "renewer" {
   application_id = oci_functions_application.this[0].id
   display_name   = each.value.function_name
   image          = var.certmgr_image_url
+  image_digest   = var.certmgr_image_digest
   memory_in_mbs  = var.function_memory_mb
   # A renewal waits for DNS propagation, ACME validation and LB work requests: up to ~4 minutes.
   timeout_in_seconds = var.function_timeout_seconds

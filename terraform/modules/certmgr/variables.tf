@@ -58,6 +58,26 @@ variable "certmgr_image_url" {
   }
 }
 
+variable "certmgr_image_digest" {
+  description = "The image's digest (sha256:...), so a re-pushed tag is deployed: Terraform sees no change in a tag alone."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.certmgr_image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.certmgr_image_digest))
+    error_message = "certmgr_image_digest must be sha256: followed by 64 hex digits, as `docker inspect` or OCIR shows it."
+  }
+}
+
+variable "application_shape" {
+  description = "The functions' architecture: GENERIC_X86, GENERIC_ARM or GENERIC_X86_ARM; the image must contain it."
+  type        = string
+  default     = "GENERIC_X86"
+  validation {
+    condition     = contains(["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"], var.application_shape)
+    error_message = "application_shape must be GENERIC_X86, GENERIC_ARM or GENERIC_X86_ARM."
+  }
+}
+
 variable "function_memory_mb" {
   description = "Memory of each function in MB."
   type        = number

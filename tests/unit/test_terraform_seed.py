@@ -354,3 +354,20 @@ def test_the_example_passes_the_guides_variables_straight_through():
     call = named(load(EXAMPLE), "module")["certificates"]
     for name in SEED:
         assert call.get(name) == "${var." + name + "}", name
+
+
+def test_the_seed_switch_off_creates_no_dynamic_group_and_no_policy_and_the_monitor_uses_the_named_group():
+    """The guide's `create_dynamic_group = false` (its switch covers the IAM policies too, which the example
+    passes on as create_policies) with only `existing_dynamic_group_name`: the monitor shares that group."""
+    module = load(MODULE)
+    example = named(load(EXAMPLE), "module")["certificates"]
+    assert example["create_policies"] == "${var.create_dynamic_group}"
+    values = {**tfvars(GUIDE_TFVARS), "create_dynamic_group": False, "create_policies": False,
+              "existing_dynamic_group_name": "ops-functions"}
+    scope = scope_for(module, values)
+    identity = {name: body for name, body in resources(module).items() if name.startswith("oci_identity_")}
+    for name, body in identity.items():
+        created = evaluate(body.get("count", body.get("for_each")), scope)
+        assert created in (0, "0", {}), f"{name} is created: {created}"
+    assert scope["local"].monitor_group == "ops-functions"
+    assert all("ops-functions" in s for s in scope["local"].monitor_statements)

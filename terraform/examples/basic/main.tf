@@ -51,6 +51,7 @@ module "certificates" {
   function_memory_mb          = var.function_memory_mb
   function_timeout_seconds    = var.function_timeout_seconds
   create_dynamic_group        = var.create_dynamic_group
+  create_policies             = var.create_dynamic_group # the seed's switch: "Create dynamic group and IAM policies"
   existing_dynamic_group_name = var.existing_dynamic_group_name
 
   create_monitor_topic = length(var.alert_emails) > 0

@@ -14,7 +14,7 @@ locals {
   renewer_groups = {
     for prefix, e in local.entries : prefix => var.create_dynamic_group ? "${prefix}-certmgr-renewer" : coalesce(var.existing_dynamic_group_name, "<existing_dynamic_group_name>")
   }
-  monitor_group = var.create_dynamic_group ? "${var.name_prefix}-certmgr-monitor" : coalesce(var.existing_monitor_dynamic_group_name, "<existing_monitor_dynamic_group_name>")
+  monitor_group = var.create_dynamic_group ? "${var.name_prefix}-certmgr-monitor" : coalesce(var.existing_monitor_dynamic_group_name, var.existing_dynamic_group_name, "<existing_monitor_dynamic_group_name>")
 
   renewer_statements = {
     for prefix, e in local.entries : prefix => concat(
@@ -152,8 +152,8 @@ resource "oci_identity_policy" "monitor" {
 
   lifecycle {
     precondition {
-      condition     = var.create_dynamic_group || var.existing_monitor_dynamic_group_name != null
-      error_message = "Set existing_monitor_dynamic_group_name when create_dynamic_group is false."
+      condition     = var.create_dynamic_group || var.existing_monitor_dynamic_group_name != null || var.existing_dynamic_group_name != null
+      error_message = "Set existing_dynamic_group_name (or existing_monitor_dynamic_group_name for a group of its own) when create_dynamic_group is false."
     }
   }
 }

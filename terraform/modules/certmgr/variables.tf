@@ -469,7 +469,7 @@ variable "existing_dynamic_group_name" {
 }
 
 variable "existing_monitor_dynamic_group_name" {
-  description = "Existing dynamic group of the monitor function (when create_dynamic_group is false)."
+  description = "Existing dynamic group of the monitor function (when create_dynamic_group is false); unset, the monitor uses existing_dynamic_group_name."
   type        = string
   default     = null
 }

@@ -275,6 +275,14 @@ variable "certificates" {
     error_message = "each certificates entry needs a DNS zone and a load balancer OCID, and renewal_days from 7 to 60 if set."
   }
   validation {
+    # One owner per listener: two entries on one listener would take it from each other every run (certmgr
+    # refuses to take a listener over from another deployment). No listeners: every HTTPS listener of the LB.
+    condition = alltrue(flatten([for k, c in var.certificates : [for k2, c2 in var.certificates :
+      k == k2 || c.load_balancer_id != c2.load_balancer_id ||
+    (length(c.listeners) > 0 && length(c2.listeners) > 0 && length(setintersection(c.listeners, c2.listeners)) == 0)]]))
+    error_message = "two certificates entries name the same load balancer listener (an entry without listeners takes every listener of its load balancer): give each entry listeners of its own."
+  }
+  validation {
     condition     = alltrue([for c in values(var.certificates) : c.certificate_name == null || can(regex("^[A-Za-z0-9._-]{1,240}$", c.certificate_name))])
     error_message = "a certificates entry's certificate_name must be 1-240 letters, digits, '.', '-' or '_'."
   }

@@ -37,7 +37,7 @@ class Issuer(Step):
         except CertmgrError as exc:  # the values are gone; the next run's removal of them is harmless
             log.warning("%s", exc)
 
-    def hold_orders(self, exc: CertmgrError) -> None:
+    def hold_orders(self, exc: CertmgrError, ca) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
         record, now = self.lock.record, self.policy.wall_clock()
         failures = record.failures + 1 if record.refused_for in ("", self.config.order_key) else 1
@@ -45,7 +45,7 @@ class Issuer(Step):
         until = now + self.policy.acme_wait(failures, asked)
         try:
             self.lock.note(failures=failures, retry_at=until, last_error=exc.message,
-                           refused_for=self.config.order_key)
+                           refused_for=self.config.order_key, refused_by=ca.directory)
         except CertmgrError as error:  # the order's failure is the one to report
             log.warning("could not record the failed order: %s", error)
             return
@@ -90,17 +90,22 @@ class Issuer(Step):
         try:
             fullchain, key = self.order(observed, ca)
         except (AcmeError, PropagationTimeout) as exc:  # the CA refused, or its validation would fail: back off
-            self.hold_orders(exc)
+            self.hold_orders(exc, ca)
             if not (ca.role == "primary" and planned.may_fall_back and isinstance(exc, AcmeError)
                     and not exc.configuration):
                 raise
             self.result.fallback_reason = f"the primary CA failed: {exc.message}"
             log.warning("ordering from the fallback CA: %s", self.result.fallback_reason)
             ca = cas["fallback"]
-            fullchain, key = self.order(observed, ca)
+            try:
+                fullchain, key = self.order(observed, ca)
+            except (AcmeError, PropagationTimeout) as second:  # both refused: held back, the fallback's word last
+                self.hold_orders(second, ca)
+                raise
         self.result.ca = ca.directory
         # also: the lease is ours, before Vault; the next order goes to the primary first again
-        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", issued_by=ca.directory)
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", refused_by="",
+                       issued_by=ca.directory)
         return self.store(fullchain, key)
 
     def order(self, observed: Observed, ca):

@@ -77,14 +77,16 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
     return tuple(states)
 
 
-def _record_state(record: RunRecord, order_key: str) -> dict:
+def _record_state(record: RunRecord, config: Config) -> dict:
     """What earlier runs left. A backoff holds only the order that was refused: after a change to what is
     ordered (CA, names, contact, profile), the next order goes out at once. (A record from before the key
     was kept holds as it did.)"""
-    same = record.refused_for in ("", order_key)
+    same = record.refused_for in ("", config.order_key)
     held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at and same else None)
     return {"leftover_txt": tuple(sorted({name for name, _ in record.txt})), "orders_held_until": held,
-            "failed_orders": record.failures, "last_order_error": record.last_error}
+            "failed_orders": record.failures, "last_order_error": record.last_error,
+            "held_by_fallback": bool(held) and bool(config.acme_fallback_directory)
+            and record.refused_by == config.acme_fallback_directory}
 
 
 def _directory(config: Config, policy: Policy) -> tuple[dict | None, AcmeError | None]:
@@ -143,7 +145,7 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
                   retired=tuple(c.name for c in retired), ca_unreachable=ca_problem.message if ca_problem else "",
-                  **_record_state(record, config.order_key), **found)
+                  **_record_state(record, config), **found)
     identities = tuple(((directory or {}).get("meta") or {}).get("caaIdentities") or ())
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, service=target,
                     retired=retired, caa_identities=identities)

@@ -59,6 +59,7 @@ class State:
     failed_orders: int = 0                    # consecutive failed orders
     last_order_error: str = ""
     ca_unreachable: str = ""                  # why the primary CA's directory could not be read, when it could not
+    held_by_fallback: bool = False            # the hold comes from the fallback CA's own refusal
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
     held = state.orders_held_until
     may = bool(config.acme_fallback_directory) and _past_half_its_window(config, state.certificate, now)
     decided = replace(decided, orphans=orphans, taken=_taken(config, state), may_fall_back=may)
-    if decided.action == ISSUE and may and held and now < held and not force:
+    if decided.action == ISSUE and may and held and now < held and not force and not state.held_by_fallback:
         return replace(decided, repairs=repairs, ca="fallback",
                        fallback_reason=f"orders from the primary CA are held back until {_when(held)} after "
                                        f"{state.last_order_error}")

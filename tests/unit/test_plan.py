@@ -359,6 +359,7 @@ def test_the_fallback_ca_orders_while_the_primary_is_held_back_only_past_half_th
     assert (early.action, early.ca, early.may_fall_back) == ("backoff", "primary", False)
     assert plan(CONFIG, state(cert=None, **HELD), NOW).action == "backoff"  # no fallback configured
     assert plan(FALLBACK, state(cert=None, **HELD), NOW, force=True).ca == "primary"  # forced: the primary
+    assert plan(FALLBACK, state(cert=None, held_by_fallback=True, **HELD), NOW).action == "backoff"  # it refused too
 
 
 def test_an_unreachable_primary_sends_a_due_order_to_the_fallback():

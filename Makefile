@@ -75,6 +75,9 @@ fn-deploy-certmgr:
 	$(need_app)
 	$(FN) deploy --app $(FN_APP)
 
+# `fn invoke` waits for the function's reply however long it runs, and sends the call once: its HTTP client has
+# no timeout and no retry (fnproject/cli, client/invoke.go). The OCI CLI reads for 60 s and retries: its
+# commands need `--read-timeout` (README, "Deploying").
 fn-invoke-certmgr:
 	$(need_fn)
 	$(need_app)

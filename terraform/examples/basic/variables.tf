@@ -98,7 +98,7 @@ variable "create_dynamic_group" {
 }
 
 variable "existing_dynamic_group_name" {
-  description = "Existing dynamic group name (if create_dynamic_group is false)."
+  description = "Existing dynamic group name (if create_dynamic_group is false): it must match the renewer function certmgr and the monitor certmgr-monitor (e.g. every function of the compartment); the policy_statements output names it."
   type        = string
   default     = null
 }

@@ -1,5 +1,6 @@
-# Many certificates in one module call: one renewer function, schedule, dynamic group and policy per entry
-# of `certificates`, each with the secret prefix "<name_prefix>-<key>" (here tmi-api, tmi-www).
+# Many certificates in one module call: a renewer function per entry of `certificates`, each with the secret
+# prefix "<name_prefix>-<key>" (here tmi-api, tmi-www); the renewers share one dynamic group, one set of
+# policies, and a schedule per 25. `terraform output usage` shows what the fleet takes of OCI's limits.
 
 terraform {
   required_version = ">= 1.3.0"
@@ -44,4 +45,8 @@ module "certificates" {
 
 output "invoke_commands" {
   value = module.certificates.invoke_commands
+}
+
+output "usage" {
+  value = module.certificates.usage
 }

@@ -1,59 +1,92 @@
-# Who may do what. Each function is its own dynamic group, matched by its OCID, so one renewer's grants
-# never reach another's zone or secrets and the monitor's never include a renewer's writes. Grants name the
-# zone, vault, key and each secret exactly wherever OCI documents a policy variable for it; where it does
-# not (Load Balancer, Notifications, Logging), the compartment is the scope. Policies sit at the tenancy
-# root because they reach into several compartments and "inspect tenancies" can only be granted there.
-# certmgr/cloud/permissions.json lists each OCI operation certmgr calls and the grant it needs, and these
-# statements with the deployment's names as placeholders (certmgr fills them in to name the grant an error
-# lacks); tests/unit/test_iam_policies.py checks these statements against it both ways (no missing grant, no
-# unused grant) and word for word.
+# Who may do what. The renewers share one dynamic group (their functions, by OCID) and the monitor has its own,
+# so the monitor never gets a renewer's writes; a fixed set of statements serves any number of renewers, since
+# each grant names the fleet's zones, vault, key and secret prefix. Grants name the zone, vault, key and the
+# secrets wherever OCI documents a policy variable for them; where it does not (Load Balancer, Notifications),
+# the compartment is the scope. Policies sit at the tenancy root because they reach into several compartments
+# and "inspect tenancies" can only be granted there; identity resources live in the home region (oci.home).
+# certmgr/cloud/permissions.json lists each OCI operation certmgr calls and the grant it needs, and a single
+# certificate's statements with the deployment's names as placeholders (certmgr fills them in to name the
+# grant an error lacks); tests/unit/test_terraform_iam.py holds these statements to it.
 
 locals {
   # Names are known before the groups exist; a missing existing name shows as a placeholder in the
   # policy_statements output, and the policies' preconditions refuse to apply it.
-  renewer_groups = {
-    for prefix, e in local.entries : prefix => var.create_dynamic_group ? "${prefix}-certmgr-renewer" : coalesce(var.existing_dynamic_group_name, "<existing_dynamic_group_name>")
-  }
+  renewer_group = var.create_dynamic_group ? "${var.name_prefix}-certmgr-renewer" : coalesce(var.existing_dynamic_group_name, "<existing_dynamic_group_name>")
   monitor_group = var.create_dynamic_group ? "${var.name_prefix}-certmgr-monitor" : coalesce(var.existing_monitor_dynamic_group_name, var.existing_dynamic_group_name, "<existing_monitor_dynamic_group_name>")
+  isolated      = local.fleet && var.isolate_entry_secrets
 
-  renewer_statements = {
-    for prefix, e in local.entries : prefix => concat(
-      # DNS (https://docs.oracle.com/iaas/Content/Identity/Reference/dnspolicyreference.htm): target.dns-zone.id
-      # is documented for dns-zones and dns-records. GetZone; PatchZoneRecords of this zone only.
-      [
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to read dns-zones in compartment id ${local.dns_zone_compartment_id} where target.dns-zone.id = '${e.dns_zone_id}'",
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage dns-records in compartment id ${local.dns_zone_compartment_id} where target.dns-zone.id = '${e.dns_zone_id}'",
-      ],
-      # Vault (https://docs.oracle.com/iaas/Content/Identity/Reference/keypolicyreference.htm): target.vault.id,
-      # target.key.id and target.secret.name are documented for secret-family. ListSecrets finds a secret by
-      # name (metadata only, compartment-wide); then each of this renewer's exact secret names may be read
-      # and updated (use), created (SECRET_CREATE) and have old versions deleted (secret-versions).
-      ["Allow dynamic-group ${local.renewer_groups[prefix]} to inspect secrets in compartment id ${var.compartment_id}"],
-      flatten([for role in local.secret_roles : [
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to use secret-family in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${prefix}-${role}'}",
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage secrets in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${prefix}-${role}', request.permission = 'SECRET_CREATE'}",
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage secret-versions in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${prefix}-${role}'}",
-      ]]),
-      [
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to use vaults in compartment id ${local.vault_compartment_id} where target.vault.id = '${var.vault_id}'",
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to use keys in compartment id ${local.vault_compartment_id} where target.key.id = '${var.vault_key_id}'",
-        # Load Balancing (https://docs.oracle.com/iaas/Content/Identity/Reference/lbpolicyreference.htm)
-        # documents only the general variables: the LB's compartment is the scope. READ for the LB, its
-        # certificates and work requests; UPDATE for certificates and listeners. The verb "use" would also
-        # allow moving the LB, so the statement lists the permissions instead.
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to {LOAD_BALANCER_READ, LOAD_BALANCER_UPDATE} in compartment id ${local.lb_compartment_id}",
-      ],
-      # Certificates (https://docs.oracle.com/iaas/Content/Identity/Reference/certificatespolicyreference.htm),
-      # only with the Certificates-service target: create the certificate (and a successor), add versions,
-      # schedule the deletion of a replaced certificate, and of old DEPRECATED versions. No bundles: the
-      # renewer reads its key from Vault, never back from the service.
-      e.certificate_name == null ? [] : [
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage leaf-certificates in compartment id ${var.compartment_id}",
-        "Allow dynamic-group ${local.renewer_groups[prefix]} to manage leaf-certificate-versions in compartment id ${var.compartment_id}",
-      ],
-    )
+  # The groups the module makes, by name: the renewers (and, with isolate_entry_secrets, each renewer alone)
+  # and the monitor. Matching rules name functions by OCID (Writing Matching Rules to Define Dynamic Groups:
+  # resource.id), so no other function of the compartment joins; a changed rule takes effect within about an
+  # hour (Identity/dynamicgroups/Updating_Dynamic_Groups.htm), so a new entry's first runs may be refused.
+  dynamic_groups = merge(
+    length(local.entries) > 0 ? { (local.renewer_group) = "ANY {${join(", ", [for f in oci_functions_function.renewer : "resource.id = '${f.id}'"])}}" } : {},
+    local.isolated ? { for prefix, f in oci_functions_function.renewer : "${prefix}-certmgr-renewer" => "ANY {resource.id = '${f.id}'}" } : {},
+    local.monitor_enabled ? { (local.monitor_group) = "ANY {resource.id = '${oci_functions_function.monitor[0].id}'}" } : {},
+  )
+
+  # DNS (https://docs.oracle.com/iaas/Content/Identity/Reference/dnspolicyreference.htm): target.dns-zone.id is
+  # documented for dns-zones and dns-records. PatchZoneRecords needs DNS_ZONE_UPDATE and DNS_RECORD_UPDATE
+  # (the page's operation table), so the zone permission is granted for that operation alone (request.operation,
+  # a general variable) and the record permissions for the fleet's zones only. Records are not limited to TXT:
+  # the page lists target.dns-record.type without the operations that set it and notes that a policy using it
+  # authorizes only the RRSet operations, not PatchZoneRecords; certmgr also reads the CNAME at _acme-challenge.
+  zone_ids       = distinct([for e in local.entries : e.dns_zone_id])
+  zone_condition = length(local.zone_ids) == 1 ? "target.dns-zone.id = '${join("", local.zone_ids)}'" : "any {${join(", ", [for z in local.zone_ids : "target.dns-zone.id = '${z}'"])}}"
+
+  # Vault (https://docs.oracle.com/iaas/Content/Identity/Reference/keypolicyreference.htm): target.vault.id,
+  # target.key.id and target.secret.name (a name or a /prefix*/ pattern: Identity/policysyntax/conditions.htm) are
+  # documented for secret-family. Each of a renewer's secrets may be read and updated (use), created
+  # (SECRET_CREATE) and have old versions deleted (secret-versions): a single certificate's by exact name; a
+  # fleet's by the prefix every entry's begins with, "<name_prefix>-" (entry keys are letters and digits, so
+  # "<name_prefix>-<key>-" begins no other entry's); with isolate_entry_secrets, each entry's alone, by its own group.
+  secret_scopes = !local.fleet ? [for role in local.secret_roles : { group = local.renewer_group, name = "'${var.name_prefix}-${role}'" }] : (
+    local.isolated ? [for prefix in keys(local.entries) : { group = "${prefix}-certmgr-renewer", name = "/${prefix}-*/" }] :
+  [{ group = local.renewer_group, name = "/${var.name_prefix}-*/" }])
+  # The exact secrets a renewer keeps (certmgr's Config.kept_secrets: the run lock included).
+  secret_roles = ["certificate", "private-key", "chain", "acme-account-key", "lock"]
+
+  renewer_statements = concat(
+    [
+      "Allow dynamic-group ${local.renewer_group} to read dns-zones in compartment id ${local.dns_zone_compartment_id} where ${local.zone_condition}",
+      "Allow dynamic-group ${local.renewer_group} to use dns-zones in compartment id ${local.dns_zone_compartment_id} where request.operation = 'PatchZoneRecords'",
+      "Allow dynamic-group ${local.renewer_group} to manage dns-records in compartment id ${local.dns_zone_compartment_id} where ${local.zone_condition}",
+      # ListSecrets finds a secret by name (metadata only, compartment-wide).
+      "Allow dynamic-group ${local.renewer_group} to inspect secrets in compartment id ${var.compartment_id}",
+    ],
+    flatten([for s in local.secret_scopes : [
+      "Allow dynamic-group ${s.group} to use secret-family in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = ${s.name}}",
+      "Allow dynamic-group ${s.group} to manage secrets in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = ${s.name}, request.permission = 'SECRET_CREATE'}",
+      "Allow dynamic-group ${s.group} to manage secret-versions in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = ${s.name}}",
+    ]]),
+    [
+      "Allow dynamic-group ${local.renewer_group} to use vaults in compartment id ${local.vault_compartment_id} where target.vault.id = '${var.vault_id}'",
+      "Allow dynamic-group ${local.renewer_group} to use keys in compartment id ${local.vault_compartment_id} where target.key.id = '${var.vault_key_id}'",
+      # Load Balancing (https://docs.oracle.com/iaas/Content/Identity/Reference/lbpolicyreference.htm)
+      # documents only the general variables: the LB's compartment is the scope. READ for the LB, its
+      # certificates and work requests; UPDATE for certificates and listeners. The verb "use" would also
+      # allow moving the LB, so the statement lists the permissions instead.
+      "Allow dynamic-group ${local.renewer_group} to {LOAD_BALANCER_READ, LOAD_BALANCER_UPDATE} in compartment id ${local.lb_compartment_id}",
+    ],
+    # Certificates (https://docs.oracle.com/iaas/Content/Identity/Reference/certificatespolicyreference.htm),
+    # when an entry deploys through the Certificates service: create the certificate (and a successor), add
+    # versions, schedule the deletion of a replaced certificate, and of old DEPRECATED versions. No bundles:
+    # the renewer reads its key from Vault, never back from the service.
+    anytrue([for e in values(local.entries) : e.certificate_name != null]) ? [
+      "Allow dynamic-group ${local.renewer_group} to manage leaf-certificates in compartment id ${var.compartment_id}",
+      "Allow dynamic-group ${local.renewer_group} to manage leaf-certificate-versions in compartment id ${var.compartment_id}",
+    ] : [],
+  )
+  # A policy holds at most 50 statements (limits.tf): only isolate_entry_secrets needs more than one.
+  renewer_policies = { for i, statements in chunklist(local.renewer_statements, local.limits.statements_per_policy) : (i == 0 ? "renewer" : "renewer-${i + 1}") => statements if length(local.entries) > 0 }
+
+  policy_purposes = {
+    renewer   = "DNS-01 in the fleet's zones, its Vault secrets, LB certificates"
+    monitor   = "read certificates and load balancers, its memory secret, publish alerts"
+    scheduler = "certmgr's schedules may invoke its functions"
   }
 
+  monitor_scope   = var.monitor_compartment_id == null ? "tenancy" : "compartment id ${var.monitor_compartment_id}"
   monitor_secrets = ["${var.name_prefix}-monitor-state", "${var.name_prefix}-certificate"]
   monitor_statements = concat(
     [
@@ -61,8 +94,7 @@ locals {
       # regions and compartment names.
       "Allow dynamic-group ${local.monitor_group} to inspect tenancies in tenancy",
       "Allow dynamic-group ${local.monitor_group} to inspect compartments in ${local.monitor_scope}",
-      # Certificates (https://docs.oracle.com/iaas/Content/Identity/Reference/certificatespolicyreference.htm),
-      # found through Resource Search, and load balancers' certificates.
+      # Certificates (certificatespolicyreference.htm, above), found through Resource Search, and load balancers'.
       "Allow dynamic-group ${local.monitor_group} to read leaf-certificate-family in ${local.monitor_scope}",
       "Allow dynamic-group ${local.monitor_group} to read load-balancers in ${local.monitor_scope}",
       # Vault (keypolicyreference.htm, above): its memory secret (read, create, update, prune) and certmgr's
@@ -79,92 +111,63 @@ locals {
       "Allow dynamic-group ${local.monitor_group} to read secret-bundles in tenancy where any {${join(", ", [for id in local.smtp_secret_ids : "target.secret.id = '${id}'"])}}",
     ] : [],
     # Notifications (https://docs.oracle.com/iaas/Content/Identity/Reference/notificationpolicyreference.htm)
-    # and Logging ingestion (https://docs.oracle.com/iaas/Content/Identity/Reference/loggingpolicyreference.htm).
+    # and Logging ingestion into its log's group only (https://docs.oracle.com/iaas/Content/Identity/Reference/
+    # loggingpolicyreference.htm: target.loggroup.id is documented for log-content).
     local.monitor_has_topic ? [
       "Allow dynamic-group ${local.monitor_group} to use ons-topics in compartment id ${var.compartment_id} where request.permission = 'ONS_TOPIC_PUBLISH'",
     ] : [],
     local.monitor_has_log ? [
-      "Allow dynamic-group ${local.monitor_group} to use log-content in compartment id ${var.compartment_id}",
+      "Allow dynamic-group ${local.monitor_group} to use log-content in compartment id ${var.compartment_id} where target.loggroup.id = '${local.monitor_log_group_id}'",
     ] : [],
   )
+  monitor_log_group_id = var.monitor_log_id != null ? coalesce(var.monitor_log_group_id, "<monitor_log_group_id>") : one(oci_logging_log_group.this[*].id)
 
-  # A schedule acts as its own principal: it may invoke its function and nothing else, as in Resource
-  # Scheduler's examples (https://docs.oracle.com/iaas/Content/resource-scheduler/tasks/policies.htm).
-  scheduler_statements = flatten([
-    for schedule in oci_resource_scheduler_schedule.this : [
-      for grant in ["read fn-function", "use fn-invocation"] :
-      "Allow any-user to ${grant} in compartment id ${var.compartment_id} where all {request.principal.type = 'resourceschedule', request.principal.id = '${schedule.id}'}"
-    ]
-  ])
+  # A schedule acts as its own principal (request.principal.id, as in Resource Scheduler's examples:
+  # https://docs.oracle.com/iaas/Content/resource-scheduler/tasks/policies.htm): these schedules, and no other,
+  # may invoke functions of the compartment. Two statements, however many schedules.
+  scheduler_statements = [
+    for grant in ["read fn-function", "use fn-invocation"] :
+    "Allow any-user to ${grant} in compartment id ${var.compartment_id} where any {${join(", ", [for s in oci_resource_scheduler_schedule.this : "request.principal.id = '${s.id}'"])}}"
+  ]
 }
 
-resource "oci_identity_dynamic_group" "renewer" {
+resource "oci_identity_dynamic_group" "this" {
   provider = oci.home # identity lives in the home region
-  for_each = var.create_dynamic_group ? local.entries : {}
+  for_each = var.create_dynamic_group ? local.dynamic_groups : {}
 
   compartment_id = var.tenancy_ocid
-  name           = local.renewer_groups[each.key]
-  description    = "certmgr renewer function (${each.key})"
-  matching_rule  = "ALL {resource.type = 'fnfunc', resource.id = '${oci_functions_function.renewer[each.key].id}'}"
+  name           = each.key
+  description    = "certmgr functions: ${each.key}"
+  matching_rule  = each.value
   freeform_tags  = local.tags
-}
-
-resource "oci_identity_dynamic_group" "monitor" {
-  provider = oci.home # identity lives in the home region
-  count    = var.create_dynamic_group && local.monitor_enabled ? 1 : 0
-
-  compartment_id = var.tenancy_ocid
-  name           = local.monitor_group
-  description    = "certmgr expiry monitor function"
-  matching_rule  = "ALL {resource.type = 'fnfunc', resource.id = '${oci_functions_function.monitor[0].id}'}"
-  freeform_tags  = local.tags
-}
-
-resource "oci_identity_policy" "renewer" {
-  provider = oci.home # identity lives in the home region
-  for_each = var.create_policies ? local.entries : {}
-
-  compartment_id = var.tenancy_ocid
-  name           = "${each.key}-certmgr-renewer"
-  description    = "certmgr renewer ${each.key}: DNS-01 in one zone, its own Vault secrets, LB certificates"
-  statements     = local.renewer_statements[each.key]
-  freeform_tags  = local.tags
-  depends_on     = [oci_identity_dynamic_group.renewer]
 
   lifecycle {
     precondition {
-      condition     = var.create_dynamic_group || (var.existing_dynamic_group_name != null && length(local.entries) == 1)
-      error_message = "Set existing_dynamic_group_name when create_dynamic_group is false (one certificate only: a fleet needs a group per function)."
+      condition     = length(each.value) <= local.limits.matching_rule_characters
+      error_message = "${each.key}'s matching rule takes ${length(each.value)} characters, and OCI allows ${local.limits.matching_rule_characters}: split the fleet between module calls of their own name_prefix."
     }
   }
 }
 
-resource "oci_identity_policy" "monitor" {
+resource "oci_identity_policy" "this" {
   provider = oci.home # identity lives in the home region
-  count    = var.create_policies && local.monitor_enabled ? 1 : 0
+  for_each = var.create_policies ? local.policies : {}
 
   compartment_id = var.tenancy_ocid
-  name           = "${var.name_prefix}-certmgr-monitor"
-  description    = "certmgr monitor: read certificates and load balancers, its memory secret, publish alerts"
-  statements     = local.monitor_statements
+  name           = "${var.name_prefix}-certmgr-${each.key}"
+  description    = "certmgr ${each.key}: ${local.policy_purposes[split("-", each.key)[0]]}"
+  statements     = each.value
   freeform_tags  = local.tags
-  depends_on     = [oci_identity_dynamic_group.monitor]
+  depends_on     = [oci_identity_dynamic_group.this]
 
   lifecycle {
     precondition {
-      condition     = var.create_dynamic_group || var.existing_monitor_dynamic_group_name != null || var.existing_dynamic_group_name != null
-      error_message = "Set existing_dynamic_group_name (or existing_monitor_dynamic_group_name for a group of its own) when create_dynamic_group is false."
+      condition     = var.create_dynamic_group || !local.isolated
+      error_message = "isolate_entry_secrets gives each renewer a dynamic group of its own: it needs create_dynamic_group."
+    }
+    precondition {
+      condition     = var.create_dynamic_group || each.key == "scheduler" || var.existing_dynamic_group_name != null || (each.key == "monitor" && var.existing_monitor_dynamic_group_name != null)
+      error_message = "Set existing_dynamic_group_name (and existing_monitor_dynamic_group_name for a monitor group of its own) when create_dynamic_group is false."
     }
   }
-}
-
-resource "oci_identity_policy" "scheduler" {
-  provider = oci.home # identity lives in the home region
-  count    = var.create_policies && local.enabled ? 1 : 0
-
-  compartment_id = var.tenancy_ocid
-  name           = "${var.name_prefix}-certmgr-scheduler"
-  description    = "certmgr schedules may invoke their functions"
-  statements     = local.scheduler_statements
-  freeform_tags  = local.tags
 }

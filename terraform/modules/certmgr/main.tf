@@ -2,17 +2,11 @@
 #   renewer  (CERTMGR_MODE=renew)    renews through ACME DNS-01, stores in Vault, deploys to the LB.
 #   monitor  (CERTMGR_MODE=monitor)  reports expiring certificates; read-only except for its alerts and
 #                                    its memory secret.
-# Each function runs daily from a Resource Scheduler schedule of its own (a schedule holds at most 25
-# resources; one each never nears that) and has its own dynamic group, so no renewer can touch another's
-# zone or secrets and the monitor never gets a renewer's write permissions. Nothing is created until
-# enable_certificate_automation is true.
+# The renewers share one dynamic group and a fixed set of policies (iam.tf) and run from schedules of 25
+# (schedules.tf), so a fleet of hundreds stays inside OCI's limits (limits.tf). Each function's environment
+# is in settings.tf. Nothing is created until enable_certificate_automation is true.
 
 locals {
-  acme_directories = {
-    staging    = "https://acme-staging-v02.api.letsencrypt.org/directory"
-    production = "https://acme-v02.api.letsencrypt.org/directory"
-  }
-
   tags    = merge({ "app" = "certmgr" }, var.tags)
   enabled = var.enable_certificate_automation
 
@@ -39,78 +33,25 @@ locals {
       certificate_name = var.certificate_name
     }
   }
-  # The exact secrets a renewer keeps (certmgr's Config.secret_names, and its run lock).
-  secret_roles      = ["certificate", "private-key", "chain", "acme-account-key", "lock"]
-  load_balancer_ids = distinct(concat([for e in local.entries : e.load_balancer_id], var.monitor_load_balancer_ids))
+  fleet           = length(var.certificates) > 0
+  monitor_enabled = local.enabled && var.enable_monitor
+
+  # Entries that would own the same listener, named together ("a and b"). Terraform cannot read a load
+  # balancer's listeners at plan time, and an entry without listeners takes every HTTPS listener of its load
+  # balancer ("*" below), so such an entry shares a listener with any other entry on that load balancer.
+  listener_claims = flatten([for prefix, e in local.entries : [
+    for listener in coalescelist(e.listeners, ["*"]) : { lb = e.load_balancer_id, listener = listener, entry = prefix }
+  ]])
+  listener_owners = { for c in local.listener_claims : "${c.lb} ${c.listener}" => c.entry... }
+  lb_owners       = { for c in local.listener_claims : c.lb => c.entry... }
+  listener_collisions = concat(
+    [for owners in values(local.listener_owners) : join(" and ", distinct(owners)) if length(distinct(owners)) > 1],
+    [for c in local.listener_claims : join(" and ", distinct(local.lb_owners[c.lb])) if c.listener == "*" && length(distinct(local.lb_owners[c.lb])) > 1],
+  )
 
   dns_zone_compartment_id = coalesce(var.dns_zone_compartment_id, var.compartment_id)
   vault_compartment_id    = coalesce(var.vault_compartment_id, var.compartment_id)
   lb_compartment_id       = coalesce(var.load_balancer_compartment_id, var.compartment_id)
-  # Policy location of what the monitor may read.
-  monitor_scope = var.monitor_compartment_id == null ? "tenancy" : "compartment id ${var.monitor_compartment_id}"
-
-  # Environment of the functions (Fn passes config as environment variables). Settings both modes read
-  # sit on the application; each function adds its own. Unset settings are left out, so certmgr applies
-  # its defaults and the console shows only what was chosen.
-  common_settings = {
-    CERTMGR_COMPARTMENT_ID = var.compartment_id
-    CERTMGR_VAULT_ID       = var.vault_id
-    CERTMGR_VAULT_KEY_ID   = var.vault_key_id
-  }
-  renewer_settings = {
-    for prefix, e in local.entries : prefix => {
-      CERTMGR_MODE                = "renew"
-      CERTMGR_NAME_PREFIX         = prefix
-      CERTMGR_DOMAIN              = join(",", e.domain_names)
-      CERTMGR_DNS_ZONE_ID         = e.dns_zone_id
-      CERTMGR_ACME_EMAIL          = var.acme_contact_email
-      CERTMGR_ACME_DIRECTORY      = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
-      CERTMGR_ACME_PROFILE        = var.acme_profile
-      CERTMGR_RENEWAL_DAYS        = tostring(e.renewal_days)
-      CERTMGR_KEY_TYPE            = var.key_type
-      CERTMGR_LB_ID               = e.load_balancer_id
-      CERTMGR_LB_LISTENERS        = join(",", e.listeners)
-      CERTMGR_CERTIFICATE_NAME    = e.certificate_name
-      CERTMGR_VERIFY_ENDPOINTS    = join(",", var.verify_endpoints)
-      CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
-      # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
-      CERTMGR_RUN_BUDGET = tostring(var.function_timeout_seconds - 20)
-    }
-  }
-  monitor_settings = {
-    CERTMGR_MODE = "monitor"
-    # Its memory is the secret "<name_prefix>-monitor-state"; it scans certmgr's own certificate of the
-    # single-certificate form ("<name_prefix>-certificate"), and every load balancer below.
-    CERTMGR_NAME_PREFIX                  = var.name_prefix
-    CERTMGR_CERTIFICATE_NAME             = var.certificate_name # listed once, not also as the Vault copy
-    CERTMGR_MONITOR_WARNING_DAYS         = tostring(var.monitor_warning_days)
-    CERTMGR_MONITOR_CRITICAL_DAYS        = tostring(var.monitor_critical_days)
-    CERTMGR_MONITOR_LB_IDS               = join(",", local.load_balancer_ids)
-    CERTMGR_MONITOR_TOPIC_ID             = local.monitor_topic_id
-    CERTMGR_MONITOR_LOG_ID               = local.monitor_log_id
-    CERTMGR_MONITOR_SMTP_HOST            = var.monitor_smtp_host
-    CERTMGR_MONITOR_SMTP_FROM            = var.monitor_smtp_from
-    CERTMGR_MONITOR_SMTP_TO              = join(",", var.monitor_smtp_to)
-    CERTMGR_MONITOR_SMTP_USERNAME_SECRET = var.monitor_smtp_username_secret_id
-    CERTMGR_MONITOR_SMTP_PASSWORD_SECRET = var.monitor_smtp_password_secret_id
-  }
-  common_config   = { for k, v in local.common_settings : k => v if v != null && v != "" }
-  renewer_config  = { for prefix, settings in local.renewer_settings : prefix => { for k, v in settings : k => v if v != null && v != "" } }
-  monitor_config  = { for k, v in local.monitor_settings : k => v if v != null && v != "" }
-  monitor_enabled = local.enabled && var.enable_monitor
-
-  # Known at plan time, unlike the ids of resources still to be created.
-  monitor_has_topic = var.create_monitor_topic || var.monitor_topic_id != null
-  monitor_has_log   = var.monitor_log_id != null || var.enable_logging
-  monitor_topic_id  = var.create_monitor_topic ? one(oci_ons_notification_topic.monitor[*].id) : var.monitor_topic_id
-  monitor_log_id    = var.monitor_log_id != null ? var.monitor_log_id : one(oci_logging_log.monitor[*].id)
-  smtp_secret_ids   = compact([var.monitor_smtp_username_secret_id, var.monitor_smtp_password_secret_id])
-
-  # The deployed functions (each renewer by its prefix, and "monitor"); each gets a schedule.
-  schedules = merge(
-    { for prefix, f in oci_functions_function.renewer : prefix => { function_id = f.id, recurrence = var.renew_recurrence, what = "renew" } },
-    local.monitor_enabled ? { monitor = { function_id = oci_functions_function.monitor[0].id, recurrence = var.monitor_recurrence, what = "monitor" } } : {},
-  )
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -140,6 +81,12 @@ resource "oci_functions_application" "this" {
       condition     = length(var.certificates) > 0 || (length(local.single_domains) > 0 && var.dns_zone_id != null && var.load_balancer_id != null)
       error_message = "Set domain_name (or domain_names), dns_zone_id and load_balancer_id, or a certificates map."
     }
+    precondition {
+      # One owner per listener: two entries on one listener would take it from each other every run (certmgr
+      # refuses to take over a listener that serves another deployment's certificate).
+      condition     = length(local.listener_collisions) == 0
+      error_message = "certificates entries ${join(", ", distinct(local.listener_collisions))} would own the same load balancer listener (an entry without listeners takes every listener of its load balancer): give each entry on a load balancer listeners of its own."
+    }
   }
 }
 
@@ -167,6 +114,10 @@ resource "oci_functions_function" "renewer" {
       condition     = var.function_timeout_seconds - 20 >= 100
       error_message = "function_timeout_seconds must be at least 120 for the renewer: an order needs 100 s of its run budget (the timeout less 20 s)."
     }
+    precondition {
+      condition     = local.config_bytes[each.value.function_name] <= local.limits.function_config_bytes
+      error_message = "${each.value.function_name}'s configuration takes ${local.config_bytes[each.value.function_name]} bytes, and OCI allows a function ${local.limits.function_config_bytes} (every key and value, in UTF-8): CERTMGR_DOMAIN holds the certificate's ${length(each.value.domain_names)} names; split them between certificates (entries of a fleet)."
+    }
   }
 }
 
@@ -176,6 +127,7 @@ resource "oci_functions_function" "monitor" {
   application_id     = oci_functions_application.this[0].id
   display_name       = "certmgr-monitor"
   image              = var.certmgr_image_url
+  image_digest       = var.certmgr_image_digest
   memory_in_mbs      = var.function_memory_mb
   timeout_in_seconds = var.function_timeout_seconds
   config             = local.monitor_config
@@ -194,91 +146,14 @@ resource "oci_functions_function" "monitor" {
       condition     = !(var.create_monitor_topic && var.monitor_topic_id != null)
       error_message = "Set create_monitor_topic or monitor_topic_id, not both."
     }
-  }
-}
-
-# ---------------------------------------------------------------------------------------------------------
-# Daily runs. A scheduled function is started as a detached invocation; the schedule's own principal
-# needs the permission to invoke it (policy "scheduler" below).
-# ---------------------------------------------------------------------------------------------------------
-
-resource "oci_resource_scheduler_schedule" "this" {
-  for_each = local.schedules
-
-  action             = "START_RESOURCE"
-  compartment_id     = var.compartment_id
-  display_name       = "${each.key}-certmgr-${each.value.what}"
-  description        = "Runs certmgr (${each.value.what}, ${each.key})"
-  recurrence_type    = var.schedule_recurrence_type
-  recurrence_details = each.value.recurrence
-  time_starts        = var.schedule_time_starts
-  freeform_tags      = local.tags
-
-  resources {
-    id = each.value.function_id
-  }
-}
-
-# ---------------------------------------------------------------------------------------------------------
-# Alerts and logs
-# ---------------------------------------------------------------------------------------------------------
-
-resource "oci_ons_notification_topic" "monitor" {
-  count = local.monitor_enabled && var.create_monitor_topic ? 1 : 0
-
-  compartment_id = var.compartment_id
-  name           = "${var.name_prefix}-certmgr-expiry"
-  description    = "Certificates close to expiry, from the certmgr monitor"
-  freeform_tags  = local.tags
-}
-
-resource "oci_ons_subscription" "monitor_email" {
-  for_each = local.monitor_enabled && var.create_monitor_topic ? toset(var.monitor_topic_emails) : toset([])
-
-  compartment_id = var.compartment_id
-  topic_id       = oci_ons_notification_topic.monitor[0].id
-  protocol       = "EMAIL"
-  endpoint       = each.value
-  freeform_tags  = local.tags
-}
-
-resource "oci_logging_log_group" "this" {
-  count = local.enabled && var.enable_logging ? 1 : 0
-
-  compartment_id = var.compartment_id
-  display_name   = "${var.name_prefix}-certmgr"
-  freeform_tags  = local.tags
-}
-
-# What the functions print: the only place a scheduled (detached) run's output can be read.
-resource "oci_logging_log" "invocations" {
-  count = local.enabled && var.enable_logging ? 1 : 0
-
-  display_name       = "${var.name_prefix}-certmgr-invoke"
-  log_group_id       = oci_logging_log_group.this[0].id
-  log_type           = "SERVICE"
-  is_enabled         = true
-  retention_duration = var.log_retention_days
-  freeform_tags      = local.tags
-
-  configuration {
-    compartment_id = var.compartment_id
-    source {
-      category    = "invoke"
-      resource    = oci_functions_application.this[0].id
-      service     = "functions"
-      source_type = "OCISERVICE"
+    precondition {
+      # The monitor may write to its log's group only (iam.tf), so the module needs the group of a log it did not make.
+      condition     = var.monitor_log_id == null || var.monitor_log_group_id != null
+      error_message = "Set monitor_log_group_id, the log group of monitor_log_id."
+    }
+    precondition {
+      condition     = local.config_bytes["certmgr-monitor"] <= local.limits.function_config_bytes
+      error_message = "certmgr-monitor's configuration takes ${local.config_bytes["certmgr-monitor"]} bytes, and OCI allows a function ${local.limits.function_config_bytes} (every key and value, in UTF-8): CERTMGR_MONITOR_LB_IDS lists ${length(local.load_balancer_ids)} load balancers (every entry's, and monitor_load_balancer_ids). Split the fleet between module calls of their own name_prefix, or set enable_monitor = false."
     }
   }
-}
-
-resource "oci_logging_log" "monitor" {
-  count = local.monitor_enabled && var.enable_logging && var.monitor_log_id == null ? 1 : 0
-
-  display_name       = "${var.name_prefix}-certmgr-expiry"
-  log_group_id       = oci_logging_log_group.this[0].id
-  log_type           = "CUSTOM"
-  is_enabled         = true
-  retention_duration = var.log_retention_days
-  freeform_tags      = local.tags
 }

@@ -3,13 +3,20 @@ output "application_id" {
   value       = one(oci_functions_application.this[*].id)
 }
 
+locals {
+  function_ids = merge(
+    { for prefix, f in oci_functions_function.renewer : prefix => f.id },
+    local.monitor_enabled ? { monitor = oci_functions_function.monitor[0].id } : {},
+  )
+}
+
 output "function_ids" {
   description = "Function OCIDs: each renewer by its secret prefix, and \"monitor\"."
-  value       = { for key, schedule in local.schedules : key => schedule.function_id }
+  value       = local.function_ids
 }
 
 output "schedule_ids" {
-  description = "Resource Scheduler schedule OCIDs, by the same keys as function_ids."
+  description = "Resource Scheduler schedule OCIDs: \"renew-1\", \"renew-2\", ... (25 renewers each) and \"monitor\"."
   value       = { for key, schedule in oci_resource_scheduler_schedule.this : key => schedule.id }
 }
 
@@ -23,7 +30,7 @@ locals {
 
 output "invoke_commands" {
   description = "OCI CLI commands that run each function now (synchronously, so within its timeout)."
-  value       = { for key, schedule in local.schedules : key => "${local.invoke} ${schedule.function_id}" }
+  value       = { for key, id in local.function_ids : key => "${local.invoke} ${id}" }
 }
 
 output "invoke_command" {
@@ -42,11 +49,21 @@ output "monitor_topic_id" {
 }
 
 output "policy_statements" {
-  description = "IAM statements by policy, for an administrator to apply when create_policies is false."
-  value = {
-    renewer   = local.renewer_statements
-    monitor   = local.monitor_enabled ? local.monitor_statements : []
-    scheduler = local.scheduler_statements
+  description = "IAM statements by policy (\"renewer\", \"monitor\", \"scheduler\"), for an administrator to apply at the tenancy root when create_policies is false."
+  value       = local.policies
+}
+
+output "usage" {
+  description = "What this call uses of OCI's limits (limits.tf): functions, schedules, dynamic groups, policies, statements, the largest function configuration in bytes."
+  value       = local.usage
+
+  precondition {
+    condition     = local.statements <= local.limits.statements_per_hierarchy
+    error_message = "certmgr's policies hold ${local.statements} statements, and OCI allows ${local.limits.statements_per_hierarchy} from the tenancy root to any compartment, every other policy on the way included: isolate_entry_secrets costs 3 statements per entry; set it to false, or split the fleet between module calls."
+  }
+  precondition {
+    condition     = length(local.policies) <= local.limits.policies_per_tenancy
+    error_message = "certmgr would write ${length(local.policies)} policies, and a tenancy holds at most ${local.limits.policies_per_tenancy}."
   }
 }
 

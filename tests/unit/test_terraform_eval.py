@@ -1,13 +1,11 @@
-"""A small evaluator of the module's HCL, so tests can plan the module without Terraform or OCI: its locals,
-its resources' counts and for_each, their preconditions and its outputs' preconditions, with the values a
-`terraform.tfvars` gives and stand-in OCIDs (of real length) for what OCI would create.
+"""A small evaluator of the module's HCL, so tests can evaluate the module without Terraform or OCI, with the
+values a `terraform.tfvars` gives (test_terraform_plan adds what OCI would create).
 
 It knows the HCL subset the module uses and refuses anything else, so it cannot quietly evaluate something else
-than the module says; the tests at the end hold it to Terraform's semantics on small cases."""
+than the module says; the tests at the end hold it to Terraform's semantics, and to `terraform console`."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import re
@@ -18,7 +16,7 @@ from types import SimpleNamespace
 import hcl2
 import pytest
 
-from test_terraform import MODULE, PARSE, TF_ENV, load, local_values, named, resources
+from test_terraform import PARSE, TF_ENV, local_values, named
 
 FUNCTIONS = {
     "join": lambda sep, items: sep.join(items), "tostring": lambda v: str(v),
@@ -249,58 +247,6 @@ def scope_for(module, tfvars: dict) -> dict:
     return scope
 
 
-# -- a plan: the resources OCI would create, with stand-in OCIDs --------------------------------------------------
-
-# The resources whose OCIDs other expressions read, in the order they can be known, with their OCID's type.
-CREATED = [("oci_functions_application.this", "fnapp"), ("oci_functions_function.renewer", "fnfunc"),
-           ("oci_functions_function.monitor", "fnfunc"), ("oci_ons_notification_topic.monitor", "onstopic"),
-           ("oci_logging_log_group.this", "loggroup"), ("oci_logging_log.monitor", "log"),
-           ("oci_resource_scheduler_schedule.this", "resourceschedule")]
-
-
-def ocid(kind: str, name: str) -> str:
-    """A stand-in OCID as long as OCI's: ocid1.<type>.oc1.<region>.<60 characters>."""
-    return f"ocid1.{kind}.oc1.iad.aaaaaaaa{hashlib.sha256(name.encode()).hexdigest()[:52]}"
-
-
-def instances(body: dict, scope: dict):
-    """A resource's instances: a list (count), a dict by key (for_each), or one (neither)."""
-    if "count" in body:
-        return list(range(int(evaluate(body["count"], scope))))
-    if "for_each" in body:
-        each = evaluate(body["for_each"], scope)
-        return dict(each) if isinstance(each, dict) else {k: k for k in each}
-    return [0]
-
-
-def planned(module, tfvars: dict) -> dict:
-    """The scope after a plan: `var`, `local`, and each resource of CREATED with stand-in OCIDs."""
-    scope, bodies = scope_for(module, tfvars), resources(module)
-    for address, kind in CREATED:
-        rtype, name = address.split(".")
-        made = instances(bodies[address], scope)
-        ids = {k: SimpleNamespace(id=ocid(kind, f"{address}[{k}]")) for k in made} if isinstance(made, dict) else \
-            [SimpleNamespace(id=ocid(kind, f"{address}[{i}]")) for i in made]
-        scope.setdefault(rtype, SimpleNamespace()).__dict__[name] = ids
-    return scope
-
-
-def each_instance(body: dict, scope: dict):
-    """(scope with `each`, key) for each instance of a resource."""
-    made = instances(body, scope)
-    if isinstance(made, dict):
-        return [({**scope, "each": SimpleNamespace(key=k, value=namespace(v))}, k) for k, v in made.items()]
-    return [({**scope, "count": SimpleNamespace(index=i)}, i) for i in made]
-
-
-def failed_preconditions(module, scope: dict) -> list[str]:
-    """The error message of every precondition that fails, on any resource instance or output."""
-    checks = [(each, rule) for body in resources(module).values() for each, _ in each_instance(body, scope)
-              for rule in body.get("lifecycle", [{}])[0].get("precondition", [])]
-    checks += [(scope, rule) for body in named(module, "output").values() for rule in body.get("precondition", [])]
-    return [evaluate(rule["error_message"], each) for each, rule in checks if not evaluate(rule["condition"], each)]
-
-
 # -- the evaluator against Terraform's semantics ------------------------------------------------------------------
 
 SEMANTICS = [
@@ -333,15 +279,3 @@ def test_terraform_gives_the_same_answers(tmp_path):
 def test_the_evaluator_refuses_what_it_does_not_know():
     with pytest.raises(ValueError, match="outside the evaluator's HCL subset"):
         evaluate("${var.a % 2}", {"var": SimpleNamespace(a=3)})
-
-
-def test_a_plan_gives_each_created_resource_an_ocid_as_long_as_ocis():
-    scope = planned(load(MODULE), tfvars(
-        'enable_certificate_automation = true\ndomain_name = "a.example.com"\ndns_zone_id = "ocid1.dns-zone.oc1..z"\n'
-        'acme_contact_email = "a@example.com"\ncertmgr_image_url = "iad.ocir.io/ns/certmgr:1"\n'
-        'compartment_id = "ocid1.compartment.oc1..c"\ntenancy_ocid = "ocid1.tenancy.oc1..t"\n'
-        'subnet_id = "ocid1.subnet.oc1.iad.s"\nload_balancer_id = "ocid1.loadbalancer.oc1.iad.l"\n'
-        'vault_id = "ocid1.vault.oc1.iad.v"\nvault_key_id = "ocid1.key.oc1.iad.k"\n'))
-    [renewer] = scope["oci_functions_function"].renewer.values()
-    assert re.fullmatch(r"ocid1\.fnfunc\.oc1\.iad\.[a-z0-9]{60}", renewer.id)
-    assert sorted(scope["oci_resource_scheduler_schedule"].this) == ["monitor", "renew-1"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from test_terraform import MODULE, load
-from test_terraform_eval import failed_preconditions, ocid, planned
+from test_terraform_plan import failed_preconditions, ocid, planned
 from test_terraform_seed import fleet_tfvars
 
 # OCI's limits, as documented (the module states them in limits.tf; test_the_module_states_the_documented_limits).
@@ -129,6 +129,6 @@ def test_entries_on_one_listener_are_refused_at_plan_by_name(module, listeners, 
     entries = {"api": {**same, "listeners": listeners[0]}, "www": {**same, "listeners": listeners[1]},
                "other": {**same, "load_balancer_id": ocid("loadbalancer", "elsewhere"), "listeners": []}}
     refusals = failed_preconditions(module, planned(module, fleet_tfvars(entries)))
-    assert refusals == ([f"certificates entries tmi-api and tmi-www would own the same load balancer listener "
+    assert refusals == (["certificates entries tmi-api and tmi-www would own the same load balancer listener "
                          "(an entry without listeners takes every listener of its load balancer): give each entry "
                          "on a load balancer listeners of its own."] if collide else [])

@@ -12,7 +12,7 @@ import pytest
 from certmgr.app import config_for
 from certmgr.cloud.grants import TABLE, Grants
 from test_terraform import EXAMPLE, FLEET, MODULE, load, named, resources
-from test_terraform_eval import planned
+from test_terraform_plan import planned
 from test_terraform_seed import FLEET as TWO, GUIDE_TFVARS, fleet_tfvars, tfvars
 
 VERBS = ["inspect", "read", "use", "manage"]

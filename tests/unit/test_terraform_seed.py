@@ -12,7 +12,8 @@ import pytest
 
 from certmgr.settings.config import ACME_DIRECTORIES, Config
 from test_terraform import EXAMPLE, MODULE, load, named, resources
-from test_terraform_eval import evaluate, failed_preconditions, instances, planned, scope_for, tfvars
+from test_terraform_eval import evaluate, scope_for, tfvars
+from test_terraform_plan import failed_preconditions, instances, planned
 
 # The seed guide's variable tables: name -> (type, default); REQUIRED has no default. The per-certificate
 # ones (domain_name, dns_zone_id, load_balancer_id) are required there; here they default to null because

@@ -1,6 +1,6 @@
 terraform {
-  # optional() attributes with defaults and startswith() (1.3), lifecycle preconditions for the checks that span
-  # several variables (1.2).
+  # optional() attributes with defaults and startswith() (1.3); preconditions on resources and outputs, whose
+  # error messages name the sizes they refuse (1.2: hashicorp/terraform#30613).
   required_version = ">= 1.3.0"
 
   required_providers {

@@ -171,3 +171,15 @@ resource "oci_identity_policy" "this" {
     }
   }
 }
+
+# Where earlier versions of this module kept the policies whose addresses are fixed: updated in place, not
+# replaced. (The renewers' group and policy, and the schedules, were keyed by the certificate's prefix.)
+moved {
+  from = oci_identity_policy.monitor[0]
+  to   = oci_identity_policy.this["monitor"]
+}
+
+moved {
+  from = oci_identity_policy.scheduler[0]
+  to   = oci_identity_policy.this["scheduler"]
+}

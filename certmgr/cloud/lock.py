@@ -50,9 +50,8 @@ class RunRecord:
     failures: int = 0                      # consecutive failed orders
     retry_at: float = 0.0                  # no new order before this (epoch seconds), unless forced
     last_error: str = ""                   # why the last order failed, one line
-    refused_for: str = ""                  # what was ordered then (Config.order_key): another order is not held
+    refused_for: str = ""                  # the refused order and its CA (Config.order_key): no other is held
     issued_by: str = ""                    # the ACME directory that issued the stored certificate (its `replaces`)
-    refused_by: str = ""                   # the ACME directory whose refusal holds orders back
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -63,8 +62,7 @@ class RunRecord:
                        retry_at=float(metadata.get("acme_retry_at") or 0),
                        last_error=str(metadata.get("acme_error") or ""),
                        refused_for=str(metadata.get("acme_refused_for") or ""),
-                       issued_by=str(metadata.get("acme_issued_by") or ""),
-                       refused_by=str(metadata.get("acme_refused_by") or ""))
+                       issued_by=str(metadata.get("acme_issued_by") or ""))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
@@ -72,8 +70,7 @@ class RunRecord:
     def to_metadata(self) -> dict:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
-                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by,
-                "acme_refused_by": self.refused_by}
+                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:

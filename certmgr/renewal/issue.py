@@ -40,12 +40,13 @@ class Issuer(Step):
     def hold_orders(self, exc: CertmgrError, ca) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
         record, now = self.lock.record, self.policy.wall_clock()
-        failures = record.failures + 1 if record.refused_for in ("", self.config.order_key) else 1
+        current = ("", *(self.config.order_key(each) for each in self.config.cas))  # failures in a row, any CA
+        failures = record.failures + 1 if record.refused_for in current else 1
         asked = exc.retry_at - now if isinstance(exc, AcmeError) and exc.retry_at else None
         until = now + self.policy.acme_wait(failures, asked)
         try:
             self.lock.note(failures=failures, retry_at=until, last_error=exc.message,
-                           refused_for=self.config.order_key, refused_by=ca.directory)
+                           refused_for=self.config.order_key(ca))
         except CertmgrError as error:  # the order's failure is the one to report
             log.warning("could not record the failed order: %s", error)
             return
@@ -104,7 +105,7 @@ class Issuer(Step):
                 raise
         self.result.ca = ca.directory
         # also: the lease is ours, before Vault; the next order goes to the primary first again
-        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", refused_by="",
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="",
                        issued_by=ca.directory)
         return self.store(fullchain, key)
 

@@ -78,15 +78,15 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
 
 
 def _record_state(record: RunRecord, config: Config) -> dict:
-    """What earlier runs left. A backoff holds only the order that was refused: after a change to what is
-    ordered (CA, names, contact, profile), the next order goes out at once. (A record from before the key
-    was kept holds as it did.)"""
-    same = record.refused_for in ("", config.order_key)
+    """What earlier runs left. A backoff holds only the order that was refused: after a change to what was
+    ordered (the CA that refused, its account binding, names, contact, profile), the next order goes out at
+    once. (A record from before the key was kept holds as it did.)"""
+    keys = {ca.role: config.order_key(ca) for ca in config.cas}
+    same = record.refused_for in ("", *keys.values())
     held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at and same else None)
     return {"leftover_txt": tuple(sorted({name for name, _ in record.txt})), "orders_held_until": held,
             "failed_orders": record.failures, "last_order_error": record.last_error,
-            "held_by_fallback": bool(held) and bool(config.acme_fallback_directory)
-            and record.refused_by == config.acme_fallback_directory}
+            "held_by_fallback": bool(held) and record.refused_for == keys.get("fallback")}
 
 
 def _directory(config: Config, policy: Policy) -> tuple[dict | None, AcmeError | None]:

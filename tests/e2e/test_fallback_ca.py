@@ -94,7 +94,7 @@ def test_primary_refusing_with_a_certificate_far_from_expiry_backs_off_without_t
         assert any("no new order before" in w for w in refused.warnings)
 
 
-def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_in_the_hold(tenant, front):
+def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_in_the_hold(tenant, front, second):
     with tenant.another_deployment("fbb") as env:
         env = dict(env, CERTMGR_ACME_DIRECTORY=front.directory_url, CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle),
                    CERTMGR_ACME_FALLBACK_DIRECTORY=closed_url())
@@ -104,3 +104,5 @@ def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_i
         assert both.fallback_reason.startswith("the primary CA failed") and "cannot read the ACME directory" in both.error
         held = run(env)  # the fallback's own refusal holds: no order from either CA until the hold ends
         assert (held.action, held.status, held.fallback_reason) == ("backoff", "failed", None), held.render()
+        fixed = run(with_fallback(env, front.directory_url, str(front.ca_bundle), second))
+        assert (fixed.status, fixed.action) == ("ok", "issue"), fixed.render()  # what was refused changed

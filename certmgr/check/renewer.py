@@ -198,14 +198,12 @@ class RenewerCheck(Check):
 
     def caa(self, identities: tuple[str, ...]) -> None:
         from ..ca.caa import check_caa
-        from ..ca.propagation import authoritative
-        dns, config = self.services.dns, self.config
+        config = self.config
         with self.checks.item("caa") as item:
             if not identities:
                 item.detail = "the CA publishes no CAA identities (meta.caaIdentities): nothing to check"
                 return
-            check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
-                      identities, self.policy.dns_timeout)
+            check_caa(config.domains, self.services.dns, config.dns_nameservers, identities, self.policy.dns_timeout)
             item.detail = f"no CAA record at the names or above them forbids {' or '.join(identities)}"
 
     def account(self, item) -> None:

@@ -10,7 +10,7 @@ import oci.load_balancer
 from cryptography import x509
 
 from .. import pki
-from ..ca.directory import ari_window, profiles, read_directory
+from ..ca.directory import ari_window, caa_identities, profiles, read_directory
 from ..cloud.certificates import CertificatesService, ServiceCertificate
 from ..settings.config import Config
 from ..cloud.dns import Zones, challenge_name
@@ -146,6 +146,6 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                   service_id=target and target.id, service_serial=target and target.serial,
                   retired=tuple(c.name for c in retired), ca_unreachable=ca_problem.message if ca_problem else "",
                   **_record_state(record, config), **found)
-    identities = tuple(((directory or {}).get("meta") or {}).get("caaIdentities") or ())
+    identities = caa_identities(directory)
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, service=target,
                     retired=retired, caa_identities=identities)

@@ -11,6 +11,7 @@ import logging
 import time
 
 from .act import Act
+from .issue import ensure_caa_allows
 from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
@@ -63,15 +64,6 @@ def _refuse_taken(config: Config, planned: Plan) -> None:
                  "stop the other deployment and point the listener at another certificate first")
 
 
-def _check_caa(config: Config, services: Services, observed: Observed, planned: Plan) -> None:
-    """No order a CAA record forbids (imported here: only a run that orders needs dnspython)."""
-    from ..ca.caa import check_caa
-    from ..ca.propagation import authoritative
-    dns = services.dns
-    check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
-              observed.caa_identities if planned.ca == "primary" else (), services.policy.dns_timeout)
-
-
 def _fail_if_urgent(planned: Plan) -> None:
     """Holding orders back is a failed run, not an OK one, while no valid certificate will be left when the
     hold ends: someone must act (fix what the CA refused, then force a run)."""
@@ -107,7 +99,8 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
                 raise observed.ca_problem
             for name in config.domains:
                 services.dns.target(challenge_name(name))  # every challenge lands in a zone certmgr can write
-            _check_caa(config, services, observed, planned)
+            ca = next(ca for ca in config.cas if ca.role == planned.ca)
+            ensure_caa_allows(config, services, ca, observed.caa_identities if ca.role == "primary" else None)
         log.info("taking the run lock %s", config.lock_name)
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:

@@ -35,6 +35,11 @@ class AcmeCa:
     eab_hmac_key: Secret | None = field(default=None, repr=False)
     account_key: str = "account_key"
 
+    @property
+    def variable(self) -> str:
+        """The setting that names this CA."""
+        return "CERTMGR_ACME_FALLBACK_DIRECTORY" if self.role == "fallback" else "CERTMGR_ACME_DIRECTORY"
+
 
 @dataclass(frozen=True)
 class Config:

@@ -156,7 +156,7 @@ class RenewerCheck(Check):
     def certificates_service(self) -> None:
         name = self.config.certificate_name
         with self.checks.item(f"certificate {name}") as item:
-            owned = self.services.certificates.owned()
+            owned, _ = self.services.certificates.listing()
             item.detail = (f"{owned[-1].name} holds serial {owned[-1].serial} as CURRENT" if owned else
                            f"none yet in {self.config.compartment_id}: the first run imports it")
         self.unproven("certificates changes", "certificates_management.create_certificate",

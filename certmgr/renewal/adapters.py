@@ -25,8 +25,8 @@ class Services:
         self.policy, self.target = policy, target_for(config)
         self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
         self.certificates = CertificatesService(
-            clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,
-            deadline=deadline) if config.certificate_name else None
+            clients.certificates_management(), config.compartment_id, config.certificate_name, config.name_prefix,
+            policy=policy, deadline=deadline) if config.certificate_name else None
 
     def waits(self) -> dict[str, float]:
         """Seconds this run waited for other actors' changes to finish before its own were accepted."""

@@ -11,7 +11,7 @@ from cryptography import x509
 
 from .. import pki
 from ..ca.directory import ari_window, caa_identities, profiles, read_directory
-from ..cloud.certificates import CertificatesService, ServiceCertificate
+from ..cloud.certificates import DEPLOYMENT_TAG, CertificatesService, ServiceCertificate, generation
 from ..settings.config import Config
 from ..cloud.dns import Zones, challenge_name
 from ..errors import AcmeError, CertificateError, ConfigError, Problem
@@ -55,9 +55,11 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
             "key_matches": key_matches}
 
 
-def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) -> tuple[ListenerState, ...]:
+def _listener_states(config: Config, bundles: dict, listeners, owned: list[ServiceCertificate],
+                     others: dict[str, tuple[str, str]]) -> tuple[ListenerState, ...]:
     """What each listener serves: an LB bundle by name, or a Certificates-service certificate by OCID (its
-    CURRENT version, when it is one of certmgr's; another's serial is not read)."""
+    CURRENT version, when it is one of certmgr's; another's serial is not read); and which certmgr deployment
+    that certificate is, when it is one's (a bundle by its name, a service certificate by its tag)."""
     serials = {}
     for name, cert in bundles.items():
         try:
@@ -69,12 +71,27 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
     for l in listeners:
         ssl = l.ssl_configuration
         if ssl.certificate_ids:
-            mine = by_id.get(ssl.certificate_ids[0])
-            states.append(ListenerState(l.name, mine.name if mine else ssl.certificate_ids[0],
-                                        mine.serial if mine else None, ssl.certificate_ids[0]))
+            ref = ssl.certificate_ids[0]
+            mine = by_id.get(ref)
+            name, owner = (mine.name, config.name_prefix) if mine else others.get(ref, (ref, None))
+            states.append(ListenerState(l.name, name, mine.serial if mine else None, ref, owner))
         else:
-            states.append(ListenerState(l.name, ssl.certificate_name, serials.get(ssl.certificate_name)))
+            states.append(ListenerState(l.name, ssl.certificate_name, serials.get(ssl.certificate_name),
+                                        owner=config.lb_certificate_deployment(ssl.certificate_name)))
     return tuple(states)
+
+
+def _not_anothers(config: Config, others: dict[str, tuple[str, str]]) -> None:
+    """CERTMGR_CERTIFICATE_NAME must not name another deployment's certificate: two deployments would import
+    into it by turns."""
+    for name, owner in others.values():
+        if generation(config.certificate_name, name) is not None:
+            raise ConfigError([Problem(
+                "CERTMGR_CERTIFICATE_NAME", f"{name} in compartment {config.compartment_id} is the certificate of "
+                f"certmgr deployment {owner!r} (its freeform tag {DEPLOYMENT_TAG}); deployment "
+                f"{config.name_prefix!r} does not take it over",
+                f"give this deployment a name of its own; to hand {name} over on purpose, stop deployment "
+                f"{owner!r} and set the certificate's tag {DEPLOYMENT_TAG} to {config.name_prefix!r}")])
 
 
 def _record_state(record: RunRecord, config: Config) -> dict:
@@ -104,17 +121,18 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
     with ThreadPoolExecutor(5, thread_name_prefix="certmgr-observe") as pool:
         reads = [pool.submit(dns.load),  # also what the routing of TXT values, and the propagation check, use
                  pool.submit(lb.get),
-                 pool.submit(service.owned) if service else None,
+                 pool.submit(service.listing) if service else None,
                  pool.submit(lambda: (vault.read_certificate(), read_record(vault.store, config.lock_name))),
                  pool.submit(_directory, config, policy)]
-        zones, balancer, owned, (stored, record), (directory, ca_problem) = [
-            read.result() if read else [] for read in reads]
+        zones, balancer, (owned, others), (stored, record), (directory, ca_problem) = [
+            read.result() if read else ([], {}) for read in reads]
     outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
     if outside:
         held = ", ".join(f"{z.name} ({z.id})" for z in zones)
         raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
                                    "list only names inside the zones, or add the OCID of the zone that holds "
                                    "them to CERTMGR_DNS_ZONE_ID")])
+    _not_anothers(config, others)
     listeners = select_listeners(balancer, config.lb_listeners)
     # GetLoadBalancer carries the LB's certificate bundles (`LoadBalancer.certificates`, a map by name, in the
     # SDK model and the API reference): no ListCertificates needed to read what listeners serve.
@@ -140,7 +158,7 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                                 timeout=policy.ca_timeout)
         except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
-    state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window,
+    state = State(listeners=_listener_states(config, bundles, listeners, owned, others), ari_window=window,
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,

@@ -36,6 +36,7 @@ class ListenerState:
     certificate_name: str | None = None   # the LB certificate (or Certificates-service certificate) it names
     serial: str | None = None             # that certificate's serial (hex), when known
     certificate_id: str | None = None     # the Certificates-service certificate it references by OCID
+    owner: str | None = None              # the certmgr deployment (CERTMGR_NAME_PREFIX) whose certificate it is
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,10 @@ def _past_half_its_window(config: Config, cert: CertInfo | None, now: dt.datetim
 
 
 def _taken(config: Config, state: State) -> tuple[str, ...]:
-    """Managed listeners that serve another certmgr deployment's LB certificate (its name has certmgr's form
-    with another prefix), as sentences: two deployments on one listener would switch it back and forth."""
-    found = []
-    for listener in state.listeners:
-        owner = config.lb_certificate_deployment(listener.certificate_name)
-        if owner and owner != config.name_prefix:
-            found.append(f"listener {listener.name} serves {listener.certificate_name}, the certificate of certmgr "
-                         f"deployment {owner!r}")
-    return tuple(found)
+    """Managed listeners that serve another certmgr deployment's certificate, as sentences: two deployments on
+    one listener would switch it back and forth."""
+    return tuple(f"listener {l.name} serves {l.certificate_name}, the certificate of certmgr deployment {l.owner!r}"
+                 for l in state.listeners if l.owner not in (None, config.name_prefix))
 
 
 def _repairs(state: State, orphans: tuple[str, ...]) -> tuple[str, ...]:

@@ -93,3 +93,16 @@ def test_certmgr_names_the_statements_the_module_writes(policies, who):
     env = deployment(scope_for(load(MODULE), settings), "monitor" if who == "monitor" else "renewer")
     config = config_for(env, "monitor" if who == "monitor" else "renew")
     assert sorted(Grants(config).policy()) == sorted(policies[who])
+
+
+def test_a_fallback_ca_is_set_in_the_renewer_and_granted_its_account_keys_secret_alone(policies):
+    """acme_fallback_directory reaches the renewer, and the policy the module writes then is certmgr's for it:
+    the renewer's, and the three statements of the fallback CA's account-key secret."""
+    scope = scope_for(load(MODULE), {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "acme_fallback_directory": "production"})
+    config = config_for(deployment(scope, "renewer"), "renew")
+    assert config.acme_fallback_directory == "https://acme-v02.api.letsencrypt.org/directory"
+    written = scope["local"].renewer_statements["tmi"]
+    assert sorted(Grants(config).policy()) == sorted(written)
+    added = set(written) - set(policies["renewer"])
+    assert len(added) == 3 and all("target.secret.name = 'tmi-acme-fallback-account-key'" in s for s in added)
+    assert set(policies["renewer"]) <= set(written)

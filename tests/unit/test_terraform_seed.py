@@ -125,6 +125,9 @@ def _split(text: str, sep: str) -> list[str]:
     return parts + [text[start:]]
 
 
+KEYWORDS = {"null": None, "true": True, "false": False}
+
+
 def evaluate(expr: str, scope: dict):
     """Evaluate an HCL expression of the module (interpolations unwrapped) in `scope`."""
     if isinstance(expr, dict):  # hcl2 already parsed a literal object: evaluate its values
@@ -136,6 +139,8 @@ def evaluate(expr: str, scope: dict):
     expr = expr.strip()
     if expr in scope:
         return scope[expr]
+    if expr in KEYWORDS:  # a conditional's branch: `c ? null : x`
+        return KEYWORDS[expr]
     if re.fullmatch(r'"[^"$]*"', expr):
         return expr[1:-1]
     head = re.match(r"!?([a-z_][a-z0-9_]*)", expr)

@@ -85,6 +85,7 @@ class Plan:
     repairs: tuple[str, ...] = ()
     orphans: tuple[str, ...] = ()
     urgent: bool = False                      # held back while no certificate will be valid when the hold ends
+    hold_warning: str = ""                    # a backoff that leaves a valid certificate: what it holds, till when
     taken: tuple[str, ...] = ()               # listeners another certmgr deployment serves: not taken over
     ca: str = "primary"                       # the CA to order from: primary | fallback
     fallback_reason: str = ""                 # why the fallback, when the plan chose it
@@ -113,7 +114,10 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
         cert = state.certificate
         urgent = cert is None or cert.not_after <= held
+        warning = "" if urgent else (f"a due order is held back until {_when(held)} after the CA's refusal; the "
+                                     f"certificate stays valid until {_when(cert.not_after)}")
         return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs, urgent=urgent,
+                       hold_warning=warning,
                        reason=f"{decided.reason}; but the last {orders} failed ({state.last_order_error}): no new "
                               f"order before {_when(held)} ({_span(held - now)} from now)"
                               f"{'; no valid certificate is stored for when it ends' if urgent else ''}; "

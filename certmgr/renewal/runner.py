@@ -64,13 +64,16 @@ def _refuse_taken(config: Config, planned: Plan) -> None:
                  "stop the other deployment and point the listener at another certificate first")
 
 
-def _fail_if_urgent(planned: Plan) -> None:
+def _held_back(planned: Plan, result: Result) -> None:
     """Holding orders back is a failed run, not an OK one, while no valid certificate will be left when the
-    hold ends: someone must act (fix what the CA refused, then force a run)."""
+    hold ends: someone must act (fix what the CA refused, then force a run). Otherwise it is OK, with a
+    warning."""
     if planned.urgent:
         raise AcmeError(f"acme: new orders are held back and no valid certificate is stored for when they "
                         f"resume: {planned.reason}", state="nothing was ordered; the next run after the hold orders",
                         hint="fix what the CA refused (the last error above) and run with --force, or wait")
+    if planned.hold_warning:
+        result.warnings.append(planned.hold_warning)
 
 
 def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.datetime | None = None,
@@ -91,7 +94,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             result.status = "dry-run"
             return result
         if not _acts(planned):
-            _fail_if_urgent(planned)
+            _held_back(planned, result)
             return result
         _refuse_taken(config, planned)
         if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
@@ -109,7 +112,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             if _acts(planned):
                 runner = Act(Job(config, services, result, policy, deadline, lock))
                 runner.act(observed, planned, now)
-        _fail_if_urgent(planned)
+        _held_back(planned, result)
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message
         log.warning("%s", exc.message)

@@ -57,6 +57,18 @@ def test_a_rate_limited_order_holds_the_next_runs_back_until_the_ca_said(tenant,
     assert run(env).action == "nothing"  # the success cleared the backoff
 
 
+def test_a_hold_the_served_certificate_outlives_is_ok_with_a_warning(tenant, front):
+    env = front_env(tenant, front, "hw")
+    assert run(env).status == "ok"
+    front.fail("/order-plz", status=429, problem="rateLimited", detail="too many new orders", retry_after=70 * 86400)
+    assert run(env, force=True).status == "failed"
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=65)  # due (25 days left); the CA said 70 days
+    held = run(env, now=later)
+    assert (held.status, held.action) == ("ok", "backoff"), held.render()
+    assert any(w.startswith("a due order is held back until") and "the certificate stays valid until" in w
+               for w in held.warnings), held.warnings
+
+
 def test_a_refused_contact_once_fixed_orders_at_once(tenant, front):
     """The backoff holds only the order the CA refused: a changed CERTMGR_ACME_EMAIL is a new order."""
     env = front_env(tenant, front, "ic")

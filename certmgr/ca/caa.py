@@ -74,7 +74,7 @@ def forbidden(names, zone_of, lookup, identities) -> list[str]:
     """One sentence for each name whose Relevant RRset does not allow a CA of `identities`."""
     allowed = {i.lower() for i in identities}
     refused = []
-    for name in names if allowed else ():
+    for name in names if allowed else ():  # a CA that publishes no identities is not checked
         found = relevant(name, zone_of, lookup)
         if found and not _allows(found[1], allowed, name.startswith("*.")):
             shown = ", ".join(f'{tag} "{value}"' for tag, value in found[1])
@@ -99,6 +99,6 @@ def check_caa(names, zones, nameservers: tuple[Server, ...], identities, timeout
     if refused:
         first = sorted(i.lower() for i in identities)[0]
         raise CaaForbidden(f"acme: a CAA record forbids the CA: {'; '.join(refused)}; nothing was ordered",
-                        configuration=True,
-                        hint=f'add the CAA record `0 issue "{first}"` (and `0 issuewild "{first}"` where issuewild '
-                             f"records stand) beside the one found, or set {variable} to a CA it names")
+                           configuration=True,
+                           hint=f'add the CAA record `0 issue "{first}"` (and `0 issuewild "{first}"` where '
+                                f"issuewild records stand) beside the one found, or set {variable} to a CA it names")

@@ -81,7 +81,7 @@ def _listener_states(config: Config, bundles: dict, listeners, owned: list[Servi
     return tuple(states)
 
 
-def _not_anothers(config: Config, others: dict[str, tuple[str, str]]) -> None:
+def _refuse_another_deployments_name(config: Config, others: dict[str, tuple[str, str]]) -> None:
     """CERTMGR_CERTIFICATE_NAME must not name another deployment's certificate: two deployments would import
     into it by turns."""
     for name, owner in others.values():
@@ -132,7 +132,7 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
         raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
                                    "list only names inside the zones, or add the OCID of the zone that holds "
                                    "them to CERTMGR_DNS_ZONE_ID")])
-    _not_anothers(config, others)
+    _refuse_another_deployments_name(config, others)
     listeners = select_listeners(balancer, config.lb_listeners)
     # GetLoadBalancer carries the LB's certificate bundles (`LoadBalancer.certificates`, a map by name, in the
     # SDK model and the API reference): no ListCertificates needed to read what listeners serve.

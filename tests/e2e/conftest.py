@@ -192,19 +192,6 @@ class Tenant:
             with context.wrap_socket(raw, server_hostname=hostname or f"www.{self.zone}") as tls:
                 return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
 
-    @contextlib.contextmanager
-    def caa(self, *values: str):
-        """CAA records at the zone's apex, through the DNS API, removed again after."""
-        def patch(operation: str) -> None:
-            self.dns.patch_zone_records(self.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[
-                oci.dns.models.RecordOperation(domain=self.zone, rtype="CAA", rdata=value, ttl=60,
-                                               operation=operation) for value in values]))
-        patch("ADD")
-        try:
-            yield
-        finally:
-            patch("REMOVE")
-
     def challenge_records(self) -> list:
         """Every `_acme-challenge` record the zone holds, through the DNS API."""
         items = oci.pagination.list_call_get_all_results(self.dns.get_zone_records, self.zone_id,

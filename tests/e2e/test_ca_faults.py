@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from _runs import run
-from _slice import secret_path, write_secret
+from _slice import caa, secret_path, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.acme_front import AcmeFront
 from sandbox.oci.vault.models import VERSION_LIMIT
@@ -98,7 +98,7 @@ def test_a_caa_record_forbidding_the_ca_is_refused_before_any_order(tenant, fron
     front.caa_identities = ["pebble.test"]
     env = front_env(tenant, front, "caa")
     try:
-        with tenant.caa('0 issue "other-ca.example"'):
+        with caa(tenant, '0 issue "other-ca.example"'):
             seen, before = len(front.requests), tenant.footprint()
             refused = run(env)
             assert (refused.status, refused.error_component) == ("failed", "acme"), refused.render()
@@ -108,7 +108,7 @@ def test_a_caa_record_forbidding_the_ca_is_refused_before_any_order(tenant, fron
             assert any('add the CAA record `0 issue "pebble.test"`' in w for w in refused.warnings)
             assert "/order-plz" not in front.paths(seen) and "/sign-me-up" not in front.paths(seen)
             assert [c for c in tenant.calls_since(before) if c["operation"] == "dns.patch_zone_records"] == []
-            with tenant.caa('0 issue "pebble.test"'):  # the CA named beside the other: allowed
+            with caa(tenant, '0 issue "pebble.test"'):  # the CA named beside the other: allowed
                 allowed = run(env)
                 assert (allowed.status, allowed.action) == ("ok", "issue"), allowed.render()
     finally:

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from _runs import run
+from _slice import caa
 from sandbox.acme_front import AcmeFront
 from sandbox.pebble import Pebble
 
@@ -118,7 +119,7 @@ def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_i
 
 
 def test_a_caa_record_forbidding_the_fallback_ca_is_refused_before_it_is_asked(tenant, front, second_front):
-    with tenant.another_deployment("fbc") as env, tenant.caa('0 issue "primary.test"'):
+    with tenant.another_deployment("fbc") as env, caa(tenant, '0 issue "primary.test"'):
         env = dict(env, CERTMGR_ACME_DIRECTORY=front.directory_url, CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle),
                    CERTMGR_ACME_FALLBACK_DIRECTORY=second_front.directory_url,
                    CERTMGR_ACME_FALLBACK_CA_BUNDLE=str(second_front.ca_bundle))
@@ -135,6 +136,6 @@ def test_a_caa_record_forbidding_the_fallback_ca_is_refused_before_it_is_asked(t
         held = run(env)  # the primary's refusal holds: the plan goes to the fallback, looked at before the lock
         assert (held.status, held.error_component) == ("failed", "acme") and "fallback.test" in held.error, \
             held.render()
-        with tenant.caa('0 issue "fallback.test"'):  # the record fixed: the fallback's own hold was never kept
+        with caa(tenant, '0 issue "fallback.test"'):  # the record fixed: the fallback's own hold was never kept
             issued = run(env)
         assert (issued.status, issued.ca) == ("ok", second_front.directory_url), issued.render()

@@ -153,6 +153,20 @@ def test_unknown_ocid_fails_the_cli_run_with_a_hint(issued_tenant, before, varia
     assert_unchanged(issued_tenant, before)
 
 
+def test_a_secret_the_function_may_not_read_is_not_taken_for_a_missing_one(issued_tenant, before):
+    """OCI answers 404 alike for a secret that is not there and for one the function may not read. Read by
+    name, the certificate set looks missing; the run confirms it before anything else and fails, naming the
+    grant."""
+    add_fault(issued_tenant, operation="secrets.get_secret_bundle_by_name", status=404, count=1000)
+    try:
+        result = run(issued_tenant.env)
+    finally:
+        issued_tenant.sandbox.world.faults.clear()
+    assert_failed(result, "failed: 404 NotAuthorizedOrNotFound", "if it exists, the function lacks this grant",
+                  "nothing was changed")
+    assert_unchanged(issued_tenant, before)
+
+
 def test_unknown_vault_fails_before_anything_is_written(issued_tenant, before):
     result = run(dict(issued_tenant.env, CERTMGR_VAULT_ID=MISSING_VAULT))
     assert_failed(result, f"in vault {MISSING_VAULT} failed: 404 NotAuthorizedOrNotFound", "check CERTMGR_VAULT_ID",

@@ -108,6 +108,8 @@ class RenewerCheck(Check):
             found = []
             for name in config.kept_secrets[:-1]:  # the run lock is the next item's
                 stored = store.read(name)
+                if stored is None:  # read by name: missing, or refused (as a run tells them apart)
+                    store.confirm_absent(name)
                 found.append(f"{name} ({stored[1] or 'CURRENT'})" if stored else f"{name} (none: a run creates it)")
             item.detail = "readable: " + ", ".join(found)
         with self.checks.item("run lock") as item:
@@ -143,7 +145,8 @@ class RenewerCheck(Check):
         lbs, config = self.services.lb, self.config
         with self.checks.item("load balancer") as item:
             self.same_region(item, "load balancer", config.lb_id, "CERTMGR_LB_ID")
-            balancer, bundles = lbs.get(), lbs.certificates()
+            balancer = lbs.get()
+            bundles = balancer.certificates or {}
             item.detail = f"{balancer.display_name} ({config.lb_id}): {count(len(bundles), 'certificate bundle')}"
         if item.status == FAILED:
             return

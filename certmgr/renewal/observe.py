@@ -1,9 +1,9 @@
-"""Observe: read what is (Vault, the LB's listeners, the zone, the CA's renewal advice, what earlier runs left
-in the run lock's record) and change nothing."""
+"""Observe: read what is (Vault, the LB's listeners, the CA's renewal advice, what earlier runs left in the run
+lock's record) and change nothing. The zones are read by a run that orders (runner), not here: a run with
+nothing to order needs no DNS."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import oci.load_balancer
@@ -13,7 +13,7 @@ from .. import pki
 from ..ca.directory import ari_window, caa_identities, profiles, read_directory
 from ..cloud.certificates import DEPLOYMENT_TAG, CertificatesService, ServiceCertificate, generation
 from ..settings.config import Config
-from ..cloud.dns import Zones, challenge_name
+from ..cloud.clients import together
 from ..errors import AcmeError, CertificateError, ConfigError, Problem
 from ..cloud.load_balancer import LoadBalancer, select_listeners, unused
 from ..cloud.lock import RunRecord, read_record
@@ -114,24 +114,24 @@ def _directory(config: Config, policy: Policy) -> tuple[dict | None, AcmeError |
         return None, exc
 
 
-def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer,
+def _no_service() -> tuple[list, dict]:
+    return [], {}
+
+
+def _cloud(config: Config, vault: CertificateVault, lb: LoadBalancer, service: CertificatesService | None):
+    """The run record first, then the rest at once. First: a run that takes the lease compares the record with
+    this look (cloud/lock.py), and only a look that began after the record was read can be trusted when the
+    record has not moved since; another run's last change comes before its release."""
+    record = read_record(vault.store, config.lock_name)
+    return (record, *together(lb.get, vault.read_certificate, service.listing if service else _no_service))
+
+
+def observe(config: Config, *, vault: CertificateVault, lb: LoadBalancer,
             service: CertificatesService | None = None, now: dt.datetime, policy: Policy) -> Observed:
-    # The reads do not depend on one another: they run at once (at a real region's latency each call costs
-    # tens of milliseconds), and their errors are raised in this order, as when they ran one after another.
-    with ThreadPoolExecutor(5, thread_name_prefix="certmgr-observe") as pool:
-        reads = [pool.submit(dns.load),  # also what the routing of TXT values, and the propagation check, use
-                 pool.submit(lb.get),
-                 pool.submit(service.listing) if service else None,
-                 pool.submit(lambda: (vault.read_certificate(), read_record(vault.store, config.lock_name))),
-                 pool.submit(_directory, config, policy)]
-        zones, balancer, (owned, others), (stored, record), (directory, ca_problem) = [
-            read.result() if read else ([], {}) for read in reads]
-    outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
-    if outside:
-        held = ", ".join(f"{z.name} ({z.id})" for z in zones)
-        raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
-                                   "list only names inside the zones, or add the OCID of the zone that holds "
-                                   "them to CERTMGR_DNS_ZONE_ID")])
+    # The reads run at once where they do not depend on one another (at a real region's latency each call
+    # costs tens of milliseconds); their errors are raised in order, as when they ran one after another.
+    (record, balancer, stored, (owned, others)), (directory, ca_problem) = together(
+        lambda: _cloud(config, vault, lb, service), lambda: _directory(config, policy))
     _refuse_another_deployments_name(config, others)
     listeners = select_listeners(balancer, config.lb_listeners)
     # GetLoadBalancer carries the LB's certificate bundles (`LoadBalancer.certificates`, a map by name, in the

@@ -11,9 +11,9 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from sandbox import control
 from sandbox.oci import dns, loadbalancer
 from sandbox.stack import Sandbox, self_signed
 
@@ -56,12 +56,7 @@ class Emulator:
         self.env: dict[str, str] = json.loads(line)
 
     def control(self, method: str, path: str, body: dict | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.env["SANDBOX_CONTROL"] + path, data=data, method=method,
-                                         headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            text = reply.read()
-        return json.loads(text) if text else None
+        return control.call(self.env["SANDBOX_CONTROL"], method, path, body)
 
     def latency(self, seconds: float) -> None:
         """`seconds` added to every OCI call from now on (a latency-only fault on every operation)."""

@@ -180,6 +180,10 @@ class AcmeError(CertmgrError):
     configuration: bool = False  # refused for what the configuration asks (contact, names, CAA): no other CA helps
 
 
+class CaaForbidden(AcmeError):
+    """A CAA record forbids the CA, found before asking it: no refusal of the CA's to hold orders back for."""
+
+
 class CertificateError(CertmgrError):
     """A certificate, chain or key cannot be used. Never carries key material."""
 

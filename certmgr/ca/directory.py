@@ -75,6 +75,12 @@ def read_directory(directory_url: str, *, ca_bundle: str | None = None, timeout:
                         hint="check CERTMGR_ACME_DIRECTORY (and CERTMGR_ACME_CA_BUNDLE for a private CA)") from None
 
 
+def caa_identities(directory: dict | None) -> tuple[str, ...]:
+    """The domains CAA records name the CA by (RFC 8555 7.1.1 meta.caaIdentities); empty when it lists none."""
+    found = ((directory or {}).get("meta") or {}).get("caaIdentities")
+    return tuple(i for i in found if isinstance(i, str)) if isinstance(found, list) else ()
+
+
 def profiles(directory: dict) -> dict:
     """The certificate profiles the CA offers (name: description); empty when it offers none."""
     offered = (directory.get("meta") or {}).get("profiles")

@@ -77,6 +77,12 @@ def _account_gone(exc: Exception) -> bool:
         exc.code == "accountDoesNotExist" or (exc.code == "unauthorized" and "deactivated" in (exc.detail or "")))
 
 
+# `malformed` about a name: Let's Encrypt's details then start "Domain name" ('Domain name "www.example.com" is
+# redundant with a wildcard domain in the same request', 'Domain name contains an invalid character';
+# letsencrypt/boulder ra/ra.go wildcardOverlap and its name policy). Other malformed answers are the client's.
+MALFORMED_NAME = "the CA finds a name malformed: correct it, or remove it from CERTMGR_DOMAIN"
+
+
 def _hint(exc: Exception) -> str | None:
     """What to change when the CA's refusal (or one of its subproblems) is about the configuration."""
     if not isinstance(exc, messages.Error):
@@ -84,6 +90,8 @@ def _hint(exc: Exception) -> str | None:
     for problem in (exc, *(exc.subproblems or ())):
         if problem.code in CONFIGURATION_REFUSALS:
             return CONFIGURATION_REFUSALS[problem.code]
+        if problem.code == "malformed" and "domain name" in (problem.detail or "").lower():
+            return MALFORMED_NAME
     return None
 
 

@@ -108,6 +108,8 @@ class RenewerCheck(Check):
             found = []
             for name in config.kept_secrets[:-1]:  # the run lock is the next item's
                 stored = store.read(name)
+                if stored is None:  # read by name: missing, or refused (as a run tells them apart)
+                    store.confirm_absent(name)
                 found.append(f"{name} ({stored[1] or 'CURRENT'})" if stored else f"{name} (none: a run creates it)")
             item.detail = "readable: " + ", ".join(found)
         with self.checks.item("run lock") as item:
@@ -143,7 +145,8 @@ class RenewerCheck(Check):
         lbs, config = self.services.lb, self.config
         with self.checks.item("load balancer") as item:
             self.same_region(item, "load balancer", config.lb_id, "CERTMGR_LB_ID")
-            balancer, bundles = lbs.get(), lbs.certificates()
+            balancer = lbs.get()
+            bundles = balancer.certificates or {}
             item.detail = f"{balancer.display_name} ({config.lb_id}): {count(len(bundles), 'certificate bundle')}"
         if item.status == FAILED:
             return
@@ -156,7 +159,7 @@ class RenewerCheck(Check):
     def certificates_service(self) -> None:
         name = self.config.certificate_name
         with self.checks.item(f"certificate {name}") as item:
-            owned = self.services.certificates.owned()
+            owned, _ = self.services.certificates.listing()
             item.detail = (f"{owned[-1].name} holds serial {owned[-1].serial} as CURRENT" if owned else
                            f"none yet in {self.config.compartment_id}: the first run imports it")
         self.unproven("certificates changes", "certificates_management.create_certificate",
@@ -198,14 +201,12 @@ class RenewerCheck(Check):
 
     def caa(self, identities: tuple[str, ...]) -> None:
         from ..ca.caa import check_caa
-        from ..ca.propagation import authoritative
-        dns, config = self.services.dns, self.config
+        config = self.config
         with self.checks.item("caa") as item:
             if not identities:
                 item.detail = "the CA publishes no CAA identities (meta.caaIdentities): nothing to check"
                 return
-            check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
-                      identities, self.policy.dns_timeout)
+            check_caa(config.domains, self.services.dns, config.dns_nameservers, identities, self.policy.dns_timeout)
             item.detail = f"no CAA record at the names or above them forbids {' or '.join(identities)}"
 
     def account(self, item) -> None:

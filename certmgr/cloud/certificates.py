@@ -8,6 +8,12 @@ the certificate's (Let's Encrypt dropped clientAuth in 2025, so a renewal of a c
 with it is refused): certmgr then imports the renewal as the next successor, points the listeners at it,
 and schedules the predecessor for deletion once nothing uses it. The highest-numbered live one is the one
 the listeners should reference.
+
+Each certificate certmgr creates carries the freeform tag `certmgr-deployment` with its deployment's
+CERTMGR_NAME_PREFIX (tags are part of every certificate and summary in the API: the SDK's Certificate and
+CertificateSummary `freeform_tags`): a certificate another deployment made is never this one's, whatever its
+name, and a listener that references it belongs to that deployment. An untagged one of the configured name
+is this deployment's (made before the tag was set).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from ..timing import DEFAULT, Deadline, Policy, log
 CM = oci.certificates_management.models
 LIVE = ("ACTIVE", "CREATING", "UPDATING")
 KEEP_DEPRECATED = 2  # DEPRECATED versions kept (besides CURRENT and PREVIOUS) for a manual rollback
+DEPLOYMENT_TAG = "certmgr-deployment"  # freeform tag: the CERTMGR_NAME_PREFIX of the deployment that made it
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ def _serial(text: str | None) -> str | None:
 
 class CertificatesService:
     def __init__(self, client: oci.certificates_management.CertificatesManagementClient, compartment_id: str,
-                 name: str, *, policy: Policy = DEFAULT, deadline: Deadline | None = None):
-        self.client, self.compartment_id, self.name = client, compartment_id, name
+                 name: str, deployment: str, *, policy: Policy = DEFAULT, deadline: Deadline | None = None):
+        self.client, self.compartment_id, self.name, self.deployment = client, compartment_id, name, deployment
         self.policy = policy
         self.deadline = deadline  # every wait ends by it: a run that changes the service passes its own
         self.waited = 0.0  # seconds spent waiting for another actor's change to a certificate before ours
@@ -65,27 +72,33 @@ class CertificatesService:
         return oci_failure(ServiceCertificateError, f"certificates: {what}", exc,
                            "check CERTMGR_COMPARTMENT_ID and the function's Certificates policy")
 
-    def owned(self) -> list[ServiceCertificate]:
-        """certmgr's live certificates in the compartment, oldest generation first."""
+    def listing(self) -> tuple[list[ServiceCertificate], dict[str, tuple[str, str]]]:
+        """This deployment's live certificates in the compartment, oldest generation first; and the other
+        certmgr deployments' there, as {OCID: (name, their CERTMGR_NAME_PREFIX)}."""
         try:
             found = all_items(self.client.list_certificates, compartment_id=self.compartment_id)
         except oci.exceptions.ServiceError as exc:
             raise self._fail(f"listing certificates in compartment {self.compartment_id}", exc) from None
-        mine = []
+        mine, others = [], {}
         for c in found:
+            made_by = (c.freeform_tags or {}).get(DEPLOYMENT_TAG)
+            if made_by and made_by != self.deployment:
+                others[c.id] = (c.name, made_by)
+                continue
             n = generation(self.name, c.name)
             if n is not None and c.lifecycle_state in LIVE:
                 current = c.current_version_summary
                 mine.append(ServiceCertificate(c.id, c.name, n, _serial(current and current.serial_number),
                                                current and current.version_number))
-        return sorted(mine, key=lambda c: c.generation)
+        return sorted(mine, key=lambda c: c.generation), others
 
     def create(self, name: str, cert_pem: str, chain_pem: str, key_pem: str, version_name: str) -> ServiceCertificate:
         config = CM.CreateCertificateByImportingConfigDetails(
             certificate_pem=cert_pem, cert_chain_pem=chain_pem, private_key_pem=key_pem, version_name=version_name)
         details = CM.CreateCertificateDetails(
             name=name, compartment_id=self.compartment_id, certificate_config=config,
-            description="TLS certificate kept by certmgr (source of truth: its Vault secrets)")
+            description="TLS certificate kept by certmgr (source of truth: its Vault secrets)",
+            freeform_tags={DEPLOYMENT_TAG: self.deployment})
         try:
             created = self.client.create_certificate(details).data
         except oci.exceptions.ServiceError as exc:

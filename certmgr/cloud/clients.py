@@ -1,12 +1,16 @@
 """One place that builds OCI clients: the signer (resource principal or config file), the endpoint
 override, and the caller's policy (its retries and request timeouts). Clients are created on first use and
-live as long as the `Clients` object, i.e. one run."""
+live as long as the `Clients` object, i.e. one run. `together` makes independent calls at once, each thread
+with clients of its own (`PerThread`)."""
 from __future__ import annotations
 
 import configparser
 import functools
 import importlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import oci
 
@@ -55,6 +59,33 @@ def all_items(list_call, *args, **kwargs) -> list:
         page = response.next_page
         if not page:
             return items
+
+
+def together(*calls: Callable) -> list:
+    """Call each of `calls` in a thread of its own, all at once; their results, in order. Every call ends (each
+    is bounded by its client's timeout and retries, within the run's deadline) before the first failure, in the
+    calls' order, is raised: as if they had run one after another, only sooner."""
+    if len(calls) == 1:
+        return [calls[0]()]
+    with ThreadPoolExecutor(len(calls), thread_name_prefix="certmgr-oci") as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
+
+
+class PerThread:
+    """A service's client for each thread that calls it, made on that thread's first call. The SDK does not
+    promise that one client serves several threads at once: its team calls the clients "not entirely
+    thread-safe" (oracle/oci-python-sdk#751), and a client replaces its one requests session after some
+    answers, under the feet of a request another thread has in flight (oci/base_client.py)."""
+
+    def __init__(self, make: Callable):
+        self._make, self._local = make, threading.local()
+
+    def __getattr__(self, name: str):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._make()
+        return getattr(client, name)
 
 
 class _Service:
@@ -134,9 +165,14 @@ class Clients:
                    profile=config.oci_profile, endpoint=config.oci_endpoint, region=config.region, retry=retry,
                    grants=Grants(config))
 
-    def _client(self, cls, region: str | None = None, endpoint: str | None = None):
+    def per_thread(self, service: str) -> PerThread:
+        """`service`'s client (`clients.<service>()`), one for each thread that calls it (see `together`)."""
+        return PerThread(functools.partial(getattr(self, service), fresh=True))
+
+    def _client(self, cls, region: str | None = None, endpoint: str | None = None, fresh: bool = False):
+        """The run's client of `cls` in `region`, made on first use; with `fresh`, a new one (see PerThread)."""
         region = region or self.region
-        if (cls, region, endpoint) not in self._made:
+        if fresh or (cls, region, endpoint) not in self._made:
             retry = self.retry if self.grants is None else \
                 self.retry.explaining(functools.partial(self.grants.explain, region=region))
             kwargs = {"signer": self.signer, "retry_strategy": retry,
@@ -144,5 +180,8 @@ class Clients:
                       "circuit_breaker_strategy": NO_CIRCUIT_BREAKER}
             if endpoint or self.endpoint:
                 kwargs["service_endpoint"] = endpoint or self.endpoint.replace("{region}", region)
-            self._made[cls, region, endpoint] = cls(dict(self.config, region=region), **kwargs)
+            client = cls(dict(self.config, region=region), **kwargs)
+            if fresh:
+                return client
+            self._made[cls, region, endpoint] = client
         return self._made[cls, region, endpoint]

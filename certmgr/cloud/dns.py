@@ -7,17 +7,22 @@ touch nothing else. Both are one PATCH per zone, by value, so an apex and a wild
 `Zones` holds every zone of CERTMGR_DNS_ZONE_ID: a record goes to the zone with the longest matching
 suffix, and an `_acme-challenge` name that is a CNAME (delegated to a validation zone, as lego and
 cert-manager follow by default) is written, checked and cleaned at its target, which must be in one of
-those zones.
+those zones. A run that orders reads the zones, and every `_acme-challenge` CNAME in each, at once (`route`:
+one GetZoneRecords per zone, whatever the number of names); a run that only removes recorded values reads
+the zones alone; other runs read no DNS at all.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import oci.dns
 
-from ..errors import DnsError, failing_as, oci_failure
+from .clients import all_items, together
+from ..errors import ConfigError, DnsError, Problem, failing_as, oci_failure
 
 TXT_TTL = 60
+CHALLENGE = "_acme-challenge"
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class TxtRecord:
 
 def challenge_name(identifier: str) -> str:
     """`*.example.com` and `example.com` both validate at `_acme-challenge.example.com`."""
-    return "_acme-challenge." + identifier.removeprefix("*.")
+    return f"{CHALLENGE}." + identifier.removeprefix("*.")
 
 
 class OciDns:
@@ -37,6 +42,7 @@ class OciDns:
     def __init__(self, client: oci.dns.DnsClient, zone_id: str):
         self.client = client
         self.zone_id = zone_id
+        self.delegated: dict[str, str] | None = None  # its CNAMEs at `_acme-challenge` names, once read
 
     def zone(self) -> oci.dns.models.Zone:
         with failing_as(DnsError, f"dns: cannot read zone {self.zone_id}",
@@ -66,8 +72,17 @@ class OciDns:
         nothing, yet needs the grant that writing TXT values does (CONFORMANCE.md, dns.patch_zone_records)."""
         self._patch([record], "PROHIBIT")
 
+    def read_delegations(self) -> None:
+        """Every CNAME of this zone at a name holding `_acme-challenge`, in one listing (GetZoneRecords filters by
+        rtype and by `domainContains`: oci.dns.DnsClient.get_zone_records)."""
+        with failing_as(DnsError, f"dns: cannot read the CNAME records of zone {self.zone_id}"):
+            found = all_items(self.client.get_zone_records, self.zone_id, rtype="CNAME", domain_contains=CHALLENGE)
+        self.delegated = {r.domain.rstrip(".").lower(): r.rdata.rstrip(".").lower() for r in found}
+
     def cname(self, domain: str) -> str | None:
-        """The CNAME target at `domain` in this zone, or None."""
+        """The CNAME target at `domain` in this zone, or None (from the listing when it covers `domain`)."""
+        if self.delegated is not None and CHALLENGE in domain:
+            return self.delegated.get(domain)
         try:
             items = self.client.get_rr_set(self.zone_id, domain, "CNAME").data.items
         except oci.exceptions.ServiceError as exc:
@@ -89,10 +104,28 @@ class Zones:
         self.models: dict[str, oci.dns.models.Zone] = {}
         self.targets: dict[str, str] = {}  # challenge name -> where its TXT value goes
 
-    def load(self) -> list[oci.dns.models.Zone]:
-        for zone_id in self.by_id:
-            self.add(zone_id)
+    def load(self, cnames: bool = False) -> list[oci.dns.models.Zone]:
+        """Read the configured zones not read yet and, with `cnames`, each one's `_acme-challenge` CNAMEs, all at
+        once (a failure raised in this order)."""
+        calls = [functools.partial(self.add, zone_id) for zone_id, dns in self.by_id.items()
+                 if dns not in self.by_name.values()]
+        calls += [dns.read_delegations for dns in self.by_id.values() if cnames and dns.delegated is None]
+        if calls:
+            together(*calls)
         return list(self.models.values())
+
+    def route(self, names) -> None:
+        """Before an order: each name's challenge is in one of the zones, and lands (followed through its CNAMEs)
+        in one of them, where certmgr can write it; else the error that says which and how to fix it."""
+        zones = self.load(cnames=True)
+        outside = [name for name in names if self.zone_of(challenge_name(name)) is None]
+        if outside:
+            held = ", ".join(f"{z.name} ({z.id})" for z in zones)
+            raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
+                                       "list only names inside the zones, or add the OCID of the zone that holds "
+                                       "them to CERTMGR_DNS_ZONE_ID")])
+        for name in names:
+            self.target(challenge_name(name))
 
     def add(self, zone_id: str) -> oci.dns.models.Zone:
         """Read one configured zone and route names to it; a PRIVATE zone is an error."""
@@ -107,7 +140,9 @@ class Zones:
         return model
 
     def zone_of(self, name: str) -> str | None:
-        """The name of the configured zone holding `name` (the longest matching suffix), or None."""
+        """The name of the configured zone holding `name` (the longest matching suffix), or None. The zones are
+        read on first need."""
+        self.load()
         name = name.rstrip(".").lower()
         holding = [z for z in self.by_name if name == z or name.endswith("." + z)]
         return max(holding, key=len) if holding else None

@@ -14,6 +14,7 @@ A refused change waits for the running work requests, within the run's deadline,
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import oci.load_balancer
@@ -37,6 +38,9 @@ class LoadBalancer:
         # timeFinished ("created" and "completed", oci.load_balancer.models.WorkRequest).
         self.took: float | None = None
         self.waited = 0.0  # seconds spent waiting for other actors' work requests before a change was accepted
+        # The load balancer as this run last read it, with this run's uploads, switches and deletions since: what
+        # the clean-up after a deploy decides on, without reading it again.
+        self.seen: oci.load_balancer.models.LoadBalancer | None = None
 
     def _fail(self, what: str, exc: oci.exceptions.ServiceError) -> LoadBalancerError:
         return oci_failure(LoadBalancerError, f"lb: {what} on load balancer {self.lb_id} failed", exc)
@@ -44,7 +48,9 @@ class LoadBalancer:
     def get(self) -> oci.load_balancer.models.LoadBalancer:
         with failing_as(LoadBalancerError, f"lb: cannot read load balancer {self.lb_id}",
                         "check CERTMGR_LB_ID and the function's LB policy"):
-            return self.client.get_load_balancer(self.lb_id).data
+            found = self.client.get_load_balancer(self.lb_id).data
+        self.seen = copy.deepcopy(found)
+        return found
 
     def certificates(self) -> dict[str, oci.load_balancer.models.Certificate]:
         try:
@@ -111,12 +117,15 @@ class LoadBalancer:
             response = self._submit(f"uploading certificate {name}", self.client.create_certificate, details,
                                     self.lb_id)
         except oci.exceptions.ServiceError as exc:
-            if exc.status == 409:
-                # Uploaded by an earlier, interrupted run (same name means same serial), maybe still in its
-                # work request: a switch submitted now queues behind it, and fails if that upload did.
-                return
-            raise self._fail(f"uploading certificate {name}", exc) from None
-        self.wait(response.headers["opc-work-request-id"], f"uploading certificate {name}")
+            if exc.status != 409:
+                raise self._fail(f"uploading certificate {name}", exc) from None
+            # Uploaded by an earlier, interrupted run (same name means same serial), maybe still in its work
+            # request: a switch submitted now queues behind it, and fails if that upload did.
+        else:
+            self.wait(response.headers["opc-work-request-id"], f"uploading certificate {name}")
+        if self.seen is not None:
+            self.seen.certificates = {**(self.seen.certificates or {}), name: oci.load_balancer.models.Certificate(
+                certificate_name=name, public_certificate=cert_pem, ca_certificate=chain_pem or None)}
 
     def switch(self, listener: oci.load_balancer.models.Listener, certificate_name: str | None = None, *,
                certificate_id: str | None = None) -> None:
@@ -135,28 +144,35 @@ class LoadBalancer:
         except oci.exceptions.ServiceError as exc:
             raise self._fail(f"switching listener {listener.name}", exc) from None
         self.wait(response.headers["opc-work-request-id"], f"switching listener {listener.name}")
+        if self.seen is not None and listener.name in (self.seen.listeners or {}):
+            self.seen.listeners[listener.name].ssl_configuration = ssl
 
     def delete_unused(self, ours: Callable[[str], bool], keep: str | None = None) -> tuple[list[str], list[str]]:
         """Ask OCI to delete the LB certificates that are `ours` (this deployment's names, exactly) and that
-        nothing uses, except `keep`. Returns their names, and a warning for each one of ours that a backend set
-        still uses (left in place). The deletions finish on their own."""
-        lb = self.get()
+        nothing uses, except `keep`, as this run last saw the load balancer (`seen`). Returns their names, and a
+        warning for each one of ours that a backend set still uses (left in place). The deletions finish on their
+        own; should something have come to use one since, OCI refuses its deletion (a warning)."""
+        lb = self.seen or self.get()
         users = in_use(lb)
         held = {name: [u for u in users.get(name, []) if u.startswith("backend set")]
-                for name in self.certificates() if ours(name) and name != keep}
+                for name in lb.certificates or {} if ours(name) and name != keep}
         warnings = [f"lb: certificate bundle {name} is left on load balancer {self.lb_id}: {', '.join(sets)} still "
                     f"uses it; point {'them' if len(sets) > 1 else 'it'} at {keep or 'the new certificate'} and the "
                     "next run deletes it" for name, sets in sorted(held.items()) if sets]
         return [name for name in unused(lb, held, ours, keep) if self.delete(name)], warnings
 
     def delete(self, name: str) -> bool:
+        """Ask OCI to delete the bundle `name`; False when it is already gone (an earlier run's deletion)."""
         try:
             self._submit(f"deleting certificate {name}", self.client.delete_certificate, self.lb_id, name)
+            deleted = True
         except oci.exceptions.ServiceError as exc:
-            if exc.status == 404:
-                return False  # an earlier run's deletion finished first
-            raise self._fail(f"deleting unused certificate {name}", exc) from None
-        return True
+            if exc.status != 404:
+                raise self._fail(f"deleting unused certificate {name}", exc) from None
+            deleted = False
+        if self.seen is not None:
+            self.seen.certificates = {n: c for n, c in (self.seen.certificates or {}).items() if n != name}
+        return deleted
 
 
 def in_use(lb: oci.load_balancer.models.LoadBalancer) -> dict[str, list[str]]:

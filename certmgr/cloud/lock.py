@@ -11,7 +11,14 @@ can be taken over. Runs with nothing to do never touch it, so a healthy daily ru
 The same metadata carries what a run must leave to the next one (`RunRecord`): the TXT values it is about
 to present (written *before* presenting them, so the next run removes them if this one is killed) and the
 CA's backoff after failed orders. Every such write is conditional on this run's etag, so it also proves
-that the lease is still ours: a run that lost it stops before its next change (`LockLost`).
+that the lease is still ours: a run that lost it stops before its next change (`LockLost`). Forgetting TXT
+values once they are removed waits for the run's next write (at the latest, the release): should the run die
+before it, the next run removes values that are gone, which changes nothing.
+
+Every take leaves the taker's id in the metadata (`taken_by`, kept by the release), so the metadata changes
+whenever a run takes the lease. A run reads the record first, before anything else it looks at; when the
+lease it then takes finds the metadata as that first look did, no run has acted in between, and what the run
+saw still holds (`RunLock.changed` is False): it need not look again.
 """
 from __future__ import annotations
 
@@ -25,7 +32,7 @@ from dataclasses import dataclass, replace
 import oci.vault
 
 from ..errors import CertmgrError, VaultError, oci_hint, oci_reason
-from .vault import VaultStore
+from .vault import Known, VaultStore
 
 log = logging.getLogger("certmgr")
 
@@ -50,9 +57,8 @@ class RunRecord:
     failures: int = 0                      # consecutive failed orders
     retry_at: float = 0.0                  # no new order before this (epoch seconds), unless forced
     last_error: str = ""                   # why the last order failed, one line
-    refused_for: str = ""                  # what was ordered then (Config.order_key): another order is not held
+    refused_for: str = ""                  # the refused order and its CA (Config.order_key): no other is held
     issued_by: str = ""                    # the ACME directory that issued the stored certificate (its `replaces`)
-    refused_by: str = ""                   # the ACME directory whose refusal holds orders back
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -63,8 +69,7 @@ class RunRecord:
                        retry_at=float(metadata.get("acme_retry_at") or 0),
                        last_error=str(metadata.get("acme_error") or ""),
                        refused_for=str(metadata.get("acme_refused_for") or ""),
-                       issued_by=str(metadata.get("acme_issued_by") or ""),
-                       refused_by=str(metadata.get("acme_refused_by") or ""))
+                       issued_by=str(metadata.get("acme_issued_by") or ""))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
@@ -72,8 +77,7 @@ class RunRecord:
     def to_metadata(self) -> dict:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
-                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by,
-                "acme_refused_by": self.refused_by}
+                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:
@@ -85,14 +89,11 @@ def _txt_pairs(value) -> tuple[tuple[str, str], ...]:
 
 
 def read_record(store: VaultStore, name: str) -> RunRecord:
-    """The record as it stands, read without taking the lease (observe's view)."""
-    secret_id = store.secret_id(name)
-    if secret_id is None:
+    """The record as it stands, read by name without taking the lease (observe's view, and what the lease
+    compares with: `RunLock.changed`)."""
+    if store.read(name) is None:
         return RunRecord()
-    try:
-        return RunRecord.from_metadata(store.vaults.get_secret(secret_id).data.metadata)
-    except oci.exceptions.ServiceError as exc:
-        raise store._fail("reading", name, exc) from None
+    return RunRecord.from_metadata(store.known[name].metadata)
 
 
 class RunLock:
@@ -102,9 +103,10 @@ class RunLock:
         self.etag: str | None = None  # the lock secret's etag after this run's own last change
         self.until = 0.0
         self.record = RunRecord()     # as found when the lease was taken, then as this run changed it
+        self.changed = True           # the metadata moved since this run's first look: another run took the lease
 
     def _metadata(self, holder: str | None, until: float, record: RunRecord) -> dict:
-        return {"holder": holder or "", "until": str(until), **record.to_metadata()}
+        return {"holder": holder or "", "until": str(until), "taken_by": self.holder, **record.to_metadata()}
 
     def _busy(self, holder: str, until: float) -> LockBusy:
         when = time.strftime("%H:%M:%S UTC", time.gmtime(until))
@@ -122,14 +124,19 @@ class RunLock:
         try:
             response = self.store.vaults.create_secret(details)
         except oci.exceptions.ServiceError as exc:
+            if exc.status == 409 and self.store.read(self.name) is None:  # its name is taken, yet unreadable
+                self.store.confirm_absent(self.name)
             raise self.store._fail("writing", self.name, exc) from None  # keeps the status: 409 = busy
-        self.store._ids[self.name] = response.data.id
+        self.store.known[self.name] = Known(response.data.id, details.metadata)
+        self.changed = False  # no run had taken it: this is its first lease
         return response.headers.get("etag")
 
-    def _take(self, secret_id: str, until: float) -> str:
-        """Take the lease from the secret as read now, unless another run holds it."""
+    def _take(self, secret_id: str, until: float, seen: dict | None) -> str:
+        """Take the lease from the secret as read now, unless another run holds it; `seen` is the metadata this
+        run's first look found (None: it found no lock, or did not look)."""
         response = self.store.vaults.get_secret(secret_id)
         current = response.data.metadata or {}
+        self.changed = seen is None or current != seen
         held_until = float(current.get("until") or 0)
         if current.get("holder") and held_until > self.clock():
             raise self._busy(current["holder"], held_until)
@@ -143,9 +150,11 @@ class RunLock:
 
     def acquire(self) -> None:
         until = self.clock() + self.seconds
+        first_look = self.store.known.get(self.name)
+        seen = dict(first_look.metadata) if first_look else None
         try:
             secret_id = self.store.secret_id(self.name)
-            self.etag = self._create(until) if secret_id is None else self._take(secret_id, until)
+            self.etag = self._create(until) if secret_id is None else self._take(secret_id, until, seen)
         except (oci.exceptions.ServiceError, VaultError) as exc:
             if getattr(exc, "status", None) in (409, 412):  # another run created or took it first
                 raise self._busy("a concurrent run", until) from None
@@ -159,8 +168,12 @@ class RunLock:
 
     def note(self, **changes) -> None:
         """Write `changes` to the run record, extending the lease; raise LockLost if it is no longer ours.
-        With no changes, this is the lease check a run makes before a change in Vault or on the LB."""
+        With no changes (or none that change the record), this is the lease check a run makes before a change in
+        Vault or on the LB. A change that only forgets TXT values waits for the next write (see above)."""
         record, until = replace(self.record, **changes), self.clock() + self.seconds
+        if replace(record, txt=self.record.txt) == self.record and set(record.txt) < set(self.record.txt):
+            self.record = record
+            return
         try:
             self.etag = self._write(self.holder, until, record, self.etag)
         except oci.exceptions.ServiceError as exc:

@@ -6,19 +6,26 @@ and never pairs a certificate with a foreign key, whatever moment it reads at. T
 written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
 promoted: a run that dies half-way leaves the previous CURRENT set intact and readable.
 
-Every write is followed by pruning: old DEPRECATED versions are scheduled for deletion (see `prune`).
+Secrets are read by name (GetSecretBundleByName: the bundle carries the secret's OCID, metadata and the
+version's stages), so the read a run makes anyway resolves each OCID. Versions are counted without listing
+them: a write leaves in the secret's metadata (UpdateSecret takes metadata with new content; only content, the
+current version number and rules exclude each other) the number of the version it adds and how many are then
+in use, which a later run trusts while the CURRENT version it reads is that newest one (stage LATEST, "the
+secret contents that were last uploaded": Vault's "Secret Versions and Rotation States"); else it lists them
+once. Old DEPRECATED versions are scheduled for deletion as a write would bring PRUNE_AT in use (`prune`).
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 
 import oci.secrets
 import oci.vault
 
-from .clients import all_items
+from .clients import all_items, together
 from ..errors import VaultError, oci_failure, oci_reason
 from ..timing import DEFAULT, Policy
 
@@ -27,8 +34,10 @@ log = logging.getLogger("certmgr")
 KEEP_DEPRECATED = 5                               # newest DEPRECATED versions kept for rollback and audit
 PENDING_DELETION_LIMIT = 30                       # OCI's limits per secret: versions pending deletion,
 ACTIVE_LIMIT = 30                                 # and versions in active use
+PRUNE_AT = 20                                     # in active use: old versions are scheduled for deletion
 NEAR_LIMIT = 25                                   # in active use: say so before writes start failing
 DELETE_AFTER = dt.timedelta(days=1, minutes=10)   # OCI's shortest wait, with a margin for clock skew
+NEWEST, IN_USE = "certmgr_newest_version", "certmgr_versions_in_use"  # the counts a write leaves in metadata
 
 
 @dataclass
@@ -40,8 +49,31 @@ class StoredCertificate:
     set_is_current: bool      # the key and chain secrets' CURRENT versions are this certificate's own
 
 
+@dataclass
+class Known:
+    """What this run knows of one secret without listing its versions."""
+
+    id: str
+    metadata: dict            # as read, or as this run's last write left it
+    newest: int | None = None  # the number of its newest version
+    in_use: int | None = None  # how many of its versions are in active use, at most (fewer once some are deleted)
+
+
 def version_name(serial_hex: str) -> str:
     return f"serial-{serial_hex}"
+
+
+def _known(bundle) -> Known:
+    """What a CURRENT bundle tells: the newest version when CURRENT is also LATEST, and the count in use that the
+    write of that version left (a count left by an older write is not trusted)."""
+    metadata, newest, in_use = dict(bundle.metadata or {}), None, None
+    if "LATEST" in (bundle.stages or []):
+        newest = bundle.version_number
+        try:
+            in_use = int(metadata[IN_USE]) if int(metadata.get(NEWEST, -1)) == newest else None
+        except (KeyError, ValueError):
+            in_use = None
+    return Known(bundle.secret_id, metadata, newest, in_use)
 
 
 class VaultStore:
@@ -49,8 +81,8 @@ class VaultStore:
                  key_id: str, compartment_id: str, policy: Policy = DEFAULT):
         self.vaults, self.secrets, self.policy = vaults, secrets, policy
         self.vault_id, self.key_id, self.compartment_id = vault_id, key_id, compartment_id
-        self._ids: dict[str, str] = {}
-        self._listing: dict[str, str] | None = None  # the vault's live secrets by name, once listed
+        self.known: dict[str, Known] = {}
+        self.unread: dict[str, oci.exceptions.ServiceError] = {}  # the 404 a read by name got, by name
         self.warnings: list[str] = []  # problems that did not stop the write (pruning), for the run's result
 
     def _fail(self, what: str, name: str, exc: oci.exceptions.ServiceError) -> VaultError:
@@ -59,104 +91,101 @@ class VaultStore:
                            names={"secret_name": name})
 
     def secret_id(self, name: str) -> str | None:
-        """The OCID of the live secret `name`. The vault's secrets are listed once, on the first lookup (one
-        call for every name a run reads); a name not in that listing is looked up by itself, as it may have
-        been created since (another run's lock, say)."""
-        if self._listing is None:
-            self._listing = self._live_ids()
-            self._ids = {**self._listing, **self._ids}
-        if name not in self._ids:
-            found = self._live_ids(name)
-            if name not in found:
-                return None
-            self._ids[name] = found[name]
-        return self._ids[name]
-
-    def _live_ids(self, name: str | None = None) -> dict[str, str]:
-        try:
-            found = all_items(self.vaults.list_secrets, self.compartment_id, vault_id=self.vault_id,
-                              **({"name": name} if name else {}))
-        except oci.exceptions.ServiceError as exc:
-            raise self._fail("looking up", name or "(every secret)", exc) from None
-        return {s.secret_name: s.id for s in found
-                if s.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")}
+        """The OCID of the live secret `name` (read by name when this run has not read it yet), or None."""
+        if name not in self.known:
+            self.read(name)
+        return self.known[name].id if name in self.known else None
 
     def read(self, name: str, *, version: str | None = None) -> tuple[bytes, str | None] | None:
-        """(content, version name) of the CURRENT version, or of the version named `version`."""
-        secret_id = self.secret_id(name)
-        if secret_id is None:
-            return None
+        """(content, version name) of the CURRENT version, or of the version named `version`; None when there is
+        no such secret (or version). OCI answers 404 alike for a secret the function may not read: `confirm_absent`
+        tells them apart where it matters."""
         try:
-            bundle = (self.secrets.get_secret_bundle(secret_id, secret_version_name=version) if version
-                      else self.secrets.get_secret_bundle(secret_id, stage="CURRENT")).data
+            bundle = (self.secrets.get_secret_bundle_by_name(name, self.vault_id, secret_version_name=version)
+                      if version else self.secrets.get_secret_bundle_by_name(name, self.vault_id)).data
         except oci.exceptions.ServiceError as exc:
-            if exc.status == 404 and version:
-                return None
-            raise self._fail("reading", name, exc) from None
+            if exc.status != 404:
+                raise self._fail("reading", name, exc) from None
+            if version is None:
+                self.unread[name] = exc
+            return None
+        if version is None:
+            self.known[name] = _known(bundle)
         return base64.b64decode(bundle.secret_bundle_content.content), bundle.version_name
 
     def read_by_name(self, name: str) -> tuple[bytes, str] | None:
-        """(content, secret OCID) of the CURRENT version, found by name in one call and no listing (all that
-        a reader granted only `read secret-bundles` may do); None when there is no such secret."""
+        """(content, secret OCID) of the CURRENT version, or None."""
+        return (found[0], self.known[name].id) if (found := self.read(name)) else None
+
+    def confirm_absent(self, name: str) -> None:
+        """Raise unless the secret `name` really does not exist: a secret the function may not read is not a
+        missing one (its name is taken, and a run would order a certificate it cannot store)."""
         try:
-            bundle = self.secrets.get_secret_bundle_by_name(name, self.vault_id).data
+            found = all_items(self.vaults.list_secrets, self.compartment_id, name=name, vault_id=self.vault_id)
         except oci.exceptions.ServiceError as exc:
-            if exc.status == 404:
-                return None
-            raise self._fail("reading", name, exc) from None
-        return base64.b64decode(bundle.secret_bundle_content.content), bundle.secret_id
+            raise self._fail("looking up", name, exc) from None
+        states = {s.lifecycle_state for s in found} - {"DELETED"}
+        if states & {"PENDING_DELETION", "DELETING"}:
+            raise VaultError(f"vault: secret {name!r} in vault {self.vault_id} is pending deletion, and its name "
+                             "stays taken until it is deleted", hint="cancel its deletion, or wait until it is deleted")
+        if states:  # it exists: the 404 its read got was a refusal
+            raise self._fail("reading", name, self.unread[name]) if name in self.unread else \
+                VaultError(f"vault: secret {name!r} exists in vault {self.vault_id}, but cannot be read")
 
     def write(self, name: str, content: bytes, *, version: str | None = None, pending: bool = False) -> int:
         """Store `content` as a new version (creating the secret when missing); return its number."""
-        secret_id = self.secret_id(name)
-        pending = pending and secret_id is not None  # a new secret's first version is CURRENT
+        known = self.known[name] if self.secret_id(name) else None
         body = oci.vault.models.Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(content).decode(), name=version,
-            stage="PENDING" if pending else "CURRENT")
+            stage="PENDING" if pending and known else "CURRENT")  # a new secret's first version is CURRENT
+        if known is None:
+            return self._create(name, body)
+        self.make_room(name)
+        number, in_use = known.newest + 1, known.in_use + 1
+        metadata = {**known.metadata, NEWEST: str(number), IN_USE: str(in_use)}
         try:
-            if secret_id is None:
-                secret = self.vaults.create_secret(oci.vault.models.CreateSecretDetails(
-                    compartment_id=self.compartment_id, vault_id=self.vault_id, key_id=self.key_id,
-                    secret_name=name, secret_content=body,
-                    description="Managed by certmgr", freeform_tags={"managed-by": "certmgr"})).data
-                self._ids[name] = secret.id
-            else:
-                secret = self.vaults.update_secret(secret_id, oci.vault.models.UpdateSecretDetails(
-                    secret_content=body)).data
+            secret = self.vaults.update_secret(known.id, oci.vault.models.UpdateSecretDetails(
+                secret_content=body, metadata=metadata)).data
         except oci.exceptions.ServiceError as exc:
-            if exc.code == "LimitExceeded" and secret_id is not None:
+            if exc.code == "LimitExceeded":
                 raise self._limit(name, exc) from None
             raise self._fail("writing", name, exc) from None
-        if secret_id is None:
-            return secret.current_version_number  # a new secret: one version, nothing to prune
-        versions = self.versions(name)
-        self.prune(name, versions)
-        return max(v.version_number for v in versions) if pending else secret.current_version_number
+        if not pending and secret.current_version_number != number:  # another writer came between: count again
+            number, in_use = secret.current_version_number, None
+        self.known[name] = Known(known.id, metadata, number, in_use)
+        return number
 
-    def check_room(self, name: str) -> None:
-        """Raise the limit error now if a new version of `name` cannot be written: a run checks before it
-        orders, so a full Vault never costs an order (and a rate-limit slot) it cannot store."""
-        if self.secret_id(name) is None:
-            return
-        versions = self.versions(name)
-        if sum(1 for v in versions if not v.time_of_deletion) >= ACTIVE_LIMIT:
-            self.prune(name, versions)  # writes prune after they land: make the room before this one
+    def _create(self, name: str, body) -> int:
+        try:
+            secret = self.vaults.create_secret(oci.vault.models.CreateSecretDetails(
+                compartment_id=self.compartment_id, vault_id=self.vault_id, key_id=self.key_id,
+                secret_name=name, secret_content=body, metadata={NEWEST: "1", IN_USE: "1"},
+                description="Managed by certmgr", freeform_tags={"managed-by": "certmgr"})).data
+        except oci.exceptions.ServiceError as exc:
+            raise self._fail("writing", name, exc) from None
+        self.known[name] = Known(secret.id, dict(secret.metadata or {}), 1, 1)
+        return 1
+
+    def make_room(self, name: str) -> None:
+        """Make sure the existing secret `name` can take one more version: count its versions unless known, prune
+        as the new one would make PRUNE_AT in use, raise the limit error when it cannot (also before an order)."""
+        known = self.known[name]
+        versions = None
+        if known.newest is None or known.in_use is None:
             versions = self.versions(name)
-        now = self.policy.now()
-        in_use = sum(1 for v in versions if not v.time_of_deletion)
-        pending = sum(1 for v in versions if v.time_of_deletion and v.time_of_deletion > now)
-        if in_use >= ACTIVE_LIMIT:
-            raise self._limit(name, message=f"{in_use} versions in use, {pending} pending deletion", versions=versions)
+        if known.in_use + 1 >= PRUNE_AT:
+            self.prune(name, versions)
+        if known.in_use >= ACTIVE_LIMIT:
+            raise self._limit(name, message=f"{known.in_use} versions in use")
 
-    def _limit(self, name: str, exc: oci.exceptions.ServiceError | None = None, *, message: str = "",
-               versions: list | None = None) -> VaultError:
+    def _limit(self, name: str, exc: oci.exceptions.ServiceError | None = None, *, message: str = "") -> VaultError:
         """OCI's version limits, with when they clear: the earliest scheduled deletion frees a place."""
         try:
-            due = [v.time_of_deletion for v in versions or self.versions(name) if v.time_of_deletion]
+            due = [v.time_of_deletion for v in self.versions(name) if v.time_of_deletion]
         except VaultError:
             due = []
         when = (f"the next scheduled deletion frees a place at {min(due):%Y-%m-%d %H:%M} UTC" if due else
-                "no version is scheduled for deletion yet; certmgr schedules old ones at every write")
+                "no version is scheduled for deletion yet; certmgr schedules old ones as a secret fills up")
         error = VaultError(f"vault: secret {name!r} is at OCI's limit of {ACTIVE_LIMIT} versions in use and "
                            f"{PENDING_DELETION_LIMIT} pending deletion ({exc.message if exc else message})",
                            hint=f"nothing is misconfigured: OCI deletes a version no sooner than a day after it "
@@ -165,10 +194,15 @@ class VaultStore:
         return error
 
     def versions(self, name: str) -> list[oci.vault.models.SecretVersionSummary]:
+        """Every version of `name` (one listing); the counts this run keeps are then exact."""
         try:
-            return all_items(self.vaults.list_secret_versions, self.secret_id(name))
+            found = all_items(self.vaults.list_secret_versions, self.secret_id(name))
         except oci.exceptions.ServiceError as exc:
             raise self._fail("listing the versions of", name, exc) from None
+        known = self.known[name]
+        known.newest = max((v.version_number for v in found), default=known.newest)
+        known.in_use = sum(1 for v in found if not v.time_of_deletion)
+        return found
 
     def promote(self, name: str, version_number: int) -> None:
         try:
@@ -176,14 +210,13 @@ class VaultStore:
                 current_version_number=version_number))
         except oci.exceptions.ServiceError as exc:
             raise self._fail("promoting a version of", name, exc) from None
-        self.prune(name)
 
     def prune(self, name: str, versions: list | None = None) -> None:
         """Schedule the deletion of the DEPRECATED versions older than the newest KEEP_DEPRECATED.
 
         OCI allows 30 versions in active use per secret, and every renewal adds one to each secret of the set:
-        left alone, writes would fail after a few years (or a busy day of forced renewals) and stop renewals. Deletion is
-        housekeeping, so a failure is only a warning; the next write tries again.
+        left alone, writes would fail after a few years (or a busy day of forced renewals) and stop renewals.
+        Deletion is housekeeping, so a failure is only a warning; the next write tries again.
         """
         try:
             versions, now = versions or self.versions(name), self.policy.now()
@@ -194,15 +227,15 @@ class VaultStore:
             details = oci.vault.models.ScheduleSecretVersionDeletionDetails(time_of_deletion=now + DELETE_AFTER)
             for number in old[:room]:
                 self.vaults.schedule_secret_version_deletion(self.secret_id(name), number, details)
+                self.known[name].in_use -= 1
             if len(old) > room:
                 self._warn(f"vault: {len(old) - room} old versions of secret {name!r} must wait to be deleted: "
                            f"{PENDING_DELETION_LIMIT} are already pending deletion, OCI's limit")
-            active = sum(1 for v in versions if not v.time_of_deletion) - min(len(old), room)
-            if active >= NEAR_LIMIT:
-                self._warn(f"vault: secret {name!r} has {active} of OCI's {ACTIVE_LIMIT} versions in use: "
-                           f"renewals will fail at {ACTIVE_LIMIT} until older versions are deleted (OCI waits "
-                           "a day after scheduling); avoid forcing renewals until then")
-        except Exception as exc:  # the write itself succeeded; never fail the run for the clean-up
+            if self.known[name].in_use + 1 >= NEAR_LIMIT:
+                self._warn(f"vault: secret {name!r} has {self.known[name].in_use} of OCI's {ACTIVE_LIMIT} versions "
+                           f"in use: renewals will fail at {ACTIVE_LIMIT} until older versions are deleted (OCI "
+                           "waits a day after scheduling); avoid forcing renewals until then")
+        except Exception as exc:  # the write itself goes on; never fail the run for the clean-up
             reason = (oci_reason(exc) if isinstance(exc, oci.exceptions.ServiceError)
                       else f"{type(exc).__name__}: {exc}")
             self._warn(f"vault: could not schedule old versions of secret {name!r} for deletion: {reason}")
@@ -218,23 +251,20 @@ class CertificateVault:
     def __init__(self, store: VaultStore, names: dict[str, str]):
         self.store, self.names = store, names
 
+    def _read(self, *roles: str, version: str | None = None) -> list:
+        return together(*(functools.partial(self.store.read, self.names[r], version=version) for r in roles))
     def read_certificate(self) -> StoredCertificate | None:
-        found = self.store.read(self.names["certificate"])
+        """The certificate, its chain and its key, read at once; the key and chain are the CURRENT ones when
+        they carry the certificate's version name, else the versions of that name (a write cut short)."""
+        found, key, chain = self._read("certificate", "private_key", "chain")
         if found is None:
             return None
         cert_pem, name = found
-        if name:
-            current_key, current_chain = self.store.read(self.names["private_key"]), self.store.read(self.names["chain"])
-            # the CURRENT key and chain are this certificate's own (not a write cut short, nor one by hand)
-            set_is_current = bool(current_key and current_chain and current_key[1] == name and
-                                  current_chain[1] == name)
-            # else the versions of this certificate's name, if they exist (version names are unique)
-            key = current_key if set_is_current else self.store.read(self.names["private_key"], version=name)
-            chain = current_chain if set_is_current else self.store.read(self.names["chain"], version=name)
-        else:  # stored by hand: the CURRENT versions are all there is
-            key = self.store.read(self.names["private_key"])
-            chain = self.store.read(self.names["chain"])
-            set_is_current = True
+        # the CURRENT key and chain are this certificate's own (not a write cut short, nor one by hand); a
+        # certificate stored by hand has no version name: the CURRENT versions are all there is
+        set_is_current = not name or bool(key and chain and key[1] == name and chain[1] == name)
+        if not set_is_current:  # the versions of this certificate's name, if they exist (version names are unique)
+            key, chain = self._read("private_key", "chain", version=name)
         return StoredCertificate(cert_pem, chain[0] if chain else None, key[0] if key else None, name,
                                  set_is_current)
 
@@ -247,9 +277,12 @@ class CertificateVault:
         self.store.promote(self.names["chain"], chain_version)
 
     def check_room(self) -> None:
-        """Before an order: each secret of the set can take one more version (see VaultStore.check_room)."""
-        for role in ("private_key", "chain", "certificate"):
-            self.store.check_room(self.names[role])
+        """Before an order: each secret of the set can take one more version (`make_room`), or is really missing."""
+        for name in (self.names[role] for role in ("private_key", "chain", "certificate")):
+            if self.store.secret_id(name):
+                self.store.make_room(name)
+            else:
+                self.store.confirm_absent(name)
 
     def promote_key(self, version: str) -> None:
         """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""

@@ -1,6 +1,7 @@
 """The adapters one run uses (DNS zones, Vault, the load balancer, the Certificates service when it is the
 deploy target), built from one set of clients, waiting by one policy and one deadline, and the deploy target,
-chosen once. `runner` and `status` both start from here."""
+chosen once. `runner` and `status` both start from here. Their reads run at once where they are independent
+(`clients.together`), so each thread calls OCI through clients of its own (`Clients.per_thread`)."""
 from __future__ import annotations
 
 from ..cloud.certificates import CertificatesService
@@ -17,16 +18,17 @@ class Services:
     """The adapters of one run."""
 
     def __init__(self, config: Config, clients: Clients, policy: Policy = DEFAULT, deadline: Deadline | None = None):
-        self.dns = Zones(clients.dns(), config.dns_zone_ids)
-        self.vault = CertificateVault(VaultStore(clients.vaults(), clients.secrets(), vault_id=config.vault_id,
+        own = clients.per_thread
+        self.dns = Zones(own("dns"), config.dns_zone_ids)
+        self.vault = CertificateVault(VaultStore(own("vaults"), own("secrets"), vault_id=config.vault_id,
                                                  key_id=config.vault_key_id, compartment_id=config.compartment_id,
                                                  policy=policy),
                                       config.secret_names)
         self.policy, self.target = policy, target_for(config)
-        self.lb = LoadBalancer(clients.load_balancer(), config.lb_id, policy=policy, deadline=deadline)
+        self.lb = LoadBalancer(own("load_balancer"), config.lb_id, policy=policy, deadline=deadline)
         self.certificates = CertificatesService(
-            clients.certificates_management(), config.compartment_id, config.certificate_name, policy=policy,
-            deadline=deadline) if config.certificate_name else None
+            own("certificates_management"), config.compartment_id, config.certificate_name, config.name_prefix,
+            policy=policy, deadline=deadline) if config.certificate_name else None
 
     def waits(self) -> dict[str, float]:
         """Seconds this run waited for other actors' changes to finish before its own were accepted."""

@@ -45,7 +45,8 @@ class Deployer(Step):
         named = list(observed.listeners) if successor else planned.listeners_to_update
         progress.unswitched = [name for name in named
                                if (observed.listeners[name].ssl_configuration.certificate_ids or [None])[0] != target.id]
-        self.lock.note()  # and again before the listeners change
+        if progress.unswitched:
+            self.lock.note()  # and again before the listeners change
         with result.timed("lb_switch"):
             for name in list(progress.unswitched):
                 self.services.lb.switch(observed.listeners[name], certificate_id=target.id)
@@ -77,10 +78,9 @@ class Deployer(Step):
         cert_pem, chain_pem, key_pem = pems
         name = self.services.target.bundle_name(leaf)
         result.lb_certificate = name
-        self.lock.note()  # the lease is still ours: no other run is deploying
-        with result.timed("lb_upload"):
+        with result.timed("lb_upload"):  # a bundle no listener uses yet changes nothing served
             lb.upload(name, cert_pem, chain_pem, key_pem)
-        self.lock.note()  # and again before the listeners change
+        self.lock.note()  # the lease is still ours before the listeners change: no other run is deploying
         with result.timed("lb_switch"):
             for listener in listeners:
                 lb.switch(listener, name)

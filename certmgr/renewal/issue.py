@@ -9,13 +9,24 @@ import logging
 from cryptography import x509
 
 from .. import pki
-from ..ca.directory import cert_id
-from ..errors import AcmeError, CertificateError, CertmgrError, PropagationTimeout
+from ..ca.directory import caa_identities, cert_id, read_directory
+from ..errors import AcmeError, CaaForbidden, CertificateError, CertmgrError, PropagationTimeout
 from ..cloud.lock import LockLost
 from .job import Step
 from .observe import Observed
 
 log = logging.getLogger("certmgr")
+
+
+def ensure_caa_allows(config, services, ca, identities: tuple[str, ...] | None = None) -> None:
+    """No order a CAA record forbids: the names' CAA records against `ca`'s identities (its directory's, read
+    here when not given). Imported here: only a run that orders needs dnspython."""
+    from ..ca.caa import check_caa
+    if identities is None:
+        identities = caa_identities(read_directory(ca.directory, ca_bundle=ca.ca_bundle,
+                                                   timeout=services.policy.ca_timeout))
+    check_caa(config.domains, services.dns, config.dns_nameservers, identities, services.policy.dns_timeout,
+              variable=ca.variable)
 
 
 class Issuer(Step):
@@ -40,12 +51,13 @@ class Issuer(Step):
     def hold_orders(self, exc: CertmgrError, ca) -> None:
         """Remember the failed order so that the next runs wait (longer after each failure in a row)."""
         record, now = self.lock.record, self.policy.wall_clock()
-        failures = record.failures + 1 if record.refused_for in ("", self.config.order_key) else 1
+        current = ("", *(self.config.order_key(each) for each in self.config.cas))  # failures in a row, any CA
+        failures = record.failures + 1 if record.refused_for in current else 1
         asked = exc.retry_at - now if isinstance(exc, AcmeError) and exc.retry_at else None
         until = now + self.policy.acme_wait(failures, asked)
         try:
             self.lock.note(failures=failures, retry_at=until, last_error=exc.message,
-                           refused_for=self.config.order_key, refused_by=ca.directory)
+                           refused_for=self.config.order_key(ca))
         except CertmgrError as error:  # the order's failure is the one to report
             log.warning("could not record the failed order: %s", error)
             return
@@ -98,13 +110,15 @@ class Issuer(Step):
             log.warning("ordering from the fallback CA: %s", self.result.fallback_reason)
             ca = cas["fallback"]
             try:
+                ensure_caa_allows(self.config, self.services, ca)
                 fullchain, key = self.order(observed, ca)
             except (AcmeError, PropagationTimeout) as second:  # both refused: held back, the fallback's word last
-                self.hold_orders(second, ca)
+                if not isinstance(second, CaaForbidden):  # not the CA's refusal: fixing the record is enough
+                    self.hold_orders(second, ca)
                 raise
         self.result.ca = ca.directory
         # also: the lease is ours, before Vault; the next order goes to the primary first again
-        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", refused_by="",
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="",
                        issued_by=ca.directory)
         return self.store(fullchain, key)
 

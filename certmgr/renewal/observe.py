@@ -1,19 +1,19 @@
-"""Observe: read what is (Vault, the LB's listeners, the zone, the CA's renewal advice, what earlier runs left
-in the run lock's record) and change nothing."""
+"""Observe: read what is (Vault, the LB's listeners, the CA's renewal advice, what earlier runs left in the run
+lock's record) and change nothing. The zones are read by a run that orders (runner), not here: a run with
+nothing to order needs no DNS."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import oci.load_balancer
 from cryptography import x509
 
 from .. import pki
-from ..ca.directory import ari_window, profiles, read_directory
-from ..cloud.certificates import CertificatesService, ServiceCertificate
+from ..ca.directory import ari_window, caa_identities, profiles, read_directory
+from ..cloud.certificates import DEPLOYMENT_TAG, CertificatesService, ServiceCertificate, generation
 from ..settings.config import Config
-from ..cloud.dns import Zones, challenge_name
+from ..cloud.clients import together
 from ..errors import AcmeError, CertificateError, ConfigError, Problem
 from ..cloud.load_balancer import LoadBalancer, select_listeners, unused
 from ..cloud.lock import RunRecord, read_record
@@ -55,9 +55,11 @@ def _certificate_state(stored: StoredCertificate | None) -> dict:
             "key_matches": key_matches}
 
 
-def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) -> tuple[ListenerState, ...]:
+def _listener_states(config: Config, bundles: dict, listeners, owned: list[ServiceCertificate],
+                     others: dict[str, tuple[str, str]]) -> tuple[ListenerState, ...]:
     """What each listener serves: an LB bundle by name, or a Certificates-service certificate by OCID (its
-    CURRENT version, when it is one of certmgr's; another's serial is not read)."""
+    CURRENT version, when it is one of certmgr's; another's serial is not read); and which certmgr deployment
+    that certificate is, when it is one's (a bundle by its name, a service certificate by its tag)."""
     serials = {}
     for name, cert in bundles.items():
         try:
@@ -69,24 +71,39 @@ def _listener_states(bundles: dict, listeners, owned: list[ServiceCertificate]) 
     for l in listeners:
         ssl = l.ssl_configuration
         if ssl.certificate_ids:
-            mine = by_id.get(ssl.certificate_ids[0])
-            states.append(ListenerState(l.name, mine.name if mine else ssl.certificate_ids[0],
-                                        mine.serial if mine else None, ssl.certificate_ids[0]))
+            ref = ssl.certificate_ids[0]
+            mine = by_id.get(ref)
+            name, owner = (mine.name, config.name_prefix) if mine else others.get(ref, (ref, None))
+            states.append(ListenerState(l.name, name, mine.serial if mine else None, ref, owner))
         else:
-            states.append(ListenerState(l.name, ssl.certificate_name, serials.get(ssl.certificate_name)))
+            states.append(ListenerState(l.name, ssl.certificate_name, serials.get(ssl.certificate_name),
+                                        owner=config.lb_certificate_deployment(ssl.certificate_name)))
     return tuple(states)
 
 
+def _refuse_another_deployments_name(config: Config, others: dict[str, tuple[str, str]]) -> None:
+    """CERTMGR_CERTIFICATE_NAME must not name another deployment's certificate: two deployments would import
+    into it by turns."""
+    for name, owner in others.values():
+        if generation(config.certificate_name, name) is not None:
+            raise ConfigError([Problem(
+                "CERTMGR_CERTIFICATE_NAME", f"{name} in compartment {config.compartment_id} is the certificate of "
+                f"certmgr deployment {owner!r} (its freeform tag {DEPLOYMENT_TAG}); deployment "
+                f"{config.name_prefix!r} does not take it over",
+                f"give this deployment a name of its own; to hand {name} over on purpose, stop deployment "
+                f"{owner!r} and set the certificate's tag {DEPLOYMENT_TAG} to {config.name_prefix!r}")])
+
+
 def _record_state(record: RunRecord, config: Config) -> dict:
-    """What earlier runs left. A backoff holds only the order that was refused: after a change to what is
-    ordered (CA, names, contact, profile), the next order goes out at once. (A record from before the key
-    was kept holds as it did.)"""
-    same = record.refused_for in ("", config.order_key)
+    """What earlier runs left. A backoff holds only the order that was refused: after a change to what was
+    ordered (the CA that refused, its account binding, names, contact, profile), the next order goes out at
+    once. (A record from before the key was kept holds as it did.)"""
+    keys = {ca.role: config.order_key(ca) for ca in config.cas}
+    same = record.refused_for in ("", *keys.values())
     held = (dt.datetime.fromtimestamp(record.retry_at, dt.timezone.utc) if record.retry_at and same else None)
     return {"leftover_txt": tuple(sorted({name for name, _ in record.txt})), "orders_held_until": held,
             "failed_orders": record.failures, "last_order_error": record.last_error,
-            "held_by_fallback": bool(held) and bool(config.acme_fallback_directory)
-            and record.refused_by == config.acme_fallback_directory}
+            "held_by_fallback": bool(held) and record.refused_for == keys.get("fallback")}
 
 
 def _directory(config: Config, policy: Policy) -> tuple[dict | None, AcmeError | None]:
@@ -97,24 +114,25 @@ def _directory(config: Config, policy: Policy) -> tuple[dict | None, AcmeError |
         return None, exc
 
 
-def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBalancer,
+def _no_service() -> tuple[list, dict]:
+    return [], {}
+
+
+def _cloud(config: Config, vault: CertificateVault, lb: LoadBalancer, service: CertificatesService | None):
+    """The run record first, then the rest at once. First: a run that takes the lease compares the record with
+    this look (cloud/lock.py), and only a look that began after the record was read can be trusted when the
+    record has not moved since; another run's last change comes before its release."""
+    record = read_record(vault.store, config.lock_name)
+    return (record, *together(lb.get, vault.read_certificate, service.listing if service else _no_service))
+
+
+def observe(config: Config, *, vault: CertificateVault, lb: LoadBalancer,
             service: CertificatesService | None = None, now: dt.datetime, policy: Policy) -> Observed:
-    # The reads do not depend on one another: they run at once (at a real region's latency each call costs
-    # tens of milliseconds), and their errors are raised in this order, as when they ran one after another.
-    with ThreadPoolExecutor(5, thread_name_prefix="certmgr-observe") as pool:
-        reads = [pool.submit(dns.load),  # also what the routing of TXT values, and the propagation check, use
-                 pool.submit(lb.get),
-                 pool.submit(service.owned) if service else None,
-                 pool.submit(lambda: (vault.read_certificate(), read_record(vault.store, config.lock_name))),
-                 pool.submit(_directory, config, policy)]
-        zones, balancer, owned, (stored, record), (directory, ca_problem) = [
-            read.result() if read else [] for read in reads]
-    outside = [name for name in config.domains if dns.zone_of(challenge_name(name)) is None]
-    if outside:
-        held = ", ".join(f"{z.name} ({z.id})" for z in zones)
-        raise ConfigError([Problem("CERTMGR_DOMAIN", f"{', '.join(outside)} not in zone {held}",
-                                   "list only names inside the zones, or add the OCID of the zone that holds "
-                                   "them to CERTMGR_DNS_ZONE_ID")])
+    # The reads run at once where they do not depend on one another (at a real region's latency each call
+    # costs tens of milliseconds); their errors are raised in order, as when they ran one after another.
+    (record, balancer, stored, (owned, others)), (directory, ca_problem) = together(
+        lambda: _cloud(config, vault, lb, service), lambda: _directory(config, policy))
+    _refuse_another_deployments_name(config, others)
     listeners = select_listeners(balancer, config.lb_listeners)
     # GetLoadBalancer carries the LB's certificate bundles (`LoadBalancer.certificates`, a map by name, in the
     # SDK model and the API reference): no ListCertificates needed to read what listeners serve.
@@ -140,12 +158,12 @@ def observe(config: Config, *, dns: Zones, vault: CertificateVault, lb: LoadBala
                                 timeout=policy.ca_timeout)
         except (AcmeError, ValueError, x509.ExtensionNotFound) as exc:  # advice only: the window still decides
             warnings.append(f"no renewal advice (ARI) from the CA: {exc}")
-    state = State(listeners=_listener_states(bundles, listeners, owned), ari_window=window,
+    state = State(listeners=_listener_states(config, bundles, listeners, owned, others), ari_window=window,
                   set_is_current=stored.set_is_current if stored else True,
                   orphans=tuple(unused(balancer, bundles, config.owns_lb_certificate)),
                   service_id=target and target.id, service_serial=target and target.serial,
                   retired=tuple(c.name for c in retired), ca_unreachable=ca_problem.message if ca_problem else "",
                   **_record_state(record, config), **found)
-    identities = tuple(((directory or {}).get("meta") or {}).get("caaIdentities") or ())
+    identities = caa_identities(directory)
     return Observed(state, stored, {l.name: l for l in listeners}, warnings, ca_problem, service=target,
                     retired=retired, caa_identities=identities)

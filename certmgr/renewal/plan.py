@@ -36,6 +36,7 @@ class ListenerState:
     certificate_name: str | None = None   # the LB certificate (or Certificates-service certificate) it names
     serial: str | None = None             # that certificate's serial (hex), when known
     certificate_id: str | None = None     # the Certificates-service certificate it references by OCID
+    owner: str | None = None              # the certmgr deployment (CERTMGR_NAME_PREFIX) whose certificate it is
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Plan:
     repairs: tuple[str, ...] = ()
     orphans: tuple[str, ...] = ()
     urgent: bool = False                      # held back while no certificate will be valid when the hold ends
+    hold_warning: str = ""                    # a backoff that leaves a valid certificate: what it holds, till when
     taken: tuple[str, ...] = ()               # listeners another certmgr deployment serves: not taken over
     ca: str = "primary"                       # the CA to order from: primary | fallback
     fallback_reason: str = ""                 # why the fallback, when the plan chose it
@@ -112,7 +114,10 @@ def plan(config: Config, state: State, now: dt.datetime, *, force: bool = False,
         orders = "order" if state.failed_orders == 1 else f"{state.failed_orders} orders in a row"
         cert = state.certificate
         urgent = cert is None or cert.not_after <= held
+        warning = "" if urgent else (f"a due order is held back until {_when(held)} after the CA's refusal; the "
+                                     f"certificate stays valid until {_when(cert.not_after)}")
         return replace(decided, action=BACKOFF, listeners_to_update=(), repairs=repairs, urgent=urgent,
+                       hold_warning=warning,
                        reason=f"{decided.reason}; but the last {orders} failed ({state.last_order_error}): no new "
                               f"order before {_when(held)} ({_span(held - now)} from now)"
                               f"{'; no valid certificate is stored for when it ends' if urgent else ''}; "
@@ -133,15 +138,10 @@ def _past_half_its_window(config: Config, cert: CertInfo | None, now: dt.datetim
 
 
 def _taken(config: Config, state: State) -> tuple[str, ...]:
-    """Managed listeners that serve another certmgr deployment's LB certificate (its name has certmgr's form
-    with another prefix), as sentences: two deployments on one listener would switch it back and forth."""
-    found = []
-    for listener in state.listeners:
-        owner = config.lb_certificate_deployment(listener.certificate_name)
-        if owner and owner != config.name_prefix:
-            found.append(f"listener {listener.name} serves {listener.certificate_name}, the certificate of certmgr "
-                         f"deployment {owner!r}")
-    return tuple(found)
+    """Managed listeners that serve another certmgr deployment's certificate, as sentences: two deployments on
+    one listener would switch it back and forth."""
+    return tuple(f"listener {l.name} serves {l.certificate_name}, the certificate of certmgr deployment {l.owner!r}"
+                 for l in state.listeners if l.owner not in (None, config.name_prefix))
 
 
 def _repairs(state: State, orphans: tuple[str, ...]) -> tuple[str, ...]:

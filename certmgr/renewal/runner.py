@@ -11,10 +11,10 @@ import logging
 import time
 
 from .act import Act
+from .issue import ensure_caa_allows
 from .job import Job
 from ..cloud.clients import Clients
 from ..settings.config import Config
-from ..cloud.dns import challenge_name
 from ..errors import OUTCOME, AcmeError, CertmgrError, Interrupted, LoadBalancerError
 from ..cloud.lock import LockBusy, RunLock
 from .observe import Observed, observe
@@ -29,10 +29,10 @@ log = logging.getLogger("certmgr")
 def _decide(config: Config, services: Services, result: Result, now: dt.datetime,
             force: bool, before: Plan | None = None) -> tuple[Observed, Plan]:
     """Observe and plan; the plan is logged unless it is `before`'s again (the look under the lock)."""
-    again = before and "under the lock: reading again what another run may have changed"
+    again = before and "under the lock: reading again what another run changed"
     with result.timed("observe", again):
-        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
-                           service=services.certificates, now=now, policy=services.policy)
+        observed = observe(config, vault=services.vault, lb=services.lb, service=services.certificates, now=now,
+                           policy=services.policy)
     result.warnings += [w for w in observed.warnings if w not in result.warnings]
     planned = plan(config, observed.state, now, force=force, target=services.target)
     result.action, result.reason = planned.action, planned.reason
@@ -63,22 +63,16 @@ def _refuse_taken(config: Config, planned: Plan) -> None:
                  "stop the other deployment and point the listener at another certificate first")
 
 
-def _check_caa(config: Config, services: Services, observed: Observed, planned: Plan) -> None:
-    """No order a CAA record forbids (imported here: only a run that orders needs dnspython)."""
-    from ..ca.caa import check_caa
-    from ..ca.propagation import authoritative
-    dns = services.dns
-    check_caa(config.domains, dns.zone_of, lambda zone: authoritative(dns, zone, config.dns_nameservers),
-              observed.caa_identities if planned.ca == "primary" else (), services.policy.dns_timeout)
-
-
-def _fail_if_urgent(planned: Plan) -> None:
+def _held_back(planned: Plan, result: Result) -> None:
     """Holding orders back is a failed run, not an OK one, while no valid certificate will be left when the
-    hold ends: someone must act (fix what the CA refused, then force a run)."""
+    hold ends: someone must act (fix what the CA refused, then force a run). Otherwise it is OK, with a
+    warning."""
     if planned.urgent:
         raise AcmeError(f"acme: new orders are held back and no valid certificate is stored for when they "
                         f"resume: {planned.reason}", state="nothing was ordered; the next run after the hold orders",
                         hint="fix what the CA refused (the last error above) and run with --force, or wait")
+    if planned.hold_warning:
+        result.warnings.append(planned.hold_warning)
 
 
 def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.datetime | None = None,
@@ -95,28 +89,29 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     try:
         services = Services(config, clients or Clients.from_config(config, policy.retry(deadline)), policy, deadline)
         observed, planned = _decide(config, services, result, now, force)
+        if planned.action == ISSUE:  # the zones, read by a run that orders (and its plan) only
+            services.dns.route(config.domains)  # every challenge lands in a zone certmgr can write
         if dry_run or config.dry_run:
             result.status = "dry-run"
             return result
         if not _acts(planned):
-            _fail_if_urgent(planned)
+            _held_back(planned, result)
             return result
         _refuse_taken(config, planned)
         if planned.action == ISSUE:  # before the lock: a run that cannot order changes nothing
             if observed.ca_problem and planned.ca == "primary":
                 raise observed.ca_problem
-            for name in config.domains:
-                services.dns.target(challenge_name(name))  # every challenge lands in a zone certmgr can write
-            _check_caa(config, services, observed, planned)
+            ca = next(ca for ca in config.cas if ca.role == planned.ca)
+            ensure_caa_allows(config, services, ca, observed.caa_identities if ca.role == "primary" else None)
         log.info("taking the run lock %s", config.lock_name)
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
                      clock=policy.wall_clock) as lock:
-            # Another run may have acted between the first look and the lock: look again, under it.
-            observed, planned = _decide(config, services, result, now, force, before=planned)
+            if lock.changed:  # another run took the lease since the first look: what it did is not in that look
+                observed, planned = _decide(config, services, result, now, force, before=planned)
             if _acts(planned):
                 runner = Act(Job(config, services, result, policy, deadline, lock))
                 runner.act(observed, planned, now)
-        _fail_if_urgent(planned)
+        _held_back(planned, result)
     except LockBusy as exc:
         result.status, result.reason = "skipped", exc.message
         log.warning("%s", exc.message)

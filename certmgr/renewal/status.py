@@ -46,7 +46,7 @@ def status(config: Config, *, now: dt.datetime | None = None, clients: Clients |
     now = now or policy.now()
     try:
         services = Services(config, clients or Clients.from_config(config), policy, policy.deadline(config.run_budget))
-        observed = observe(config, dns=services.dns, vault=services.vault, lb=services.lb,
+        observed = observe(config, vault=services.vault, lb=services.lb,
                            service=services.certificates, now=now, policy=policy)
     except CertmgrError as exc:
         return Status(status="failed", error=exc.message, hint=exc.hint)

@@ -35,6 +35,11 @@ class AcmeCa:
     eab_hmac_key: Secret | None = field(default=None, repr=False)
     account_key: str = "account_key"
 
+    @property
+    def variable(self) -> str:
+        """The setting that names this CA."""
+        return "CERTMGR_ACME_FALLBACK_DIRECTORY" if self.role == "fallback" else "CERTMGR_ACME_DIRECTORY"
+
 
 @dataclass(frozen=True)
 class Config:
@@ -169,13 +174,12 @@ class Config:
         plain = [n for n in self.domains if not n.startswith("*.")]
         return plain[0] if plain else "www." + self.domains[0].removeprefix("*.")
 
-    @property
-    def order_key(self) -> str:
-        """What an order asks the CA for, as a short digest: the CA, the names, the contact, the profile and
-        the account binding. A backoff after a refused order holds back only an order with the same key, so
-        fixing the variable the CA refused lets the next run order at once."""
-        asked = "\n".join([self.acme_directory, ",".join(self.domains), self.acme_email or "",
-                           self.acme_profile or "", self.acme_eab_kid or ""])
+    def order_key(self, ca: "AcmeCa") -> str:
+        """What an order asks `ca` for, as a short digest: the CA, the names, the contact, the profile and the
+        account binding. A backoff after a refused order holds back only an order with the same key, so
+        fixing the variable the CA refused (the fallback CA's own included) lets the next run order at once."""
+        asked = "\n".join([ca.directory, ",".join(self.domains), self.acme_email or "",
+                           self.acme_profile or "", ca.eab_kid or ""])
         return hashlib.sha256(asked.encode()).hexdigest()[:16]
 
     @property

@@ -6,6 +6,7 @@ certificates and listener settings, and the same certificate served in a real, v
 from __future__ import annotations
 
 import base64
+import contextlib
 
 import oci
 from cryptography.hazmat.primitives import hashes
@@ -113,3 +114,17 @@ def end_lease(tenant) -> None:
     lock_id = secret_path(tenant, f"{tenant.prefix}{LOCK_SUFFIX}").rsplit("/", 1)[1]
     metadata = dict(vaults.get_secret(lock_id).data.metadata, holder="", until="0")
     vaults.update_secret(lock_id, oci.vault.models.UpdateSecretDetails(metadata=metadata))
+
+
+@contextlib.contextmanager
+def caa(tenant, *values: str):
+    """CAA records at the zone's apex, through the DNS API, removed again after."""
+    def patch(operation: str) -> None:
+        tenant.dns.patch_zone_records(tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[
+            oci.dns.models.RecordOperation(domain=tenant.zone, rtype="CAA", rdata=value, ttl=60, operation=operation)
+            for value in values]))
+    patch("ADD")
+    try:
+        yield
+    finally:
+        patch("REMOVE")

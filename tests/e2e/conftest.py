@@ -11,11 +11,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import json
 import socket
 import ssl
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from _runs import fast_policy, run
 from certmgr.cloud.load_balancer import LoadBalancer
 from _slice import end_lease
 from certmgr.cloud.vault import VaultStore
+from sandbox import control
 from sandbox.oci import dns as dns_service
 from sandbox.oci import loadbalancer, vault
 from sandbox.stack import seed_web_load_balancer
@@ -81,12 +80,7 @@ class Tenant:
     # -- the control API ---------------------------------------------------------------------------
 
     def control(self, method: str, path: str, body: dict | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.env["SANDBOX_CONTROL"] + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            raw = reply.read()
-        return json.loads(raw) if raw else None
+        return control.call(self.env["SANDBOX_CONTROL"], method, path, body)
 
     def _state(self, service: str) -> dict:
         return self.control("GET", "/state")["regions"][self.sandbox.world.home_region][service]

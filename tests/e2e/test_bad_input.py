@@ -142,13 +142,28 @@ def test_names_outside_the_zone_are_named(issued_tenant, before):
                                    "check CERTMGR_LB_ID"]),
 ], ids=["zone", "load-balancer"])
 def test_unknown_ocid_fails_the_cli_run_with_a_hint(issued_tenant, before, variable, value, fragments):
-    done = cli(dict(issued_tenant.env, **{variable: value}), "run", "--json")
+    # forced: a run reads the zones only when it orders (a run with nothing to do needs no DNS)
+    done = cli(dict(issued_tenant.env, **{variable: value}), "run", "--force", "--json")
     assert done.returncode == 1, done.stdout + done.stderr
     result = json.loads(done.stdout)
     text = json.dumps(result)
     assert result["status"] == "failed" and result["state"] == "nothing was changed", result
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in {text}"
+    assert_unchanged(issued_tenant, before)
+
+
+def test_a_secret_the_function_may_not_read_is_not_taken_for_a_missing_one(issued_tenant, before):
+    """OCI answers 404 alike for a secret that is not there and for one the function may not read. Read by
+    name, the certificate set looks missing; the run confirms it before anything else and fails, naming the
+    grant."""
+    add_fault(issued_tenant, operation="secrets.get_secret_bundle_by_name", status=404, count=1000)
+    try:
+        result = run(issued_tenant.env)
+    finally:
+        issued_tenant.sandbox.world.faults.clear()
+    assert_failed(result, "failed: 404 NotAuthorizedOrNotFound", "if it exists, the function lacks this grant",
+                  "nothing was changed")
     assert_unchanged(issued_tenant, before)
 
 

@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from _runs import run
-from _slice import secret_path, write_secret
+from _slice import caa, secret_path, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.acme_front import AcmeFront
 from sandbox.oci.vault.models import VERSION_LIMIT
@@ -57,6 +57,18 @@ def test_a_rate_limited_order_holds_the_next_runs_back_until_the_ca_said(tenant,
     assert run(env).action == "nothing"  # the success cleared the backoff
 
 
+def test_a_hold_the_served_certificate_outlives_is_ok_with_a_warning(tenant, front):
+    env = front_env(tenant, front, "hw")
+    assert run(env).status == "ok"
+    front.fail("/order-plz", status=429, problem="rateLimited", detail="too many new orders", retry_after=70 * 86400)
+    assert run(env, force=True).status == "failed"
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=65)  # due (25 days left); the CA said 70 days
+    held = run(env, now=later)
+    assert (held.status, held.action) == ("ok", "backoff"), held.render()
+    assert any(w.startswith("a due order is held back until") and "the certificate stays valid until" in w
+               for w in held.warnings), held.warnings
+
+
 def test_a_refused_contact_once_fixed_orders_at_once(tenant, front):
     """The backoff holds only the order the CA refused: a changed CERTMGR_ACME_EMAIL is a new order."""
     env = front_env(tenant, front, "ic")
@@ -82,32 +94,25 @@ def test_a_deactivated_account_is_replaced_by_a_new_one_in_the_same_run(tenant, 
     assert tenant.secret_versions()["da-acme-account-key"] == keys + 1  # a new version; the old one kept
 
 
-def _caa(tenant, value: str, operation: str = "ADD") -> None:
-    tenant.dns.patch_zone_records(tenant.zone_id, oci.dns.models.PatchZoneRecordsDetails(items=[
-        oci.dns.models.RecordOperation(domain=tenant.zone, rtype="CAA", rdata=value, ttl=60, operation=operation)]))
-
-
 def test_a_caa_record_forbidding_the_ca_is_refused_before_any_order(tenant, front):
     front.caa_identities = ["pebble.test"]
     env = front_env(tenant, front, "caa")
-    _caa(tenant, '0 issue "other-ca.example"')
     try:
-        seen, before = len(front.requests), tenant.footprint()
-        refused = run(env)
-        assert (refused.status, refused.error_component) == ("failed", "acme"), refused.render()
-        assert (f'{tenant.zone}: CAA at {tenant.zone} (issue "other-ca.example") does not name pebble.test'
-                in refused.error), refused.error
-        assert f"*.{tenant.zone}: CAA at {tenant.zone}" in refused.error  # the wildcard climbs to the apex
-        assert any('add the CAA record `0 issue "pebble.test"`' in w for w in refused.warnings)
-        assert "/order-plz" not in front.paths(seen) and "/sign-me-up" not in front.paths(seen)
-        assert [c for c in tenant.calls_since(before) if c["operation"] == "dns.patch_zone_records"] == []
-        _caa(tenant, '0 issue "pebble.test"')  # the CA named beside the other: allowed
-        allowed = run(env)
-        assert (allowed.status, allowed.action) == ("ok", "issue"), allowed.render()
+        with caa(tenant, '0 issue "other-ca.example"'):
+            seen, before = len(front.requests), tenant.footprint()
+            refused = run(env)
+            assert (refused.status, refused.error_component) == ("failed", "acme"), refused.render()
+            assert (f'{tenant.zone}: CAA at {tenant.zone} (issue "other-ca.example") does not name pebble.test'
+                    in refused.error), refused.error
+            assert f"*.{tenant.zone}: CAA at {tenant.zone}" in refused.error  # the wildcard climbs to the apex
+            assert any('add the CAA record `0 issue "pebble.test"`' in w for w in refused.warnings)
+            assert "/order-plz" not in front.paths(seen) and "/sign-me-up" not in front.paths(seen)
+            assert [c for c in tenant.calls_since(before) if c["operation"] == "dns.patch_zone_records"] == []
+            with caa(tenant, '0 issue "pebble.test"'):  # the CA named beside the other: allowed
+                allowed = run(env)
+                assert (allowed.status, allowed.action) == ("ok", "issue"), allowed.render()
     finally:
         front.caa_identities = []
-        _caa(tenant, '0 issue "other-ca.example"', "REMOVE")
-        _caa(tenant, '0 issue "pebble.test"', "REMOVE")
 
 
 def test_consecutive_failed_orders_back_off_longer_each_time(tenant, front):

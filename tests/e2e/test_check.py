@@ -65,16 +65,13 @@ REFUSED = {
                                "target.dns-zone.id = '{zone}'"),
     "kms.get_vault": ("vault", "use vaults in compartment id {compartment} where target.vault.id = '{vault}'"),
     "kms.get_key": ("key", "use keys in compartment id {compartment} where target.key.id = '{key}'"),
-    "vault.list_secrets": ("secrets", "inspect secrets in compartment id {compartment}"),
-    "secrets.get_secret_bundle": ("secrets", "use secret-family in compartment id {compartment} where all "
+    "secrets.get_secret_bundle_by_name": ("secrets", "use secret-family in compartment id {compartment} where all "
                                   "{{target.vault.id = '{vault}', target.secret.name = '{prefix}-certificate'}}"),
     "vault.get_secret": ("run lock", "use secret-family in compartment id {compartment} where all "
                          "{{target.vault.id = '{vault}', target.secret.name = '{prefix}-lock'}}"),
     "vault.update_secret": ("run lock", "use secret-family in compartment id {compartment} where all "
                             "{{target.vault.id = '{vault}', target.secret.name = '{prefix}-lock'}}"),
     "lb.get_load_balancer": ("load balancer", "{{LOAD_BALANCER_READ, LOAD_BALANCER_UPDATE}} in compartment id "
-                             "{compartment}"),
-    "lb.list_certificates": ("load balancer", "{{LOAD_BALANCER_READ, LOAD_BALANCER_UPDATE}} in compartment id "
                              "{compartment}"),
 }
 

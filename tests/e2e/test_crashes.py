@@ -28,14 +28,18 @@ def _hold(tenant, point: str) -> tuple[str, str]:
     """Make the run linger right after `point`; return (operation, path glob) of the call that marks it
     (for the TXT values, the zone's own records mark it: a first patch may remove an earlier run's)."""
     key = secret_path(tenant, f"{tenant.prefix}-private-key")
+    chain = secret_path(tenant, f"{tenant.prefix}-chain")
     cert = secret_path(tenant, f"{tenant.prefix}-certificate")
     if point == "txt-presented":  # the run then waits for propagation with its TXT values in the zone
         tenant.sandbox.backend(dns_service).set_propagation_delay(tenant.zone_id, 60)
         return "", ""
-    if point in ("key-pending", "certificate-current"):  # the version listing after that write is slow
-        secret = key if point == "key-pending" else cert  # (the first listing is the room check before ordering)
-        add_fault(tenant, operation="vault.list_secret_versions", path=secret + "/versions", latency=30.0, skip=1)
-        return "vault.update_secret", secret
+    # A write that comes next is slow, and then refused: it never lands, not even after the kill.
+    if point == "key-pending":  # the chain's write
+        add_fault(tenant, operation="vault.update_secret", path=chain, latency=30.0, status=500, count=1)
+        return "vault.update_secret", key
+    if point == "certificate-current":  # the key's promotion (its PENDING write goes through)
+        add_fault(tenant, operation="vault.update_secret", path=key, latency=30.0, status=500, count=1, skip=1)
+        return "vault.update_secret", cert
     if point == "uploaded":  # the upload's work request is not polled
         add_fault(tenant, operation="lb.get_work_request", latency=30.0)
         return "lb.create_certificate", "*"

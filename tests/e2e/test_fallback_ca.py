@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from _runs import run
+from _slice import caa
 from sandbox.acme_front import AcmeFront
 from sandbox.pebble import Pebble
 
@@ -28,6 +29,15 @@ def second(tenant, tmp_path_factory):
 @pytest.fixture(scope="module")
 def front(tenant, tmp_path_factory):
     front = AcmeFront(tenant.sandbox.pebble, tmp_path_factory.mktemp("acme-front")).start()
+    yield front
+    front.stop()
+
+
+@pytest.fixture(scope="module")
+def second_front(second, tmp_path_factory):
+    """The second Pebble behind a front of its own, which publishes a CAA identity as Let's Encrypt does."""
+    front = AcmeFront(second, tmp_path_factory.mktemp("acme-front-2")).start()
+    front.caa_identities = ["fallback.test"]
     yield front
     front.stop()
 
@@ -94,7 +104,7 @@ def test_primary_refusing_with_a_certificate_far_from_expiry_backs_off_without_t
         assert any("no new order before" in w for w in refused.warnings)
 
 
-def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_in_the_hold(tenant, front):
+def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_in_the_hold(tenant, front, second):
     with tenant.another_deployment("fbb") as env:
         env = dict(env, CERTMGR_ACME_DIRECTORY=front.directory_url, CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle),
                    CERTMGR_ACME_FALLBACK_DIRECTORY=closed_url())
@@ -104,3 +114,28 @@ def test_both_cas_failing_hold_orders_back_and_the_fallback_is_not_asked_again_i
         assert both.fallback_reason.startswith("the primary CA failed") and "cannot read the ACME directory" in both.error
         held = run(env)  # the fallback's own refusal holds: no order from either CA until the hold ends
         assert (held.action, held.status, held.fallback_reason) == ("backoff", "failed", None), held.render()
+        fixed = run(with_fallback(env, front.directory_url, str(front.ca_bundle), second))
+        assert (fixed.status, fixed.action) == ("ok", "issue"), fixed.render()  # what was refused changed
+
+
+def test_a_caa_record_forbidding_the_fallback_ca_is_refused_before_it_is_asked(tenant, front, second_front):
+    with tenant.another_deployment("fbc") as env, caa(tenant, '0 issue "primary.test"'):
+        env = dict(env, CERTMGR_ACME_DIRECTORY=front.directory_url, CERTMGR_ACME_CA_BUNDLE=str(front.ca_bundle),
+                   CERTMGR_ACME_FALLBACK_DIRECTORY=second_front.directory_url,
+                   CERTMGR_ACME_FALLBACK_CA_BUNDLE=str(second_front.ca_bundle))
+        front.fail("/order-plz", status=500, problem="serverInternal", detail="the CA is down", count=1)
+        seen, before = len(second_front.requests), tenant.footprint()
+        refused = run(env)  # the primary fails mid-run; the fallback's CAA is looked at before it is asked
+        assert refused.status == "failed", refused.render()
+        assert f'{tenant.zone}: CAA at {tenant.zone} (issue "primary.test") does not name fallback.test' \
+            in refused.error, refused.error
+        assert any("set CERTMGR_ACME_FALLBACK_DIRECTORY to a CA it names" in w for w in refused.warnings)
+        assert second_front.paths(seen) == ["/dir"]  # its directory read, nothing asked of it
+        assert [c for c in tenant.calls_since(before) if c["operation"] == "dns.patch_zone_records"] == []
+
+        held = run(env)  # the primary's refusal holds: the plan goes to the fallback, looked at before the lock
+        assert (held.status, held.error_component) == ("failed", "acme") and "fallback.test" in held.error, \
+            held.render()
+        with caa(tenant, '0 issue "fallback.test"'):  # the record fixed: the fallback's own hold was never kept
+            issued = run(env)
+        assert (issued.status, issued.ca) == ("ok", second_front.directory_url), issued.render()

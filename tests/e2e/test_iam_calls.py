@@ -28,7 +28,7 @@ def test_the_renewer_calls_exactly_what_the_table_grants(make_tenant, sandbox):
     tenant = make_tenant("iam")
     since = len(sandbox.world.calls)
     assert run(tenant.env).status == "ok"
-    for _ in range(vault.KEEP_DEPRECATED + 2):  # one DEPRECATED version more than kept: scheduled for deletion
+    for _ in range(vault.PRUNE_AT - 1):  # the last one makes PRUNE_AT versions in use: old ones are scheduled
         result = run(tenant.env, force=True)
         assert result.status == "ok", result.render()
     made = operations(sandbox, since)

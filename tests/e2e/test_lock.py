@@ -1,5 +1,6 @@
 """The run lock in Vault: one holder at a time, expiry takes over, a racing second run is refused; the run
-record it carries survives a hand edit that leaves it unreadable."""
+record it carries survives a hand edit that leaves it unreadable; a run looks again under the lock exactly when
+another run took the lease since its first look."""
 import logging
 import threading
 import time
@@ -7,8 +8,13 @@ import time
 import oci
 import pytest
 
+from _runs import run
+from _slice import add_fault
 from certmgr.cloud.lock import LockBusy, RunLock, RunRecord, read_record
 from certmgr.cloud.vault import VaultStore
+from sandbox.oci import dns as dns_service
+
+LABEL = "lock"
 
 
 def test_one_holder_at_a_time(store):
@@ -107,3 +113,62 @@ def test_an_unreadable_record_is_read_as_a_fresh_one_and_the_lease_is_still_take
     with caplog.at_level(logging.WARNING, logger="certmgr"):
         assert read_record(store, name) == RunRecord()
     assert caplog.records == []
+
+
+def test_a_lease_says_whether_another_run_took_it_since_the_first_look(store):
+    """A run reads the record first; the lease it takes then says whether another run took the lease in
+    between (what the run saw may be out of date: it looks again) or not (what it saw still holds)."""
+    name = "t-lock-changed"
+    read_record(store, name)  # no lock secret yet
+    with RunLock(store, name, seconds=60) as first:  # created by this run: nobody took it before
+        assert not first.changed
+    looked = _fresh_store(store)
+    read_record(looked, name)
+    with RunLock(looked, name, seconds=60) as lease:  # nobody since the look
+        assert not lease.changed
+    read_record(looked, name)
+    other = RunLock(_fresh_store(store), name, seconds=60)
+    other.acquire()
+    other.release()  # another run takes and releases the lease, its record as it found it
+    with RunLock(looked, name, seconds=60) as lease:
+        assert lease.changed
+    with RunLock(_fresh_store(store), name, seconds=60) as lease:  # a run that did not look first
+        assert lease.changed
+
+
+def test_forgetting_removed_txt_values_waits_for_the_next_write(store):
+    """Recording TXT values is written before they are presented; forgetting them once removed is written
+    with the run's next write of the record (here the release): lost, it only makes the next run remove
+    values that are gone."""
+    name, pair = "t-lock-forget", ("_acme-challenge.example.com", "v1")
+    with RunLock(store, name, seconds=60) as lock:
+        lock.note(txt=(pair,))
+        assert read_record(_fresh_store(store), name).txt == (pair,)
+        lock.note(txt=())
+        assert read_record(_fresh_store(store), name).txt == (pair,)
+    assert read_record(_fresh_store(store), name).txt == ()
+
+
+def test_a_run_overtaken_after_its_first_look_looks_again_and_orders_nothing(issued_tenant, clear_faults):
+    """Runs A and B are both due to order (the names changed). A looks, then reads a slow zone; B orders and
+    deploys meanwhile. A's lease shows that B took it since A's look: A looks again, finds B's certificate,
+    and orders nothing."""
+    t = issued_tenant
+    extra = t.sandbox.backend(dns_service).add_zone(f"extra-{t.zone}", t.compartment_id)
+    b_env = dict(t.env, CERTMGR_DOMAIN=t.zone)
+    a_env = dict(b_env, CERTMGR_DNS_ZONE_ID=f"{t.zone_id},{extra}")  # the same deployment, one more zone
+    add_fault(t, operation="dns.get_zone", path=f"*/zones/{extra}", latency=5.0)  # only A reads it
+    certificate = f"{t.prefix}-certificate"
+    versions, before = t.secret_versions()[certificate], t.footprint()
+    finished = {}
+    a = threading.Thread(target=lambda: finished.setdefault("a", run(a_env)))
+    a.start()
+    deadline = time.monotonic() + 30
+    while "lb.get_load_balancer" not in [c["operation"] for c in t.calls_since(before)]:  # A has looked
+        assert time.monotonic() < deadline and a.is_alive(), "run A never looked"
+        time.sleep(0.02)
+    b = run(b_env)
+    a.join(30)
+    assert (b.status, b.action) == ("ok", "issue"), b.render()
+    assert (finished["a"].status, finished["a"].action) == ("ok", "nothing"), finished["a"].render()
+    assert t.secret_versions()[certificate] == versions + 1  # one order: B's

@@ -26,3 +26,13 @@ def test_a_configuration_refusal_names_what_to_change_even_inside_a_compound_pro
     assert "CERTMGR_ACME_EMAIL" in _hint(contact)
     assert _hint(messages.Error.from_json({"type": "urn:ietf:params:acme:error:serverInternal", "detail": "x"})) is None
     assert _hint(ValueError("not the CA's")) is None
+
+
+def test_a_malformed_name_is_about_the_configuration_and_other_malformed_answers_are_not():
+    redundant = messages.Error.from_json({
+        "type": "urn:ietf:params:acme:error:malformed",
+        "detail": 'Domain name "www.example.com" is redundant with a wildcard domain in the same request. Remove one '
+                  "or the other from the certificate request."})
+    assert "CERTMGR_DOMAIN" in _hint(redundant)
+    assert _hint(messages.Error.from_json({"type": "urn:ietf:params:acme:error:malformed",
+                                           "detail": "JWS has no anti-replay nonce"})) is None

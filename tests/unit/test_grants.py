@@ -14,9 +14,9 @@ def test_an_ocid_names_its_region_by_name_or_short_code():
 
 def test_a_secret_operation_names_the_secret_when_known_and_each_secret_otherwise():
     grants = Grants(config_for(ENV, "renew"))
-    one = grants.statements("secrets.get_secret_bundle", secret_name="tmi-lock")
+    one = grants.statements("secrets.get_secret_bundle_by_name", secret_name="tmi-lock")
     assert len(one) == 1 and "target.secret.name = 'tmi-lock'" in one[0]
-    assert len(grants.statements("secrets.get_secret_bundle")) == 5  # certificate, key, chain, account key, lock
+    assert len(grants.statements("secrets.get_secret_bundle_by_name")) == 5  # certificate, key, chain, account key, lock
     assert grants.statements("dns.list_zones") == []  # not a call certmgr makes
 
 

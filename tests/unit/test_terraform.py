@@ -29,7 +29,7 @@ RENEWER_KEYS = {
     "CERTMGR_MODE", "CERTMGR_NAME_PREFIX", "CERTMGR_DOMAIN", "CERTMGR_DNS_ZONE_ID", "CERTMGR_ACME_EMAIL",
     "CERTMGR_ACME_DIRECTORY", "CERTMGR_ACME_PROFILE", "CERTMGR_RENEWAL_DAYS", "CERTMGR_KEY_TYPE", "CERTMGR_LB_ID",
     "CERTMGR_LB_LISTENERS", "CERTMGR_PROPAGATION_TIMEOUT", "CERTMGR_RUN_BUDGET", "CERTMGR_VERIFY_ENDPOINTS",
-    "CERTMGR_CERTIFICATE_NAME",
+    "CERTMGR_CERTIFICATE_NAME", "CERTMGR_ACME_FALLBACK_DIRECTORY",
 }
 MONITOR_KEYS = {
     "CERTMGR_MODE", "CERTMGR_NAME_PREFIX", "CERTMGR_CERTIFICATE_NAME", "CERTMGR_MONITOR_WARNING_DAYS", "CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_LB_IDS",
@@ -231,6 +231,8 @@ def test_terraform_fmt_is_clean():
     ({"function_timeout_seconds": 29}, False),
     ({"acme_directory": "production"}, True), ({"acme_directory": "https://acme.example/directory"}, True),
     ({"acme_directory": "prod"}, False), ({"acme_directory": "http://acme.example/directory"}, False),
+    ({"acme_fallback_directory": "production"}, True), ({"acme_fallback_directory": "https://ca.example/dir"}, True),
+    ({"acme_fallback_directory": "http://ca.example/dir"}, False),
     ({"key_type": "ecdsa-p384"}, True), ({"key_type": "rsa-1024"}, False),
     ({"acme_profile": "tlsserver"}, True), ({"acme_profile": "two words"}, False),
     ({"dns_propagation_timeout_seconds": 240}, True), ({"dns_propagation_timeout_seconds": 241}, False),

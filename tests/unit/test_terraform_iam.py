@@ -197,3 +197,17 @@ def test_schedules_may_only_invoke_and_the_grant_names_each_schedule(module):
     assert scope["local"].scheduler_statements == [
         f"Allow any-user to {grant} in compartment id ocid1.compartment.oc1..aaaacomp where {principals}"
         for grant in ("read fn-function", "use fn-invocation")]
+
+
+def test_a_fallback_ca_is_set_in_the_renewer_and_granted_its_account_keys_secret_alone(module, policies):
+    """acme_fallback_directory reaches the renewer, and the policy the module writes then is certmgr's for it:
+    the renewer's, and the three statements of the fallback CA's account-key secret."""
+    local = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "acme_fallback_directory": "production"})["local"]
+    config = config_for({**local.common_config, **local.renewer_config["tmi"]}, "renew")
+    assert config.acme_fallback_directory == "https://acme-v02.api.letsencrypt.org/directory"
+    written = local.policies["renewer"]
+    added = set(written) - set(policies["renewer"])
+    assert len(added) == 3 and all("target.secret.name = 'tmi-acme-fallback-account-key'" in s for s in added)
+    assert set(policies["renewer"]) <= set(written)
+    pending = set(PENDING_STATEMENTS["renewer"])
+    assert sorted(Grants(config).policy()) == sorted(set(written) - pending)

@@ -43,8 +43,9 @@ locals {
   secret_scopes = !local.fleet ? [for role in local.secret_roles : { group = local.renewer_group, name = "'${var.name_prefix}-${role}'" }] : (
     local.isolated ? [for prefix in keys(local.entries) : { group = "${prefix}-certmgr-renewer", name = "/${prefix}-*/" }] :
   [{ group = local.renewer_group, name = "/${var.name_prefix}-*/" }])
-  # The exact secrets a renewer keeps (certmgr's Config.kept_secrets: the run lock included).
-  secret_roles = ["certificate", "private-key", "chain", "acme-account-key", "lock"]
+  # The exact secrets a renewer keeps (certmgr's Config.kept_secrets: the run lock included, a fallback CA's
+  # account key only with one).
+  secret_roles = concat(["certificate", "private-key", "chain", "acme-account-key", "lock"], local.fallback_directory == null ? [] : ["acme-fallback-account-key"])
 
   renewer_statements = concat(
     [

@@ -7,6 +7,7 @@ locals {
     staging    = "https://acme-staging-v02.api.letsencrypt.org/directory"
     production = "https://acme-v02.api.letsencrypt.org/directory"
   }
+  fallback_directory = var.acme_fallback_directory == null ? null : lookup(local.acme_directories, var.acme_fallback_directory, var.acme_fallback_directory)
 
   common_settings = {
     CERTMGR_COMPARTMENT_ID = var.compartment_id
@@ -15,20 +16,21 @@ locals {
   }
   renewer_settings = {
     for prefix, e in local.entries : prefix => {
-      CERTMGR_MODE                = "renew"
-      CERTMGR_NAME_PREFIX         = prefix
-      CERTMGR_DOMAIN              = join(",", e.domain_names)
-      CERTMGR_DNS_ZONE_ID         = e.dns_zone_id
-      CERTMGR_ACME_EMAIL          = var.acme_contact_email
-      CERTMGR_ACME_DIRECTORY      = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
-      CERTMGR_ACME_PROFILE        = var.acme_profile
-      CERTMGR_RENEWAL_DAYS        = tostring(e.renewal_days)
-      CERTMGR_KEY_TYPE            = var.key_type
-      CERTMGR_LB_ID               = e.load_balancer_id
-      CERTMGR_LB_LISTENERS        = join(",", e.listeners)
-      CERTMGR_CERTIFICATE_NAME    = e.certificate_name
-      CERTMGR_VERIFY_ENDPOINTS    = join(",", var.verify_endpoints)
-      CERTMGR_PROPAGATION_TIMEOUT = tostring(var.dns_propagation_timeout_seconds)
+      CERTMGR_MODE                    = "renew"
+      CERTMGR_NAME_PREFIX             = prefix
+      CERTMGR_DOMAIN                  = join(",", e.domain_names)
+      CERTMGR_DNS_ZONE_ID             = e.dns_zone_id
+      CERTMGR_ACME_EMAIL              = var.acme_contact_email
+      CERTMGR_ACME_DIRECTORY          = lookup(local.acme_directories, var.acme_directory, var.acme_directory)
+      CERTMGR_ACME_PROFILE            = var.acme_profile
+      CERTMGR_ACME_FALLBACK_DIRECTORY = local.fallback_directory
+      CERTMGR_RENEWAL_DAYS            = tostring(e.renewal_days)
+      CERTMGR_KEY_TYPE                = var.key_type
+      CERTMGR_LB_ID                   = e.load_balancer_id
+      CERTMGR_LB_LISTENERS            = join(",", e.listeners)
+      CERTMGR_CERTIFICATE_NAME        = e.certificate_name
+      CERTMGR_VERIFY_ENDPOINTS        = join(",", var.verify_endpoints)
+      CERTMGR_PROPAGATION_TIMEOUT     = tostring(var.dns_propagation_timeout_seconds)
       # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
       CERTMGR_RUN_BUDGET = tostring(var.function_timeout_seconds - 20)
     }

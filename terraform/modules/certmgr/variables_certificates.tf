@@ -57,6 +57,16 @@ variable "acme_directory" {
   }
 }
 
+variable "acme_fallback_directory" {
+  description = "A second ACME CA, ordered from when the first fails and the certificate is past half its renewal window: 'staging', 'production' or an https URL; null for none. This module sets no external account binding: a CA that requires one is configured outside it."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.acme_fallback_directory == null || contains(["staging", "production"], coalesce(var.acme_fallback_directory, "staging")) || startswith(coalesce(var.acme_fallback_directory, "staging"), "https://")
+    error_message = "acme_fallback_directory must be 'staging', 'production' or an https:// URL."
+  }
+}
+
 variable "certificate_renewal_days" {
   description = "Renew when the certificate has fewer days left than this."
   type        = number

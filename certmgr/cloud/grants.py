@@ -82,7 +82,9 @@ class Grants:
             "lb_compartment_id": compartment, "dns_zone_id": config.dns_zone_id, "vault_id": config.vault_id,
             "vault_key_id": config.vault_key_id, "monitor_scope": "tenancy",
             "state_secret": f"{prefix}-monitor-state", "certificate_secret": f"{prefix}-certificate",
-            "smtp_secrets": ", ".join(f"target.secret.id = '{s}'" for s in smtp)}
+            "smtp_secrets": ", ".join(f"target.secret.id = '{s}'" for s in smtp),
+            "log_group_condition": (f" where target.loggroup.id = '{monitor.log_group_id}'"
+                                    if monitor and monitor.log_group_id else "")}
         self.secret_names = config.kept_secrets
         # The regional resources each service's calls concern, beyond the OCIDs in a request's URL (a secret's
         # vault is in the body of its creation).

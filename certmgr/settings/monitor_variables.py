@@ -43,6 +43,7 @@ class MonitorConfig:
       smtp_ca_bundle      str | None      PEM file trusted for STARTTLS instead of the system store
       topic_id            str | None      Notifications topic for the digest
       log_id              str | None      Logging custom log for one entry per certificate
+      log_group_id        str | None      that log's group, which the policy names (only the grant an error names)
       concurrency         int             API calls in flight at once
       warnings            tuple[str]      things to report that do not stop the run
     """
@@ -61,6 +62,7 @@ class MonitorConfig:
     smtp_ca_bundle: str | None = None
     topic_id: str | None = None
     log_id: str | None = None
+    log_group_id: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     warnings: tuple[str, ...] = ()
 
@@ -146,6 +148,7 @@ _VARS = {
                        "the path of a PEM file with the CA that signs the SMTP server's certificate", None),
     "TOPIC_ID": ("topic_id", ocid, "the OCID of a Notifications topic (ocid1.onstopic.oc1.<region>.<id>)", None),
     "LOG_ID": ("log_id", ocid, "the OCID of a Logging custom log (ocid1.log.oc1.<region>.<id>)", None),
+    "LOG_GROUP_ID": ("log_group_id", ocid, "the OCID of the log's log group (ocid1.loggroup.oc1.<region>.<id>)", None),
     "CONCURRENCY": ("concurrency", int_in(1, 64, "calls"),
                     f"a whole number of API calls in flight, 1 to 64 (default {DEFAULT_CONCURRENCY})",
                     DEFAULT_CONCURRENCY),

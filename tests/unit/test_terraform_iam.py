@@ -22,18 +22,6 @@ WITH_EVERYTHING = {"monitor_log_id": "ocid1.log.oc1.iad.aaaalog", "monitor_log_g
                    "monitor_topic_id": "ocid1.onstopic.oc1.iad.aaaa",
                    "monitor_smtp_username_secret_id": "ocid1.vaultsecret.oc1.iad.user",
                    "monitor_smtp_password_secret_id": "ocid1.vaultsecret.oc1.iad.pass"}
-# What the module grants that certmgr/cloud/permissions.json does not say yet (certmgr's table must follow):
-# PatchZoneRecords needs DNS_ZONE_UPDATE besides DNS_RECORD_UPDATE (the DNS policy reference's operation table),
-# and the monitor writes to its log's group only (target.loggroup.id, the Logging policy reference). Each entry
-# is checked to be still missing from certmgr's table, so the test fails, and this goes, once certmgr has it.
-PENDING_GRANTS = {"renewer": {"dns.patch_zone_records": ["use dns-zones"]}}
-PENDING_STATEMENTS = {
-    "renewer": {"Allow dynamic-group tmi-certmgr-renewer to use dns-zones in compartment id ocid1.compartment.oc1..aaaacomp "
-                "where request.operation = 'PatchZoneRecords'": None},
-    "monitor": {"Allow dynamic-group tmi-certmgr-monitor to use log-content in compartment id ocid1.compartment.oc1..aaaacomp "
-                "where target.loggroup.id = 'ocid1.loggroup.oc1.iad.aaaagroup'":
-                "Allow dynamic-group tmi-certmgr-monitor to use log-content in compartment id ocid1.compartment.oc1..aaaacomp"},
-}
 NEEDS = {"renewer": ["renewer"], "renewer-certificates-service": ["renewer", "renewer-certificates-service"],
          "monitor": ["monitor"]}
 
@@ -65,14 +53,7 @@ def policies(module):
 
 
 def needed(who: str) -> dict[str, list[str]]:
-    pending = PENDING_GRANTS.get(who.split("-")[0], {})
-    return {op: grants + pending.get(op, []) for section in NEEDS[who] for op, grants in TABLE[section].items()}
-
-
-def test_the_pending_grants_are_still_missing_from_certmgrs_table():
-    for who, operations in PENDING_GRANTS.items():
-        for operation, grants in operations.items():
-            assert not set(grants) & set(TABLE[who][operation]), f"{operation}: certmgr has it now; drop it here"
+    return {op: grants for section in NEEDS[who] for op, grants in TABLE[section].items()}
 
 
 @pytest.mark.parametrize("who", [*NEEDS, "fleet"])
@@ -105,20 +86,15 @@ def test_each_statement_gives_the_grants_the_table_says():
 
 @pytest.mark.parametrize("who", list(NEEDS))
 def test_certmgr_names_the_statements_the_module_writes(module, policies, who):
-    """Filled in from the function's own settings, certmgr's statements are the module's, word for word (but for
-    PENDING_STATEMENTS): the grant an error names is the one to add to that policy."""
+    """Filled in from the function's own settings, certmgr's statements are the module's, word for word:
+    the grant an error names is the one to add to that policy."""
     settings = {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "monitor_smtp_from": "certmgr@example.com", "monitor_smtp_to": ["ops@example.com"],
                 **({"certificate_name": "web-tls"} if who == "renewer-certificates-service" else {})}
     local = planned(module, settings)["local"]
     role = "monitor" if who == "monitor" else "renewer"
     env = {**local.common_config, **(local.monitor_config if role == "monitor" else local.renewer_config["tmi"])}
     certmgrs = Grants(config_for(env, "monitor" if role == "monitor" else "renew")).policy()
-    pending = PENDING_STATEMENTS[role]
-    assert not set(pending) & set(certmgrs), "certmgr writes it now: drop it from PENDING_STATEMENTS"
-    assert {old for old in pending.values() if old} <= set(certmgrs)
-    replaced = {old: new for new, old in pending.items() if old}
-    expected = [replaced.get(s, s) for s in certmgrs] + [new for new, old in pending.items() if not old]
-    assert sorted(expected) == sorted(policies[who])
+    assert sorted(certmgrs) == sorted(policies[who])
 
 
 # -- the module's own rules --------------------------------------------------------------------------------------
@@ -209,5 +185,4 @@ def test_a_fallback_ca_is_set_in_the_renewer_and_granted_its_account_keys_secret
     added = set(written) - set(policies["renewer"])
     assert len(added) == 3 and all("target.secret.name = 'tmi-acme-fallback-account-key'" in s for s in added)
     assert set(policies["renewer"]) <= set(written)
-    pending = set(PENDING_STATEMENTS["renewer"])
-    assert sorted(Grants(config).policy()) == sorted(set(written) - pending)
+    assert sorted(Grants(config).policy()) == sorted(written)

@@ -46,6 +46,7 @@ locals {
     CERTMGR_MONITOR_LB_IDS               = join(",", local.load_balancer_ids)
     CERTMGR_MONITOR_TOPIC_ID             = local.monitor_topic_id
     CERTMGR_MONITOR_LOG_ID               = local.monitor_log_id
+    CERTMGR_MONITOR_LOG_GROUP_ID         = local.monitor_has_log ? local.monitor_log_group_id : null
     CERTMGR_MONITOR_SMTP_HOST            = var.monitor_smtp_host
     CERTMGR_MONITOR_SMTP_FROM            = var.monitor_smtp_from
     CERTMGR_MONITOR_SMTP_TO              = join(",", var.monitor_smtp_to)

@@ -150,10 +150,12 @@ def test_the_monitors_check_logs_in_to_the_mail_server_and_sends_nothing(sandbox
 def test_a_run_refused_a_write_names_the_same_statement(issued_tenant, restore):
     issued_tenant.control("POST", "/faults", {"operation": "dns.patch_zone_records", "status": 404})
     result = run(issued_tenant.env, force=True)
-    statement = (f"Allow dynamic-group {issued_tenant.prefix}-certmgr-renewer to manage dns-records in compartment "
-                 f"id {issued_tenant.compartment_id} where target.dns-zone.id = '{issued_tenant.zone_id}'")
+    group, compartment = f"{issued_tenant.prefix}-certmgr-renewer", issued_tenant.compartment_id
+    statements = (f"Allow dynamic-group {group} to use dns-zones in compartment id {compartment} where "
+                  f"request.operation = 'PatchZoneRecords'; Allow dynamic-group {group} to manage dns-records in "
+                  f"compartment id {compartment} where target.dns-zone.id = '{issued_tenant.zone_id}'")
     assert result.status == "failed" and result.error_component == "dns", result.render()
-    assert f"hint: if it exists, the function lacks this grant: {statement}" in result.warnings, result.warnings
+    assert f"hint: if it exists, the function lacks these grants: {statements}" in result.warnings, result.warnings
 
 
 def test_a_caa_record_forbidding_the_ca_fails_its_item(issued_tenant, tmp_path):

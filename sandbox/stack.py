@@ -155,7 +155,7 @@ class Sandbox:
             CERTMGR_MONITOR_TOPIC_ID=topic_id, CERTMGR_MONITOR_LOG_ID=log_id,
             CERTMGR_MONITOR_LB_IDS=lb_id, CERTMGR_MONITOR_SMTP_HOST=self.smtp.host,
             CERTMGR_MONITOR_SMTP_PORT=str(self.smtp.port), CERTMGR_MONITOR_SMTP_CA_BUNDLE=str(self.smtp.ca_bundle),
-            CERTMGR_MONITOR_SMTP_FROM=SMTP_SENDER, CERTMGR_MONITOR_SMTP_TO="platform@example.com",
+            CERTMGR_MONITOR_EMAIL_FROM=SMTP_SENDER, CERTMGR_MONITOR_EMAIL_TO="platform@example.com",
             CERTMGR_MONITOR_SMTP_USERNAME_SECRET=smtp_ids["username"],
             CERTMGR_MONITOR_SMTP_PASSWORD_SECRET=smtp_ids["password"],
             SANDBOX_LB_HTTPS=self.backend(loadbalancer).listener_address(lb_id, "https"),

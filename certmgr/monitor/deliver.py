@@ -72,12 +72,12 @@ class EmailChannel:
                              "of a user allowed to send through Email Delivery") from None
         except smtplib.SMTPSenderRefused as exc:
             raise self._fail(f"{server} refused the sender {self.sender} ({_reply(exc)})", password,
-                             "make CERTMGR_MONITOR_SMTP_FROM an approved sender in Email Delivery") from None
+                             "make CERTMGR_MONITOR_EMAIL_FROM an approved sender in Email Delivery") from None
         except smtplib.SMTPRecipientsRefused as exc:
             refused = ", ".join(f"{rcpt} ({code} {text.decode(errors='replace')})"
                                 for rcpt, (code, text) in exc.recipients.items())
             raise self._fail(f"{server} refused the recipients {refused}", password,
-                             "check CERTMGR_MONITOR_SMTP_TO") from None
+                             "check CERTMGR_MONITOR_EMAIL_TO") from None
         except smtplib.SMTPNotSupportedError as exc:
             raise self._fail(f"{server} does not offer {exc}", password,
                              "use Email Delivery's SMTP endpoint on port 587, which requires STARTTLS") from None

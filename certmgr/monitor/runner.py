@@ -58,7 +58,7 @@ class Monitor:
         s, found = self.settings, []
         if s.email:
             found.append(EmailChannel(host=s.smtp_host_for(self.clients.region), port=s.smtp_port,
-                                             sender=s.smtp_from, recipients=s.smtp_to,
+                                             sender=s.email_from, recipients=s.email_to,
                                              credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle,
                                              timeout=self.policy.smtp_timeout))
         if s.topic_id:

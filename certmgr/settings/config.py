@@ -57,6 +57,7 @@ class Config:
     With defaults:
       renewal_days        int           CERTMGR_RENEWAL_DAYS (7..60, 30)
       name_prefix         str           CERTMGR_NAME_PREFIX ("tmi")
+      metrics             bool          CERTMGR_METRICS (false): figures posted to OCI Monitoring
       acme_directory      str           CERTMGR_ACME_DIRECTORY, always a URL (Let's Encrypt staging)
       dry_run             bool          CERTMGR_DRY_RUN (False)
       lb_listeners        tuple[str]    CERTMGR_LB_LISTENERS (() = every listener with an SSL configuration)
@@ -120,6 +121,7 @@ class Config:
     region: str | None = None
     auth: str = AUTH_CONFIG_FILE
     oci_config_file: str | None = None
+    metrics: bool = False
     monitor: MonitorConfig | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -235,6 +237,9 @@ def rules(config: "Config") -> list[Problem]:
         refuse("acme_eab_kid", "and CERTMGR_ACME_EAB_HMAC_KEY are not given together")
     if (config.acme_fallback_eab_kid is None) != (config.acme_fallback_eab_hmac_key is None):
         refuse("acme_fallback_eab_kid", "and CERTMGR_ACME_FALLBACK_EAB_HMAC_KEY are not given together")
+    if config.metrics and not config.compartment_id:
+        problems.append(Problem("CERTMGR_COMPARTMENT_ID", "is not set, but CERTMGR_METRICS is true: metrics are "
+                                "posted in that compartment", "set it, or set CERTMGR_METRICS to false"))
     if config.auth not in (AUTH_RESOURCE_PRINCIPAL, AUTH_CONFIG_FILE):
         problems.append(Problem("OCI_RESOURCE_PRINCIPAL_VERSION", f"auth {config.auth!r} is neither way of "
                                 f"signing", f"use {AUTH_RESOURCE_PRINCIPAL!r} or {AUTH_CONFIG_FILE!r}"))

@@ -4,8 +4,9 @@
 tables at once; `Config.monitor` carries the result. Checked the same way (every problem at once, each
 naming the variable and the fix, credentials never quoted).
 
-A channel is on when its settings are given: e-mail when any CERTMGR_MONITOR_SMTP_* variable is set (then
-FROM, TO and both credential secrets are required), Notifications with TOPIC_ID, Logging with LOG_ID.
+A channel is on when its settings are given: e-mail with EMAIL_FROM and EMAIL_TO (through the Email Delivery
+API, signed by the function's own identity; through SMTP instead when the SMTP credential secrets are given,
+and any other CERTMGR_MONITOR_SMTP_* variable needs them), Notifications with TOPIC_ID, Logging with LOG_ID.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .parsers import Invalid, boolean, ca_bundle, email, int_in, items, ocid
+from .parsers import Invalid, boolean, ca_bundle, email, endpoints, int_in, items, ocid
 from ..errors import ConfigError, Problem
 
 MONITOR_PREFIX = "CERTMGR_MONITOR_"
@@ -24,7 +25,8 @@ DEFAULT_REALERT_DAYS = 7
 DEFAULT_SMTP_PORT = 587
 DEFAULT_CONCURRENCY = 16
 SMTP_HOST_TEMPLATE = "smtp.email.{region}.oci.oraclecloud.com"  # OCI Email Delivery's submission endpoint
-_SMTP_REQUIRED = ("FROM", "TO", "USERNAME_SECRET", "PASSWORD_SECRET")
+_EMAIL_REQUIRED = ("EMAIL_FROM", "EMAIL_TO")
+_SMTP_REQUIRED = ("SMTP_USERNAME_SECRET", "SMTP_PASSWORD_SECRET")
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,14 @@ class MonitorConfig:
       warning_days / critical_days  int   a certificate with at most this many days left is WARNING / CRITICAL
       realert_days        int             an unchanged WARNING is repeated after this many days (0: every run)
       always_send         bool            send the digest even when everything is OK
-      lb_ids              tuple[str]      load balancers whose certificates are checked too
+      lb_ids              tuple[str]      load balancers checked besides those the scan finds
+      endpoints           tuple[(host, port)]  TLS endpoints whose served certificate is checked
+      email_from          str | None      an approved sender of Email Delivery; None = no e-mail
+      email_to            tuple[str]
       smtp_host           str | None      None = OCI Email Delivery of the run's region (see smtp_host_for)
       smtp_port           int
-      smtp_from           str | None      an approved sender; None = no e-mail
-      smtp_to             tuple[str]
-      smtp_username_secret / smtp_password_secret  str | None   Vault secret OCIDs of the SMTP credentials
+      smtp_username_secret / smtp_password_secret  str | None   Vault secret OCIDs of the SMTP credentials;
+                                      without them, e-mail goes through the Email Delivery API
       smtp_ca_bundle      str | None      PEM file trusted for STARTTLS instead of the system store
       topic_id            str | None      Notifications topic for the digest
       log_id              str | None      Logging custom log for one entry per certificate
@@ -53,10 +57,11 @@ class MonitorConfig:
     realert_days: int = DEFAULT_REALERT_DAYS
     always_send: bool = False
     lb_ids: tuple[str, ...] = ()
+    endpoints: tuple[tuple[str, int], ...] = ()
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
     smtp_host: str | None = None
     smtp_port: int = DEFAULT_SMTP_PORT
-    smtp_from: str | None = None
-    smtp_to: tuple[str, ...] = ()
     smtp_username_secret: str | None = None
     smtp_password_secret: str | None = None
     smtp_ca_bundle: str | None = None
@@ -68,7 +73,12 @@ class MonitorConfig:
 
     @property
     def email(self) -> bool:
-        return self.smtp_from is not None
+        return self.email_from is not None
+
+    @property
+    def email_api(self) -> bool:
+        """E-mail goes through the Email Delivery API (no SMTP credentials given)."""
+        return self.email and not self.smtp_username_secret
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -133,13 +143,14 @@ _VARS = {
                      DEFAULT_REALERT_DAYS),
     "ALWAYS_SEND": ("always_send", boolean, "true or false (default false)", False),
     "LB_IDS": ("lb_ids", _ocids, "load balancer OCIDs, comma-separated", ()),
+    "ENDPOINTS": ("endpoints", endpoints, "host:port of each TLS endpoint to check, comma-separated", ()),
+    "EMAIL_FROM": ("email_from", email, "an approved sender of OCI Email Delivery, e.g. certmgr@example.com",
+                   None),
+    "EMAIL_TO": ("email_to", _emails, "the recipients' e-mail addresses, comma-separated", ()),
     "SMTP_HOST": ("smtp_host", _host, "the SMTP host name (default smtp.email.<region>.oci.oraclecloud.com)",
                   None),
     "SMTP_PORT": ("smtp_port", _port, f"a port number (default {DEFAULT_SMTP_PORT})",
                   DEFAULT_SMTP_PORT),
-    "SMTP_FROM": ("smtp_from", email, "an approved sender of OCI Email Delivery, e.g. certmgr@example.com",
-                  None),
-    "SMTP_TO": ("smtp_to", _emails, "the recipients' e-mail addresses, comma-separated", ()),
     "SMTP_USERNAME_SECRET": ("smtp_username_secret", ocid,
                              "the OCID of the Vault secret holding the SMTP user name", None),
     "SMTP_PASSWORD_SECRET": ("smtp_password_secret", ocid,
@@ -177,21 +188,24 @@ def read_monitor(env: Mapping[str, str]) -> MonitorConfig:
                 f"{values['critical_days']} is not lower than CERTMGR_MONITOR_WARNING_DAYS "
                 f"({values['warning_days']})", "make the critical threshold lower than the warning threshold"))
     smtp_given = {s for s in given if s.startswith("SMTP_")}
-    if smtp_given:
-        for suffix in _SMTP_REQUIRED:
-            if "SMTP_" + suffix not in given:
+    for needed, because in ((_EMAIL_REQUIRED, {s for s in given if s.startswith("EMAIL_")} | smtp_given),
+                            (_SMTP_REQUIRED, smtp_given)):
+        for suffix in needed if because else ():
+            if suffix not in given:
                 problems.append(Problem(
-                    MONITOR_PREFIX + "SMTP_" + suffix,
-                    f"is not set, but {', '.join(MONITOR_PREFIX + s for s in sorted(smtp_given))} "
-                    f"{'is' if len(smtp_given) == 1 else 'are'}",
-                    f"set it to {_VARS['SMTP_' + suffix][2]}, or unset every CERTMGR_MONITOR_SMTP_* variable "
-                    f"to send no e-mail"))
+                    MONITOR_PREFIX + suffix,
+                    f"is not set, but {', '.join(MONITOR_PREFIX + s for s in sorted(because))} "
+                    f"{'is' if len(because) == 1 else 'are'}",
+                    f"set it to {_VARS[suffix][2]}, or unset "
+                    + ("every CERTMGR_MONITOR_EMAIL_* and _SMTP_* variable to send no e-mail"
+                       if suffix.startswith("EMAIL_") else
+                       "every CERTMGR_MONITOR_SMTP_* variable to send through the Email Delivery API")))
     notes = _unknown_variables(env)
     if problems:
         raise ConfigError(problems, notes=notes)
     warnings = list(notes)
-    if not (smtp_given or values["topic_id"] or values["log_id"]):
-        warnings.append("no notification channel is configured (CERTMGR_MONITOR_SMTP_*, _TOPIC_ID, _LOG_ID): "
+    if not (values["email_from"] or values["topic_id"] or values["log_id"]):
+        warnings.append("no notification channel is configured (CERTMGR_MONITOR_EMAIL_*, _TOPIC_ID, _LOG_ID): "
                         "the run's result is the only report")
     return MonitorConfig(**values, warnings=tuple(warnings))
 

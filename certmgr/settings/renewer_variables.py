@@ -229,6 +229,8 @@ VARIABLES = (
     _Var("CERTMGR_OCI_PROFILE", "oci_profile", _oci_profile,
          f"a profile name in the OCI config file (default {DEFAULT_OCI_PROFILE})", DEFAULT_OCI_PROFILE),
     _Var("CERTMGR_REGION", "region", region, "an OCI region identifier such as us-ashburn-1"),
+    _Var("CERTMGR_METRICS", "metrics", boolean, "true or false: post each run's figures to OCI Monitoring, "
+         "namespace certmgr, in CERTMGR_COMPARTMENT_ID (default false)", False),
 )
 _KNOWN = {var.env for var in VARIABLES}
 

@@ -134,7 +134,7 @@ def test_one_digest_worst_first_on_every_channel(box, env, caplog):
     assert by_name[f"{env['CERTMGR_NAME_PREFIX']}-certificate"].severity == "OK"
 
     (mail,) = box.smtp.messages
-    assert mail.mail_from == env["CERTMGR_MONITOR_SMTP_FROM"] and mail.rcpt_tos == ["platform@example.com"]
+    assert mail.mail_from == env["CERTMGR_MONITOR_EMAIL_FROM"] and mail.rcpt_tos == ["platform@example.com"]
     assert mail.message["Subject"] == "certmgr: 1 EXPIRED, 1 CRITICAL, 2 WARNING, 1 could not check"
     body = mail.message.get_content()
     assert in_order(body, DIGEST_ORDER) and "mon-valid" not in body
@@ -250,10 +250,10 @@ def test_a_region_that_cannot_be_searched_is_reported_and_the_rest_scanned(box, 
 
 def test_bad_configuration_lists_every_problem(env):
     env.update(CERTMGR_MONITOR_WARNING_DAYS="7", CERTMGR_MONITOR_CRITICAL_DAYS="14",
-               CERTMGR_MONITOR_REALERT_DAYS="weekly", CERTMGR_MONITOR_SMTP_FROM="")
+               CERTMGR_MONITOR_REALERT_DAYS="weekly", CERTMGR_MONITOR_EMAIL_FROM="")
     body, ok = execute(env, Request(action="monitor"))
     assert not ok and body["status"] == "failed"
-    for variable in ("CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_REALERT_DAYS", "CERTMGR_MONITOR_SMTP_FROM"):
+    for variable in ("CERTMGR_MONITOR_CRITICAL_DAYS", "CERTMGR_MONITOR_REALERT_DAYS", "CERTMGR_MONITOR_EMAIL_FROM"):
         assert variable in body["error"]
     assert body["error"].startswith("config: 3 problems in the environment:")
 

@@ -48,8 +48,8 @@ locals {
     CERTMGR_MONITOR_LOG_ID               = local.monitor_log_id
     CERTMGR_MONITOR_LOG_GROUP_ID         = local.monitor_has_log ? local.monitor_log_group_id : null
     CERTMGR_MONITOR_SMTP_HOST            = var.monitor_smtp_host
-    CERTMGR_MONITOR_SMTP_FROM            = var.monitor_smtp_from
-    CERTMGR_MONITOR_SMTP_TO              = join(",", var.monitor_smtp_to)
+    CERTMGR_MONITOR_EMAIL_FROM           = var.monitor_smtp_from
+    CERTMGR_MONITOR_EMAIL_TO             = join(",", var.monitor_smtp_to)
     CERTMGR_MONITOR_SMTP_USERNAME_SECRET = var.monitor_smtp_username_secret_id
     CERTMGR_MONITOR_SMTP_PASSWORD_SECRET = var.monitor_smtp_password_secret_id
   }

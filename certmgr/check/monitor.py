@@ -1,6 +1,6 @@
 """`check` in monitor mode: the regions and certificates the scan reads, the load balancers it watches, its
-memory in Vault, the e-mail server (STARTTLS and AUTH, nothing sent); publishing to Notifications and Logging
-are changes, listed as such."""
+memory in Vault, the SMTP server (STARTTLS and AUTH, nothing sent); e-mail through the API, publishing to
+Notifications, Logging and Monitoring are changes, listed as such."""
 from __future__ import annotations
 
 from ..cloud.grants import region_of
@@ -33,7 +33,10 @@ class MonitorCheck(Check):
         monitor = Monitor(self.config, clients, now, MonitorResult(), self.policy)
         self.memory(monitor)
         email = [c for c in monitor.channels() if c.name == "email"] if settings.email else []
-        if email:
+        if settings.email_api:
+            self.unproven("e-mail", "email.submit_email", f"submitting from {settings.email_from} through the Email "
+                          "Delivery API sends an e-mail: the first digest proves it")
+        elif email:
             with self.checks.item("e-mail") as item:
                 email[0].login()
                 item.detail = f"{email[0].host}:{email[0].port} accepts STARTTLS and the credentials (nothing sent)"
@@ -43,6 +46,9 @@ class MonitorCheck(Check):
         if settings.log_id:
             self.unproven("logging", "loggingingestion.put_logs", f"writing to log {settings.log_id} is a change: "
                           "the first run proves it")
+        if self.config.metrics:
+            self.unproven("metrics", "monitoring.post_metric_data", "posting to namespace certmgr is a change: the "
+                          "first run proves it")
         self.clock()
 
     def read(self, what: str, call, *args):

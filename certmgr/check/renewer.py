@@ -155,6 +155,9 @@ class RenewerCheck(Check):
             item.detail = ", ".join(f"{l.name} (port {l.port}, serves {serving(l)})" for l in chosen)
         self.unproven("lb changes", "lb.update_listener", "uploading a certificate bundle and switching listeners "
                       "change the load balancer: the first renewal proves them")
+        if self.config.metrics:
+            self.unproven("metrics", "monitoring.post_metric_data", "posting to namespace certmgr is a change: "
+                          "the first run proves it")
 
     def certificates_service(self) -> None:
         name = self.config.certificate_name

@@ -22,6 +22,7 @@ from ..timing import DEFAULT, OciRetry
 # the Vault and LB calls (and the TXT clean-up) with CircuitBreakerError for 30 s, in this run and in the
 # next invocations of a hot function. The retry policy already bounds what a run spends on a failing service.
 NO_CIRCUIT_BREAKER = oci.circuit_breaker.NoCircuitBreakerStrategy()
+INGESTION_TEMPLATE = "https://telemetry-ingestion.{region}.oci.{secondLevelDomain}"
 
 
 _SIGNER_KEYS = ("tenancy", "user", "fingerprint", "key_file", "pass_phrase", "key_content")
@@ -153,6 +154,16 @@ class Clients:
     notifications = _Service("oci.ons", "NotificationDataPlaneClient")
     logging = _Service("oci.loggingingestion", "LoggingClient")
     kms_vaults = _Service("oci.key_management", "KmsVaultClient")
+    apigateway = _Service("oci.apigateway", "ApiGatewayClient")
+    email = _Service("oci.email_data_plane", "EmailDPClient")
+
+    def monitoring(self, region: str | None = None):
+        """Monitoring at its ingestion endpoint, where PostMetricData goes (the client's default host,
+        telemetry.<region>, answers queries)."""
+        region = region or self.region
+        ingestion = None if self.endpoint else oci.regions.endpoint_for(  # the SDK's template, "telemetry" replaced
+            "monitoring", region, service_endpoint_template=INGESTION_TEMPLATE)  # as PostMetricData's page says
+        return self._client(importlib.import_module("oci.monitoring").MonitoringClient, region, ingestion)
 
     def kms_keys(self, management_endpoint: str):
         """The keys of one vault, read at its management endpoint (KMS has no regional one for keys)."""

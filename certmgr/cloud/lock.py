@@ -59,6 +59,7 @@ class RunRecord:
     last_error: str = ""                   # why the last order failed, one line
     refused_for: str = ""                  # the refused order and its CA (Config.order_key): no other is held
     issued_by: str = ""                    # the ACME directory that issued the stored certificate (its `replaces`)
+    failing_since: float = 0.0             # when the first of the failed orders in a row failed (epoch seconds)
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -69,7 +70,8 @@ class RunRecord:
                        retry_at=float(metadata.get("acme_retry_at") or 0),
                        last_error=str(metadata.get("acme_error") or ""),
                        refused_for=str(metadata.get("acme_refused_for") or ""),
-                       issued_by=str(metadata.get("acme_issued_by") or ""))
+                       issued_by=str(metadata.get("acme_issued_by") or ""),
+                       failing_since=float(metadata.get("acme_failing_since") or 0))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
@@ -77,7 +79,8 @@ class RunRecord:
     def to_metadata(self) -> dict:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
-                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by}
+                "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by,
+                "acme_failing_since": str(self.failing_since)}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:

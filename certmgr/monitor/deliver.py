@@ -1,4 +1,5 @@
-"""Deliver: the monitor's findings: one digest by e-mail and Notifications, one log entry per certificate.
+"""Deliver: the monitor's findings: one digest by e-mail (SMTP or Email Delivery's API) and Notifications, one
+log entry per certificate.
 
 Each channel either delivers or raises NotifyError saying what failed and what to check; the monitor tries
 every channel whatever the others did. SMTP credentials are read from Vault when the mail is sent, live in
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
+import oci.email_data_plane
 import oci.loggingingestion
 import oci.ons
 
@@ -52,6 +54,8 @@ class EmailChannel:
         msg["Date"] = email.utils.formatdate(usegmt=True)
         msg["Message-ID"] = email.utils.make_msgid(domain=self.sender.rpartition("@")[2])
         msg.set_content(digest.text)
+        if digest.html:
+            msg.add_alternative(digest.html, subtype="html")
         return msg
 
     def send(self, digest: Digest) -> None:
@@ -120,6 +124,30 @@ def _service_error(what: str, exc: Exception, hint: str) -> NotifyError:
     if isinstance(exc, oci.exceptions.ServiceError):
         return oci_failure(NotifyError, f"{what} failed", exc, hint)
     return NotifyError(f"{what} failed: {type(exc).__name__}: {exc}", hint=hint)
+
+
+class EmailApiChannel:
+    """The digest through Email Delivery's submission API (SubmitEmail), signed by the function's own identity:
+    no SMTP credential to keep. The sender must be an approved sender of the compartment's region."""
+
+    name = "email"
+
+    def __init__(self, client, compartment_id: str, *, sender: str, recipients: Sequence[str]):
+        self.client, self.compartment_id, self.sender, self.recipients = client, compartment_id, sender, recipients
+
+    def send(self, digest: Digest) -> None:
+        models = oci.email_data_plane.models
+        details = models.SubmitEmailDetails(
+            sender=models.Sender(sender_address=models.EmailAddress(email=self.sender),
+                                 compartment_id=self.compartment_id),
+            recipients=models.Recipients(to=[models.EmailAddress(email=r) for r in self.recipients]),
+            subject=digest.title, body_text=digest.text, body_html=digest.html or None)
+        try:
+            self.client.submit_email(details)
+        except API_ERRORS as exc:
+            raise _service_error(f"e-mail: submitting the digest from {self.sender} through the Email Delivery API",
+                                 exc, "make CERTMGR_MONITOR_EMAIL_FROM an approved sender in this region's Email "
+                                      "Delivery, and check that the function may submit e-mail from it") from None
 
 
 class TopicChannel:

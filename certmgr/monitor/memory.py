@@ -50,14 +50,14 @@ def remember(memory: dict, items: list[Item], today: dt.date, delivered: bool,
     """The memory after this run. A WARNING that was sent is stamped today (only if the digest reached
     someone); a CRITICAL or EXPIRED one keeps the day it was first sent at that severity (it goes out every
     run anyway, and an unchanged memory is not rewritten: each write is a new Vault secret version, and a
-    secret holds at most 30). OK certificates are forgotten (a later WARNING is news again); those not read
+    secret holds at most 30). OK and INFO certificates are forgotten (a later WARNING is news again); those not read
     this run keep what they had."""
     kept = {}
     seen = set()
     for item in items:
         seen.add(item.key)
         last = memory.get(item.key)
-        if item.severity == "OK":
+        if item.severity in ("OK", "INFO"):  # nothing to hold back next time
             continue
         if item.severity == "UNKNOWN" or item.alert == "held" or not delivered or item.alert == "repeat":
             if last:

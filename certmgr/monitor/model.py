@@ -11,7 +11,9 @@ from ..cloud import grants
 from ..errors import CertmgrError, OciUnreachable, explained, oci_reason
 from ..renewal.result import Timed
 
-SEVERITIES = ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN", "OK")  # digest order: worst first
+# Digest order, worst first. INFO: nothing will break (a load balancer certificate used by no listener or
+# backend set): listed when a digest goes out, never the reason one does.
+SEVERITIES = ("EXPIRED", "CRITICAL", "WARNING", "UNKNOWN", "INFO", "OK")
 ALWAYS_REPEATED = ("EXPIRED", "CRITICAL", "UNKNOWN")
 LABELS = {"UNKNOWN": "COULD NOT CHECK"}
 # What an OCI call raises when it fails: the service's answer, or no answer at all (the SDK wraps both).
@@ -37,7 +39,7 @@ def alert_reason(severity: str, last: tuple[str, dt.date] | None, today: dt.date
     """Why a certificate goes into this run's digest: new (first time at this severity), repeat (CRITICAL,
     EXPIRED, UNKNOWN: every run), reminder (a WARNING last sent `realert_days` or more ago); "held" for a
     WARNING sent more recently; None for OK."""
-    if severity == "OK":
+    if severity in ("OK", "INFO"):
         return None
     if severity == "UNKNOWN":
         return "repeat"
@@ -57,6 +59,15 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def span(left: dt.timedelta) -> str:
+    """A time to or since expiry as a person reads it: days, and hours under a week ("3 days 23 h")."""
+    hours = int(abs(left) / dt.timedelta(hours=1))
+    days, hours = divmod(hours, 24)
+    if not days:
+        return "less than an hour" if not hours else f"{hours} h"
+    return count(days, "day") + (f" {hours} h" if hours and days < 7 else "")
+
+
 def why(exc: Exception) -> str:
     if isinstance(exc, oci.exceptions.ServiceError):
         return "; ".join(filter(None, (oci_reason(exc), explained(exc))))
@@ -72,8 +83,8 @@ class Item:
     severity: str
     name: str
     region: str
-    source: str                       # certificates | load-balancer | vault
-    id: str | None                    # the certificate's OCID (the LB's or the secret's for those sources)
+    source: str                       # certificates | load-balancer | api-gateway | vault | endpoint
+    id: str | None                    # the certificate's OCID (the LB's, the secret's, host:port for those)
     compartment_id: str | None = None
     compartment: str | None = None    # the compartment's name, when Identity told
     not_after: dt.datetime | None = None
@@ -81,9 +92,12 @@ class Item:
     issuer: str | None = None
     serial: str | None = None         # lower-case hex, as certs.serial_hex
     names: tuple[str, ...] = ()
-    detail: str | None = None
+    detail: str | None = None         # where it is used (listeners) or what it is
     reason: str | None = None         # why it could not be checked
     alert: str | None = None          # see alert_reason
+    deployment: str | None = None     # the CERTMGR_NAME_PREFIX of the certmgr deployment that renews it
+    action: str | None = None         # what to do about it, one line (actions.py)
+    checked_at: dt.datetime | None = field(default=None, repr=False)  # the run's time, for when()
 
     @property
     def key(self) -> str:
@@ -98,14 +112,16 @@ class Item:
         if self.not_after is None:
             return "could not be checked"
         date = f"{self.not_after:%Y-%m-%d %H:%M} UTC"
-        if self.severity == "EXPIRED":
-            return f"expired {date} ({count(-self.days_left, 'day') + ' ago' if self.days_left else 'less than a day ago'})"
-        return f"expires {date} (in {count(self.days_left, 'day') if self.days_left else 'less than a day'})"
+        left = self.not_after - (self.checked_at or dt.datetime.now(dt.timezone.utc))
+        if left <= dt.timedelta(0):
+            return f"expired {date} ({span(left)} ago)"
+        return f"expires {date} (in {span(left)})"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["names"] = list(self.names)
         data["not_after"] = self.not_after.isoformat() if self.not_after else None
+        data.pop("checked_at")
         return data
 
     def to_log(self) -> dict:

@@ -11,7 +11,10 @@ from ..settings.config import Config
 from ..errors import CertmgrError, NotifyError
 from ..timing import DEFAULT, Policy
 from ..cloud.vault import VaultStore
-from .deliver import EmailChannel, LogChannel, TopicChannel
+from ..cloud import metrics
+from ..cloud.metrics import Figure
+from .actions import annotate
+from .deliver import EmailApiChannel, EmailChannel, LogChannel, TopicChannel
 from .memory import AlertMemory, remember
 from .model import API_ERRORS, Item, MonitorResult, alert_reason, count, region_of, why
 from .report import digest
@@ -56,11 +59,14 @@ class Monitor:
 
     def channels(self) -> list:
         s, found = self.settings, []
-        if s.email:
+        if s.email_api:
+            found.append(EmailApiChannel(self.clients.email(), self.config.compartment_id or self.clients.tenancy_id,
+                                         sender=s.email_from, recipients=s.email_to))
+        elif s.email:
             found.append(EmailChannel(host=s.smtp_host_for(self.clients.region), port=s.smtp_port,
-                                             sender=s.email_from, recipients=s.email_to,
-                                             credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle,
-                                             timeout=self.policy.smtp_timeout))
+                                      sender=s.email_from, recipients=s.email_to,
+                                      credentials=self.smtp_credentials, ca_bundle=s.smtp_ca_bundle,
+                                      timeout=self.policy.smtp_timeout))
         if s.topic_id:
             found.append(TopicChannel(self.clients.notifications(self.channel_region(s.topic_id)), s.topic_id))
         return found
@@ -79,9 +85,18 @@ class Monitor:
             result.counts[item.severity] += 1
         items.sort(key=Item.sort_key)
         result.items = items
+        annotate(items, self.memory.store, result.warnings)
         due = [i for i in items if i.alert not in (None, "held")]
         result.held_back = sum(i.alert == "held" for i in items)
-        delivered = self.send(due) if due or settings.always_send else self.skip()
+        renewed = sum(i.severity == "OK" and i.key in memory for i in items)
+        listed = due + [i for i in items if i.severity == "INFO"]  # listed when a digest goes out, never its cause
+        delivered = self.send(listed, renewed) if due or settings.always_send else self.skip()
+        if self.config.metrics:
+            figures = [Figure.of("days_to_expiry", round((i.not_after - self.now) / dt.timedelta(days=1), 3),
+                                 source=i.source, region=i.region, name=i.name, deployment=i.deployment)
+                       for i in items if i.not_after and i.severity != "INFO"]
+            result.warnings += metrics.post(self.clients.monitoring(), self.config.compartment_id, figures,
+                                            self.policy.now())
         if settings.log_id:
             channel = LogChannel(self.clients.logging(self.channel_region(settings.log_id)), settings.log_id)
             self.deliver(channel, lambda: setattr(result, "log_entries", channel.send(items, self.now)))
@@ -98,18 +113,19 @@ class Monitor:
                               f"reported within {count(self.settings.realert_days, 'day')}")
         return False
 
-    def send(self, due: list[Item]) -> bool:
+    def send(self, due: list[Item], renewed: int) -> bool:
         result = self.result
         channels = self.channels()
         if not channels:
             result.reason = "not sent: no e-mail or Notifications channel is configured"
             return False
         message = digest(due, counts=result.counts, held_back=result.held_back, checked_at=self.now,
-                                realert_days=self.settings.realert_days)
+                         realert_days=self.settings.realert_days, renewed=renewed)
         with result.timed("notify"):
             sent = [self.deliver(channel, lambda c=channel: c.send(message)) for channel in channels]
         result.notified = any(sent)
-        what = count(len(due), "certificate") if due else "all OK (CERTMGR_MONITOR_ALWAYS_SEND)"
+        alerted = sum(i.severity != "INFO" for i in due)
+        what = count(alerted, "certificate") if alerted else "all OK (CERTMGR_MONITOR_ALWAYS_SEND)"
         result.reason = (f"sent: {what}" if all(sent) else
                          f"partly sent: {what}" if any(sent) else f"not delivered: {what}")
         return result.notified

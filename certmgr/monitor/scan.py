@@ -1,9 +1,14 @@
-"""Scan: every certificate in the Certificates service (all subscribed regions), on the listed load
-balancers, and certmgr's own in Vault, on a bounded thread pool; a read that fails is an UNKNOWN item.
+"""Scan: every certificate in the tenancy's subscribed regions, on a bounded thread pool; a read that fails is
+an UNKNOWN item.
 
-Certificates-service expiries come from list summaries (Resource Search finds the compartments, one
-ListCertificates per compartment gives each CURRENT version's validity); only a certificate inside the
-warning window has its bundle read, for what the digest shows of it (names, issuer)."""
+- The Certificates service: Resource Search finds the compartments, one ListCertificates per compartment gives
+  each CURRENT version's validity; only a certificate inside the warning window has its bundle read, for
+  what the digest shows of it (names, issuer).
+- Load balancers: ListLoadBalancers in every compartment (each LoadBalancer carries its certificate bundles,
+  listeners and backend sets), and CERTMGR_MONITOR_LB_IDS that no listing found.
+- API Gateway certificates: ListCertificates in every compartment (the summaries carry names and expiry).
+- certmgr's own certificate in Vault, and what CERTMGR_MONITOR_ENDPOINTS serve (sources.py).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,17 +19,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import oci.resource_search
 
 from .. import pki
-from ..cloud.certificates import generation
+from ..cloud.certificates import DEPLOYMENT_TAG, generation
 from ..cloud.clients import Clients, all_items
-from ..settings.config import Config
-from ..errors import CertmgrError, LoadBalancerError, VaultError
 from ..cloud.load_balancer import LoadBalancer
 from ..cloud.vault import VaultStore
+from ..errors import CertmgrError, LoadBalancerError
+from ..settings.config import Config
+from . import sources
 from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
 
 log = logging.getLogger("certmgr.monitor")
 SEARCH_QUERY = "query certificate resources where lifecycleState = 'ACTIVE'"
 SEARCH_PAGE = 1000
+ENDPOINT_TIMEOUT = 10.0  # seconds for one TLS handshake
 
 
 def _widen_pool(client, size: int) -> None:
@@ -38,23 +45,24 @@ def _widen_pool(client, size: int) -> None:
                                                 max_retries=current.max_retries))
 
 
+def _serial(text: str | None) -> str | None:
+    return (text or "").replace(" ", "").replace(":", "").lower() or None
+
+
 class Scan:
     """Reads every certificate; each read that fails yields an UNKNOWN item instead of an exception."""
 
-    def __init__(self, config: Config, clients: Clients, now: dt.datetime,
-                 warnings: list[str]):
+    def __init__(self, config: Config, clients: Clients, now: dt.datetime, warnings: list[str]):
         self.config, self.settings, self.clients, self.now = config, config.monitor, clients, now
         self.warnings = warnings
+        self.lb_ids: set[str] = set()                  # load balancers a listing read
+        self.service_users: dict[str, list[str]] = {}  # Certificates-service OCID -> the listeners using it
 
     def item(self, base: dict, cert_info: pki.CertInfo | None, not_after: dt.datetime | None = None) -> Item:
         not_after = not_after or cert_info.not_after
         severity, days = classify(not_after, self.now, self.settings.warning_days, self.settings.critical_days)
         extra = dict(issuer=cert_info.issuer, serial=cert_info.serial, names=cert_info.names) if cert_info else {}
-        return Item(severity, not_after=not_after, days_left=days, **extra, **base)
-
-    @staticmethod
-    def parse(pem: str | bytes, what: str) -> pki.CertInfo:
-        return pki.info(pki.load_ca_bundle(pem, what=what)[0])
+        return Item(severity, not_after=not_after, days_left=days, checked_at=self.now, **{**base, **extra})
 
     def regions(self, unknown: list[Item]) -> list[str]:
         try:
@@ -93,138 +101,158 @@ class Scan:
                 continue
             item = self.item(dict(name=summary.name, region=region, source="certificates", id=summary.id,
                                   compartment_id=compartment_id), None, not_after)
-            item.serial = (current.serial_number or "").replace(" ", "").replace(":", "").lower() or None
+            item.serial = _serial(current.serial_number)
             items.append(item)
         return items, to_read
 
     def certificate(self, region: str, found) -> Item:
         base = dict(name=found.display_name, region=region, source="certificates", id=found.identifier,
-                    compartment_id=found.compartment_id)
+                    compartment_id=found.compartment_id,
+                    deployment=(found.freeform_tags or {}).get(DEPLOYMENT_TAG))
         try:
-            bundle = self.clients.certificates(region).get_certificate_bundle(
-                found.identifier).data
+            bundle = self.clients.certificates(region).get_certificate_bundle(found.identifier).data
         except API_ERRORS as exc:
             return Item("UNKNOWN", reason=f"reading its certificate bundle failed: {why(exc)}", **base)
         base["name"] = bundle.certificate_name or found.display_name
         try:
-            info = self.parse(bundle.certificate_pem, f"certificate {found.identifier}")
+            info = sources.parse(bundle.certificate_pem, f"certificate {found.identifier}")
         except CertmgrError:  # the service's own validity still tells the expiry
             info = None
         item = self.item(base, info, bundle.validity.time_of_validity_not_after)
-        item.serial = item.serial or (bundle.serial_number or "").replace(" ", "").replace(":", "").lower() or None
+        item.serial = item.serial or _serial(bundle.serial_number)
         return item
 
-    def load_balancer(self, lb_id: str) -> list[Item]:
-        region = region_of(lb_id, self.clients.region)
-        adapter = LoadBalancer(self.clients.load_balancer(region), lb_id)
+    def load_balancers(self, region: str, compartment_id: str) -> list[Item]:
+        """Every load balancer of one compartment, each with its certificates, from one listing."""
         try:
-            lb = adapter.get()
-            bundles = (lb.certificates or {}).values()  # GetLoadBalancer carries them, as in the renewer
+            found = all_items(self.clients.load_balancer(region).list_load_balancers, compartment_id,
+                              lifecycle_state="ACTIVE", detail="full")
+        except API_ERRORS as exc:
+            return [Item("UNKNOWN", f"load balancers in {compartment_id}", region, "load-balancer", None,
+                         compartment_id, reason=f"listing the compartment's load balancers failed: {why(exc)}")]
+        items = []
+        for lb in found:
+            self.lb_ids.add(lb.id)
+            for certificate_id, users in sources.service_users(lb).items():
+                self.service_users.setdefault(certificate_id, []).extend(users)
+            items += sources.load_balancer(lb, region, self.item)
+        return items
+
+    def load_balancer(self, lb_id: str) -> list[Item]:
+        """A load balancer of CERTMGR_MONITOR_LB_IDS that no listing found."""
+        region = region_of(lb_id, self.clients.region)
+        try:
+            lb = LoadBalancer(self.clients.load_balancer(region), lb_id).get()
         except (LoadBalancerError, *API_ERRORS) as exc:
             return [Item("UNKNOWN", f"load balancer {lb_id}", region, "load-balancer", lb_id,
                          reason=f"reading its certificates failed: {why(exc)}")]
-        users: dict[str, list[str]] = {}
-        for listener in (lb.listeners or {}).values():
-            if listener.ssl_configuration and listener.ssl_configuration.certificate_name:
-                users.setdefault(listener.ssl_configuration.certificate_name, []).append(listener.name)
-        items = []
-        for bundle in bundles:
-            base = dict(name=f"{lb.display_name}/{bundle.certificate_name}", region=region, source="load-balancer",
-                        id=lb_id, compartment_id=lb.compartment_id)
-            listeners = sorted(users.get(bundle.certificate_name, []))
-            base["detail"] = (f"served by listener{'s' if len(listeners) > 1 else ''} {', '.join(listeners)}"
-                              if listeners else "on the load balancer, used by no listener")
-            pem = bundle.public_certificate or bundle.ca_certificate
-            try:
-                items.append(self.item(base, self.parse(pem, f"LB certificate {bundle.certificate_name}")))
-            except (CertmgrError, TypeError) as exc:
-                items.append(Item("UNKNOWN", reason=f"its PEM cannot be read: {why(exc)}", **base))
-        return items
+        return sources.load_balancer(lb, region, self.item)
+
+    def api_gateways(self, region: str, compartment_id: str) -> list[Item]:
+        try:
+            found = all_items(self.clients.apigateway(region).list_certificates, compartment_id,
+                              lifecycle_state="ACTIVE")
+        except API_ERRORS as exc:
+            return [Item("UNKNOWN", f"API Gateway certificates in {compartment_id}", region, "api-gateway", None,
+                         compartment_id, reason=f"listing the compartment's API Gateway certificates failed: "
+                                                f"{why(exc)}")]
+        return [sources.api_gateway(summary, region, self.item) for summary in found]
 
     def vault_certificate(self) -> list[Item]:
-        name, vault_id = self.config.secret_names["certificate"], self.config.vault_id
-        region = region_of(vault_id, self.clients.region)
-        base = dict(name=name, region=region, source="vault", id=None, compartment_id=self.config.compartment_id,
-                    detail=f"certmgr's certificate in vault {vault_id}")
-        store = VaultStore(self.clients.vaults(region), self.clients.secrets(region), vault_id=vault_id,
+        region = region_of(self.config.vault_id, self.clients.region)
+        store = VaultStore(self.clients.vaults(region), self.clients.secrets(region), vault_id=self.config.vault_id,
                            key_id=self.config.vault_key_id, compartment_id=self.config.compartment_id)
-        try:
-            found = store.read_by_name(name)
-        except (VaultError, *API_ERRORS) as exc:
-            return [Item("UNKNOWN", reason=f"reading the secret failed: {why(exc)}", **base)]
-        if found is None:
-            self.warnings.append(f"vault: no secret {name!r} in vault {vault_id}: certmgr has stored no "
-                                 f"certificate there yet (or CERTMGR_NAME_PREFIX differs)")
-            return []
-        pem, base["id"] = found
-        try:
-            return [self.item(base, self.parse(pem, f"secret {name}"))]
-        except (CertmgrError, ValueError) as exc:
-            return [Item("UNKNOWN", reason=f"its content is not a certificate: {why(exc)}", **base)]
+        return sources.vault_certificate(self.config, store, region, self.item, self.warnings)
 
-    def compartment_names(self) -> dict[str, str]:
+    def compartments(self) -> dict[str, str]:
+        """Every ACTIVE compartment of the tenancy (the root included) by OCID, with its name."""
         identity, tenancy = self.clients.identity(), self.clients.tenancy_id
         try:
             names = {tenancy: identity.get_tenancy(tenancy).data.name}
-            for c in all_items(identity.list_compartments, tenancy, compartment_id_in_subtree=True, access_level="ANY"):
+            for c in all_items(identity.list_compartments, tenancy, compartment_id_in_subtree=True,
+                               access_level="ANY", lifecycle_state="ACTIVE"):
                 names[c.id] = c.name
         except API_ERRORS as exc:
-            self.warnings.append(f"identity: compartment names unavailable ({why(exc)}); OCIDs are shown")
-            return {}
+            self.warnings.append(f"identity: the compartments cannot be listed ({why(exc)}): load balancers and "
+                                 f"API Gateway certificates were looked for in the tenancy's root compartment "
+                                 f"only, and OCIDs are shown")
+            return {tenancy: None}
         return names
 
     def run(self, result: MonitorResult) -> list[Item]:
         items: list[Item] = []
-        size = self.settings.concurrency
+        size, home = self.settings.concurrency, self.clients.region
         with ThreadPoolExecutor(size, thread_name_prefix="certmgr-monitor") as pool:
-            names = pool.submit(self.compartment_names)
+            listed = pool.submit(self.compartments)
             regions = result.regions = self.regions(items)
             for region in regions:  # made here, once, before the threads share them
-                _widen_pool(self.clients.certificates(region), size)
+                for client in (self.clients.certificates(region), self.clients.load_balancer(region),
+                               self.clients.apigateway(region)):
+                    _widen_pool(client, size)
                 self.clients.certificates_management(region)
                 self.clients.search(region)
-            home = self.clients.region
-            tasks = [pool.submit(guard(Item("UNKNOWN", f"load balancer {lb_id}", region_of(lb_id, home),
-                                             "load-balancer", lb_id), self.load_balancer, lb_id))
-                     for lb_id in self.settings.lb_ids]
+            tasks = [pool.submit(guard(Item("UNKNOWN", f"{host}:{port}", "-", "endpoint", f"{host}:{port}"),
+                                       sources.endpoint, host, port, ENDPOINT_TIMEOUT, self.item))
+                     for host, port in self.settings.endpoints]
             if self.config.vault_id:
                 tasks.append(pool.submit(guard(Item("UNKNOWN", self.config.secret_names["certificate"],
                                                      region_of(self.config.vault_id, home), "vault", None),
                                                 self.vault_certificate)))
-            searches = {pool.submit(self.search, region): region for region in regions}
-            listings = {}
-            for done in as_completed(searches):
-                region = searches[done]
-                try:
-                    found = done.result()
-                except API_ERRORS as exc:
-                    items.append(Item("UNKNOWN", f"certificates in {region}", region, "certificates", None,
-                                      reason=f"searching the region failed: {why(exc)}"))
-                    continue
-                log.info("%s: %d active certificates", region, len(found))
-                by_compartment: dict[str, dict] = {}
-                for s in found:
-                    by_compartment.setdefault(s.compartment_id, {})[s.identifier] = s
-                listings.update({pool.submit(self.compartment, region, compartment, these): region
-                                 for compartment, these in by_compartment.items()})
-            for done in as_completed(listings):
-                try:
-                    listed, to_read = done.result()
-                except Exception as exc:  # noqa: BLE001 - one compartment never stops the scan of the others
-                    log.exception("monitor: listing certificates in %s failed", listings[done])
-                    items.append(Item("UNKNOWN", f"certificates in {listings[done]}", listings[done], "certificates",
-                                      None, reason=f"listing certificates failed: {why(exc)}"))
-                    continue
-                items += listed
-                tasks += [pool.submit(guard(Item("UNKNOWN", s.display_name, listings[done], "certificates",
-                                                 s.identifier, s.compartment_id), self.certificate, listings[done], s))
-                          for s in to_read]
+            compartments = listed.result()
+            listings = [pool.submit(guard(Item("UNKNOWN", f"{what} in {compartment}", region, source, None,
+                                               compartment), read, region, compartment))
+                        for region in regions for compartment in compartments
+                        for what, source, read in (("load balancers", "load-balancer", self.load_balancers),
+                                                   ("API Gateway certificates", "api-gateway", self.api_gateways))]
+            items += self.certificates_service(pool, regions)
+            for listing in listings:
+                items += listing.result()
+            tasks += [pool.submit(guard(Item("UNKNOWN", f"load balancer {lb_id}", region_of(lb_id, home),
+                                             "load-balancer", lb_id), self.load_balancer, lb_id))
+                      for lb_id in self.settings.lb_ids if lb_id not in self.lb_ids]
             for task in tasks:
                 items.extend(task.result())
-            compartments = names.result()
         for item in items:
             item.compartment = compartments.get(item.compartment_id)
+            if item.source == "certificates" and item.id in self.service_users:
+                item.detail = "; ".join(filter(None, [item.detail, *sorted(self.service_users[item.id])]))
         return self.once(items)
+
+    def certificates_service(self, pool: ThreadPoolExecutor, regions: list[str]) -> list[Item]:
+        """The Certificates service's certificates in `regions`: searches, then one listing per compartment,
+        then the bundles of those in the warning window."""
+        items, reads = [], []
+        searches = {pool.submit(self.search, region): region for region in regions}
+        listings = {}
+        for done in as_completed(searches):
+            region = searches[done]
+            try:
+                found = done.result()
+            except API_ERRORS as exc:
+                items.append(Item("UNKNOWN", f"certificates in {region}", region, "certificates", None,
+                                  reason=f"searching the region failed: {why(exc)}"))
+                continue
+            log.info("%s: %d active certificates", region, len(found))
+            by_compartment: dict[str, dict] = {}
+            for s in found:
+                by_compartment.setdefault(s.compartment_id, {})[s.identifier] = s
+            listings.update({pool.submit(self.compartment, region, compartment, these): region
+                             for compartment, these in by_compartment.items()})
+        for done in as_completed(listings):
+            region = listings[done]
+            try:
+                listed, to_read = done.result()
+            except Exception as exc:  # noqa: BLE001 - one compartment never stops the scan of the others
+                log.exception("monitor: listing certificates in %s failed", region)
+                items.append(Item("UNKNOWN", f"certificates in {region}", region, "certificates", None,
+                                  reason=f"listing certificates failed: {why(exc)}"))
+                continue
+            items += listed
+            reads += [pool.submit(guard(Item("UNKNOWN", s.display_name, region, "certificates", s.identifier,
+                                             s.compartment_id), self.certificate, region, s)) for s in to_read]
+        for read in reads:
+            items += read.result()
+        return items
 
     def once(self, items: list[Item]) -> list[Item]:
         """certmgr's certificate once: with the Certificates-service target, its Vault copy is the same

@@ -57,7 +57,8 @@ class Issuer(Step):
         until = now + self.policy.acme_wait(failures, asked)
         try:
             self.lock.note(failures=failures, retry_at=until, last_error=exc.message,
-                           refused_for=self.config.order_key(ca))
+                           refused_for=self.config.order_key(ca),
+                           failing_since=record.failing_since if failures > 1 and record.failing_since else now)
         except CertmgrError as error:  # the order's failure is the one to report
             log.warning("could not record the failed order: %s", error)
             return
@@ -118,7 +119,7 @@ class Issuer(Step):
                 raise
         self.result.ca = ca.directory
         # also: the lease is ours, before Vault; the next order goes to the primary first again
-        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="",
+        self.lock.note(failures=0, retry_at=0.0, last_error="", refused_for="", failing_since=0.0,
                        issued_by=ca.directory)
         return self.store(fullchain, key)
 

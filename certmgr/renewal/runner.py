@@ -13,6 +13,7 @@ import time
 from .act import Act
 from .issue import ensure_caa_allows
 from .job import Job
+from ..cloud import metrics
 from ..cloud.clients import Clients
 from ..settings.config import Config
 from ..errors import OUTCOME, AcmeError, CertmgrError, Interrupted, LoadBalancerError
@@ -87,7 +88,8 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
     now = now or policy.now()
     planned = runner = services = None
     try:
-        services = Services(config, clients or Clients.from_config(config, policy.retry(deadline)), policy, deadline)
+        clients = clients or Clients.from_config(config, policy.retry(deadline))
+        services = Services(config, clients, policy, deadline)
         observed, planned = _decide(config, services, result, now, force)
         if planned.action == ISSUE:  # the zones, read by a run that orders (and its plan) only
             services.dns.route(config.domains)  # every challenge lands in a zone certmgr can write
@@ -134,5 +136,18 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
         if services is not None:
             result.warnings += services.vault.store.warnings  # Vault clean-up that failed, never fatal
             result.timings.update(services.waits())
+        if config.metrics and clients is not None and result.status in ("ok", "failed", "interrupted"):
+            result.warnings += post_metrics(config, clients, result, now, policy.now())
         result.timings["total"] = round(time.monotonic() - started, 3)
     return result
+
+
+def post_metrics(config: Config, clients: Clients, result: Result, now: dt.datetime, at: dt.datetime) -> list[str]:
+    """The run's figures in OCI Monitoring: whether it succeeded, and the days left on the certificate it
+    leaves in place (what Alarms watch: see cloud/metrics.py)."""
+    figures = [metrics.Figure.of("renewal_success", result.status == "ok", deployment=config.name_prefix)]
+    if result.not_after:
+        left = dt.datetime.fromisoformat(result.not_after) - now
+        figures.append(metrics.Figure.of("days_to_expiry", round(left / dt.timedelta(days=1), 3),
+                                         deployment=config.name_prefix, name=config.primary_name))
+    return metrics.post(clients.monitoring(), config.compartment_id, figures, at)

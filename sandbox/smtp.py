@@ -82,6 +82,11 @@ class SmtpSink:
         return [{"from": m.mail_from, "to": m.rcpt_tos, "subject": m.message["Subject"], "date": m.message["Date"],
                  "body": text(m.message)} for m in self.messages]
 
+    def deliver(self, mail_from: str, rcpt_tos: list[str], message: EmailMessage) -> None:
+        """Keep a message submitted another way (Email Delivery's API) as if it had come by SMTP."""
+        with self._lock:
+            self._messages.append(Mail(mail_from, list(rcpt_tos), message))
+
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()

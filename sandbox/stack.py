@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from .dns_server import DnsServer
 from .oci import dns, loadbalancer, observability, vault
+from .oci import email as email_delivery
 from .oci.auth import ApiKey, new_rsa_key, pem_private
 from .oci.server import OciServer
 from .oci.world import World
@@ -136,6 +137,7 @@ class Sandbox:
         vault_id, key_id = self.backend(vault).add_vault(compartment, "certmgr-vault")
         lb_id = seed_web_load_balancer(self.backend(loadbalancer), compartment, DOMAIN)
         ons = self.backend(observability)
+        self.backend(email_delivery).add_approved_sender(compartment, SMTP_SENDER)  # the API path's sender too
         topic_id = ons.add_topic(compartment, "certmgr-alerts")
         log_id = ons.add_log(compartment, "certmgr-monitor")
         secrets = self.backend(vault)
@@ -168,7 +170,7 @@ class Sandbox:
             self.dns_server = DnsServer(self.backend(dns).lookup).start()
             self.smtp = SmtpSink(SMTP_USER, base64.urlsafe_b64encode(os.urandom(18)).decode(),
                                  approved_senders={SMTP_SENDER}, workdir=self.workdir / "smtp").start()
-            self.world.mailbox = self.smtp.to_json
+            self.world.mailbox, self.world.post_office = self.smtp.to_json, self.smtp.deliver
             self._seed()
             self.env.update(CERTMGR_OCI_ENDPOINT=f"{self.endpoint}/regions/{{region}}",
                             SANDBOX_OCI_ENDPOINT=self.endpoint, SANDBOX_CONTROL=f"{self.endpoint}/_control",

@@ -31,8 +31,8 @@ class Figure:
     dimensions: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, name: str, value: float, **dimensions: str | None) -> "Figure":
-        return cls(name, float(value), tuple((k, v[:DIMENSION_VALUE_LIMIT]) for k, v in dimensions.items() if v))
+    def of(cls, metric: str, value: float, **dimensions: str | None) -> "Figure":
+        return cls(metric, float(value), tuple((k, v[:DIMENSION_VALUE_LIMIT]) for k, v in dimensions.items() if v))
 
 
 def post(client, compartment_id: str, figures: list[Figure], at: dt.datetime) -> list[str]:

@@ -60,12 +60,12 @@ def count(n: int, noun: str) -> str:
 
 
 def span(left: dt.timedelta) -> str:
-    """A time to or since expiry as a person reads it: days, and hours under a week ("3 days 23 h")."""
+    """A time to or since expiry as a person reads it, never rounded to a whole day: "3 days 23 h"."""
     hours = int(abs(left) / dt.timedelta(hours=1))
     days, hours = divmod(hours, 24)
     if not days:
         return "less than an hour" if not hours else f"{hours} h"
-    return count(days, "day") + (f" {hours} h" if hours and days < 7 else "")
+    return count(days, "day") + (f" {hours} h" if hours else "")
 
 
 def why(exc: Exception) -> str:

@@ -13,12 +13,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import certificates, dns, errors, loadbalancer, observability, vault
+from . import apigateway, certificates, dns, email, errors, loadbalancer, monitoring, observability, vault
 from .faults import Fault
 from .http import Reply, Request, Route
 from .world import CHOICES, World
 
-SERVICES = (dns, vault, loadbalancer, certificates, observability)
+SERVICES = (dns, vault, loadbalancer, certificates, observability, monitoring, email, apigateway)
 
 
 def _control_state(req: Request) -> Reply:

@@ -51,6 +51,7 @@ class World:
         self._backends: dict[tuple[str, str], object] = {}
         self.options: dict[str, float | str] = dict(DEFAULT_OPTIONS)
         self.mailbox: Callable[[], list[dict]] = list  # the SMTP sink's mails, once the stack has one
+        self.post_office: Callable | None = None  # the SMTP sink's `deliver`: where Email Delivery's API puts mail
 
     def reset(self) -> None:
         """Back to a new tenancy, cheaply: every backend emptied (reset), only the root compartment, no calls

@@ -22,7 +22,7 @@ def views(tenant) -> dict:
     env = dict(tenant.env, CERTMGR_MODE="monitor", CERTMGR_MONITOR_LB_IDS=tenant.lb_id,
                CERTMGR_MONITOR_REGIONS=tenant.sandbox.world.home_region)
     scan = monitor.run(config_for(env, "monitor"))
-    served_by_https = [i for i in scan.items if i.source == "load-balancer" and "listener https" in (i.detail or "")]
+    served_by_https = [i for i in scan.items if i.id == tenant.lb_id and "listener https" in (i.detail or "")]
     return {"status": report.listeners[0]["serves_stored"],
             "plan": report.plan.startswith("nothing"),
             "monitor": len(served_by_https) == 1 and int(served_by_https[0].serial, 16) == int(stored, 16)}

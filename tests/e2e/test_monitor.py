@@ -24,7 +24,9 @@ from sandbox.oci.faults import Fault
 from sandbox.stack import Sandbox
 
 CA = trustme.CA(organization_name="Monitor Test CA")
-DIGEST_ORDER = ["mon-expired", "mon-critical", "mon-lb/edge", "mon-warning", "mon-broken"]
+# The sandbox's own load balancer (certmgr-lb, 29 days left) is found by listing, like every load balancer.
+DIGEST_ORDER = ["mon-expired", "mon-critical", "mon-lb/edge", "mon-warning", "certmgr-lb/bootstrap", "mon-broken"]
+COUNTS = {"EXPIRED": 1, "CRITICAL": 1, "WARNING": 3, "UNKNOWN": 1, "INFO": 0, "OK": 2}
 _prefixes = itertools.count()
 
 
@@ -106,7 +108,7 @@ def assert_no_password(box, *texts):
 
 def mail_body(box) -> str:
     (mail,) = box.smtp.messages
-    return mail.message.get_content()
+    return mail.message.get_body(("plain",)).get_content()
 
 
 def in_order(text: str, names: list[str]) -> bool:
@@ -120,14 +122,14 @@ def test_one_digest_worst_first_on_every_channel(box, env, caplog):
     result = run(env)
 
     assert result.status == "ok", result.render()
-    assert result.counts == {"EXPIRED": 1, "CRITICAL": 1, "WARNING": 2, "UNKNOWN": 1, "OK": 2}
+    assert result.counts == COUNTS
     assert result.channels == ["email", "notifications", "logging"] and result.failures == []
     assert result.regions == ["ap-seoul-1", "eu-frankfurt-1", "us-ashburn-1"]
     assert [i.name for i in result.items] == DIGEST_ORDER + [f"{env['CERTMGR_NAME_PREFIX']}-certificate",
                                                              "mon-valid"]
     by_name = {i.name: i for i in result.items}
     assert by_name["mon-broken"].reason.startswith("reading its certificate bundle failed: 500")
-    assert by_name["mon-lb/edge"].detail == "served by listener https"
+    assert by_name["mon-lb/edge"].detail == "load balancer mon-lb, listener https"
     assert by_name["mon-lb/edge"].source == "load-balancer" and by_name["mon-lb/edge"].region == "eu-frankfurt-1"
     assert by_name["mon-expired"].compartment == "mon-apps" and by_name["mon-critical"].compartment == "mon-edge"
     assert by_name["mon-critical"].issuer.endswith("O=Monitor Test CA") and by_name["mon-critical"].serial
@@ -135,8 +137,9 @@ def test_one_digest_worst_first_on_every_channel(box, env, caplog):
 
     (mail,) = box.smtp.messages
     assert mail.mail_from == env["CERTMGR_MONITOR_EMAIL_FROM"] and mail.rcpt_tos == ["platform@example.com"]
-    assert mail.message["Subject"] == "certmgr: 1 EXPIRED, 1 CRITICAL, 2 WARNING, 1 could not check"
-    body = mail.message.get_content()
+    assert mail.message["Subject"] == ("certmgr: 1 new EXPIRED, 1 new CRITICAL, 3 new WARNING; "
+                                       "1 EXPIRED, 1 CRITICAL, 3 WARNING, 1 could not check")
+    body = mail_body(box)
     assert in_order(body, DIGEST_ORDER) and "mon-valid" not in body
     assert "COULD NOT CHECK mon-broken" in body and "reason: reading its certificate bundle failed: 500" in body
 
@@ -146,7 +149,7 @@ def test_one_digest_worst_first_on_every_channel(box, env, caplog):
     entries = [json.loads(e["data"]) for e in log_entries(box)[log_before:]]
     assert sorted((e["name"], e["severity"]) for e in entries) == sorted(
         (i.name, i.severity) for i in result.items)
-    assert result.log_entries == len(entries) == 7
+    assert result.log_entries == len(entries) == 8
 
     output = json.dumps(result.to_dict())
     assert json.loads(output)["items"][0]["not_after"]
@@ -158,14 +161,14 @@ def test_unchanged_warnings_wait_for_the_realert_interval(box, env):
     box.smtp.clear()
 
     again = run(env)
-    assert again.held_back == 2 and again.status == "ok"
+    assert again.held_back == 3 and again.status == "ok"
     body = mail_body(box)
     assert in_order(body, ["mon-expired", "mon-critical", "mon-broken"])
     assert "mon-warning" not in body and "mon-lb/edge" not in body
-    assert "2 more WARNING certificates were reported in the last 7 days" in body
+    assert "3 more WARNING certificates were reported in the last 7 days" in body
     state_name = f"{env['CERTMGR_NAME_PREFIX']}-monitor-state"
     state = json.loads(secret_value(box, state_name))["alerted"]
-    assert {s for s, _ in state.values()} == {"EXPIRED", "CRITICAL", "WARNING"} and len(state) == 4
+    assert {s for s, _ in state.values()} == {"EXPIRED", "CRITICAL", "WARNING"} and len(state) == 5
     (secret,) = [s for s in box.backend(vault).snapshot()["secrets"] if s["name"] == state_name]
     assert len(secret["versions"]) == 1   # nothing changed on the second run: no new secret version
     box.smtp.clear()
@@ -184,14 +187,14 @@ def test_no_digest_when_everything_is_ok_unless_always_send(box, env, seeded):
     try:
         log_before = len(log_entries(box))
         quiet = run(env, now=five_days_ago)
-        assert quiet.counts["OK"] == 7 and not quiet.notified and box.smtp.messages == []
+        assert quiet.counts["OK"] == 8 and not quiet.notified and box.smtp.messages == []
         assert quiet.reason == "not sent: nothing is WARNING or worse" and quiet.channels == ["logging"]
-        assert len(log_entries(box)) == log_before + 7   # the log gets every certificate, every run
+        assert len(log_entries(box)) == log_before + 8   # the log gets every certificate, every run
 
         env["CERTMGR_MONITOR_ALWAYS_SEND"] = "true"
         asked = run(env, now=five_days_ago)
-        assert asked.notified and mail_body(box).startswith("Certificate expiry digest")
-        assert box.smtp.messages[0].message["Subject"] == "certmgr: all 7 certificates OK"
+        assert asked.notified and mail_body(box).startswith("Since the last digest: no change.\r\nCertificate expiry")
+        assert box.smtp.messages[0].message["Subject"] == "certmgr: no change; all 8 certificates OK"
     finally:
         requests.post(control, json={"status": 500}).raise_for_status()
 
@@ -264,7 +267,7 @@ def test_fn_container_runs_the_monitor(box, env):
         logs = container.logs()
     body = json.loads(reply.body)
     assert reply.status == 200 and body["status"] == "ok"
-    assert body["counts"] == {"EXPIRED": 1, "CRITICAL": 1, "WARNING": 2, "UNKNOWN": 1, "OK": 2}
+    assert body["counts"] == COUNTS
     assert len(box.smtp.messages) == 1
     assert_no_password(box, reply.body.decode(), logs)
 
@@ -273,8 +276,8 @@ def test_cli_prints_the_table(box, env):
     done = cli(env, "monitor", timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("OK: 7 certificates in 3 regions: 1 EXPIRED, 1 CRITICAL, 2 WARNING")
+    assert lines[0].startswith("OK: 8 certificates in 3 regions: 1 EXPIRED, 1 CRITICAL, 3 WARNING")
     assert lines[1].split() == ["SEVERITY", "DAYS", "NAME", "REGION", "COMPARTMENT", "ISSUER", "SERIAL", "ID"]
-    assert [line.split()[0] for line in lines[2:9]] == ["EXPIRED", "CRITICAL", "WARNING", "WARNING", "COULD",
-                                                        "OK", "OK"]
+    assert [line.split()[0] for line in lines[2:10]] == ["EXPIRED", "CRITICAL", "WARNING", "WARNING", "WARNING",
+                                                         "COULD", "OK", "OK"]
     assert_no_password(box, done.stdout, done.stderr)

@@ -64,7 +64,7 @@ def test_digest_lists_items_in_the_given_order_with_everything_needed_to_act():
     assert "old.example.com, *.old.example.com (old)" in text
     assert "expired 2025-02-26 13:00 UTC (2 days 23 h ago)" in text
     assert "expires 2025-03-05 11:00 UTC (in 3 days 23 h)" in text
-    assert "expires 2025-03-21 17:00 UTC (in 20 days)" in text
+    assert "expires 2025-03-21 17:00 UTC (in 20 days 5 h)" in text
     assert "region eu-frankfurt-1; compartment apps" in text and "ocid1.compartment" not in text
     assert "do: imported into the Certificates service: renew it with its issuer and import the new version" in text
     assert "issuer CN=R11,O=Let's Encrypt, serial 0abc" in text

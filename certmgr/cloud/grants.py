@@ -83,6 +83,7 @@ class Grants:
             "vault_key_id": config.vault_key_id, "monitor_scope": "tenancy",
             "state_secret": f"{prefix}-monitor-state", "certificate_secret": f"{prefix}-certificate",
             "smtp_secrets": ", ".join(f"target.secret.id = '{s}'" for s in smtp),
+            "email_from": monitor.email_from if monitor else None,
             "log_group_condition": (f" where target.loggroup.id = '{monitor.log_group_id}'"
                                     if monitor and monitor.log_group_id else "")}
         self.secret_names = config.kept_secrets
@@ -91,7 +92,8 @@ class Grants:
         self.regional = {"vault": (config.vault_id, config.vault_key_id), "secrets": (config.vault_id,),
                          "kms": (config.vault_id, config.vault_key_id), "lb": (config.lb_id,)}
         self.present = {"smtp_secret_ids": bool(smtp), "topic_id": bool(monitor and monitor.topic_id),
-                        "log_id": bool(monitor and monitor.log_id)}
+                        "log_id": bool(monitor and monitor.log_id), "metrics": config.metrics,
+                        "email_api": bool(monitor and monitor.email_api)}
 
     def _entries(self):
         return [e for role in self.roles for e in TABLE["statements"][role]

@@ -22,6 +22,9 @@ WITH_EVERYTHING = {"monitor_log_id": "ocid1.log.oc1.iad.aaaalog", "monitor_log_g
                    "monitor_topic_id": "ocid1.onstopic.oc1.iad.aaaa",
                    "monitor_smtp_username_secret_id": "ocid1.vaultsecret.oc1.iad.user",
                    "monitor_smtp_password_secret_id": "ocid1.vaultsecret.oc1.iad.pass"}
+# The monitor's e-mail through Email Delivery's API: no SMTP secret, a sender.
+API_EMAIL = {"monitor_smtp_username_secret_id": None, "monitor_smtp_password_secret_id": None,
+             "monitor_email_from": "certmgr@example.com", "monitor_email_to": ["ops@example.com"]}
 NEEDS = {"renewer": ["renewer"], "renewer-certificates-service": ["renewer", "renewer-certificates-service"],
          "monitor": ["monitor"]}
 
@@ -48,8 +51,14 @@ def policies(module):
     one = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING})["local"].policies
     service = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "certificate_name": "web-tls"})["local"].policies
     fleet = planned(module, fleet_tfvars(TWO, **WITH_EVERYTHING))["local"].policies
+    api = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, **API_EMAIL})["local"].policies
     return {"renewer": one["renewer"], "monitor": one["monitor"], "renewer-certificates-service": service["renewer"],
-            "fleet": fleet["renewer"]}
+            "fleet": fleet["renewer"], "monitor-api": api["monitor"]}
+
+
+def either_email_path(policies, who: str) -> list[str]:
+    """`who`'s statements; the monitor's with e-mail through SMTP and through the API (the table has both)."""
+    return policies[who] + (policies["monitor-api"] if who == "monitor" else [])
 
 
 def needed(who: str) -> dict[str, list[str]]:
@@ -59,7 +68,7 @@ def needed(who: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("who", [*NEEDS, "fleet"])
 def test_every_operation_has_a_grant(policies, who):
     missing = {op: grant for op, grants in needed(who.replace("fleet", "renewer-certificates-service")).items()
-               for grant in grants if not any(covers(s, grant) for s in policies[who])}
+               for grant in grants if not any(covers(s, grant) for s in either_email_path(policies, who))}
     assert missing == {}, f"no statement grants: {missing}"
 
 
@@ -88,7 +97,7 @@ def test_each_statement_gives_the_grants_the_table_says():
 def test_certmgr_names_the_statements_the_module_writes(module, policies, who):
     """Filled in from the function's own settings, certmgr's statements are the module's, word for word:
     the grant an error names is the one to add to that policy."""
-    settings = {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "monitor_smtp_from": "certmgr@example.com", "monitor_smtp_to": ["ops@example.com"],
+    settings = {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, "monitor_email_from": "certmgr@example.com", "monitor_email_to": ["ops@example.com"],
                 **({"certificate_name": "web-tls"} if who == "renewer-certificates-service" else {})}
     local = planned(module, settings)["local"]
     role = "monitor" if who == "monitor" else "renewer"
@@ -154,10 +163,12 @@ def test_monitor_grants_are_read_only_except_its_alerts_and_its_memory(policies)
         verb, what = re.search(r" to (\w+) ([\w-]+)", grant).groups()
         if verb in ("inspect", "read"):
             continue
-        assert what in ("ons-topics", "log-content", "vaults", "keys") or "target.secret.name = 'tmi-monitor-state'" in grant, grant
+        assert what in ("ons-topics", "log-content", "vaults", "keys", "metrics", "approved-senders") or \
+            "target.secret.name = 'tmi-monitor-state'" in grant, grant
     assert "request.permission = 'ONS_TOPIC_PUBLISH'" in next(g for g in policies["monitor"] if "ons-topics" in g)
     assert "where target.loggroup.id = 'ocid1.loggroup.oc1.iad.aaaagroup'" in next(g for g in policies["monitor"] if "log-content" in g)
     assert any("read secret-bundles" in g and "'tmi-certificate'" in g for g in policies["monitor"])
+    assert "where target.metrics.namespace = 'certmgr'" in next(g for g in policies["monitor"] if "metrics" in g)
 
 
 def test_the_module_made_log_group_is_the_monitors_and_a_given_log_needs_its_group(module):
@@ -186,3 +197,14 @@ def test_a_fallback_ca_is_set_in_the_renewer_and_granted_its_account_keys_secret
     assert len(added) == 3 and all("target.secret.name = 'tmi-acme-fallback-account-key'" in s for s in added)
     assert set(policies["renewer"]) <= set(written)
     assert sorted(Grants(config).policy()) == sorted(written)
+
+
+def test_with_email_through_the_api_certmgr_names_the_sender_grant_the_module_writes(module, policies):
+    local = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, **API_EMAIL})["local"]
+    config = config_for({**local.common_config, **local.monitor_config}, "monitor")
+    assert config.monitor.email_api and config.metrics
+    assert sorted(Grants(config).policy()) == sorted(policies["monitor-api"])
+    assert ("Allow dynamic-group tmi-certmgr-monitor to use approved-senders in compartment id "
+            "ocid1.compartment.oc1..aaaacomp where target.approved-sender.emailaddress = 'certmgr@example.com'"
+            in policies["monitor-api"])
+    assert not any("approved-senders" in s for s in policies["monitor"])  # SMTP: the credential's user sends

@@ -77,7 +77,13 @@ locals {
       "Allow dynamic-group ${local.renewer_group} to manage leaf-certificates in compartment id ${var.compartment_id}",
       "Allow dynamic-group ${local.renewer_group} to manage leaf-certificate-versions in compartment id ${var.compartment_id}",
     ] : [],
+    local.metrics_statements["renewer"],
   )
+  # Monitoring (https://docs.oracle.com/iaas/Content/Identity/Reference/monitoringpolicyreference.htm):
+  # PostMetricData needs METRIC_WRITE ("use metrics"), scoped to certmgr's namespace by target.metrics.namespace.
+  metrics_statements = { for role, group in { renewer = local.renewer_group, monitor = local.monitor_group } : role => var.enable_metrics ? [
+    "Allow dynamic-group ${group} to use metrics in compartment id ${var.compartment_id} where target.metrics.namespace = 'certmgr'",
+  ] : [] }
   # A policy holds at most 50 statements (limits.tf): only isolate_entry_secrets needs more than one.
   renewer_policies = { for i, statements in chunklist(local.renewer_statements, local.limits.statements_per_policy) : (i == 0 ? "renewer" : "renewer-${i + 1}") => statements if length(local.entries) > 0 }
 
@@ -98,6 +104,9 @@ locals {
       # Certificates (certificatespolicyreference.htm, above), found through Resource Search, and load balancers'.
       "Allow dynamic-group ${local.monitor_group} to read leaf-certificate-family in ${local.monitor_scope}",
       "Allow dynamic-group ${local.monitor_group} to read load-balancers in ${local.monitor_scope}",
+      # API Gateway (https://docs.oracle.com/iaas/Content/Identity/Reference/apigatewaypolicyreference.htm):
+      # ListCertificates, whose summaries carry each certificate's names and expiry.
+      "Allow dynamic-group ${local.monitor_group} to inspect api-certificates in ${local.monitor_scope}",
       # Vault (keypolicyreference.htm, above): its memory secret (read, create, update, prune) and certmgr's
       # certificate (read), by exact name.
       "Allow dynamic-group ${local.monitor_group} to inspect secrets in compartment id ${var.compartment_id}",
@@ -105,6 +114,9 @@ locals {
       "Allow dynamic-group ${local.monitor_group} to manage secrets in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${local.monitor_secrets[0]}', request.permission = 'SECRET_CREATE'}",
       "Allow dynamic-group ${local.monitor_group} to manage secret-versions in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${local.monitor_secrets[0]}'}",
       "Allow dynamic-group ${local.monitor_group} to read secret-bundles in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = '${local.monitor_secrets[1]}'}",
+      # The renewers' run records (what the digest says of their last runs), in the metadata of their lock secrets,
+      # whose content is a placeholder: every "<prefix>-lock" of the vault.
+      "Allow dynamic-group ${local.monitor_group} to read secret-bundles in compartment id ${var.compartment_id} where all {target.vault.id = '${var.vault_id}', target.secret.name = /*-lock/}",
       "Allow dynamic-group ${local.monitor_group} to use vaults in compartment id ${local.vault_compartment_id} where target.vault.id = '${var.vault_id}'",
       "Allow dynamic-group ${local.monitor_group} to use keys in compartment id ${local.vault_compartment_id} where target.key.id = '${var.vault_key_id}'",
     ],
@@ -114,6 +126,13 @@ locals {
     # Notifications (https://docs.oracle.com/iaas/Content/Identity/Reference/notificationpolicyreference.htm)
     # and Logging ingestion into its log's group only (https://docs.oracle.com/iaas/Content/Identity/Reference/
     # loggingpolicyreference.htm: target.loggroup.id is documented for log-content).
+    # Email Delivery (https://docs.oracle.com/iaas/Content/Identity/Reference/emailpolicyreference.htm) documents
+    # the approved-senders resource and target.approved-sender.emailaddress; its page does not name the verb the
+    # HTTPS submission (SubmitEmail) needs: "use", as for sending, chosen; `certmgr check` lists it as unproven.
+    var.monitor_email_from != null && length(local.smtp_secret_ids) == 0 ? [
+      "Allow dynamic-group ${local.monitor_group} to use approved-senders in compartment id ${var.compartment_id} where target.approved-sender.emailaddress = '${var.monitor_email_from}'",
+    ] : [],
+    local.metrics_statements["monitor"],
     local.monitor_has_topic ? [
       "Allow dynamic-group ${local.monitor_group} to use ons-topics in compartment id ${var.compartment_id} where request.permission = 'ONS_TOPIC_PUBLISH'",
     ] : [],

@@ -139,8 +139,8 @@ resource "oci_functions_function" "monitor" {
       error_message = "monitor_critical_days must be below monitor_warning_days."
     }
     precondition {
-      condition     = var.monitor_smtp_host == null || (var.monitor_smtp_from != null && length(var.monitor_smtp_to) > 0 && length(local.smtp_secret_ids) == 2)
-      error_message = "E-mail alerts need monitor_smtp_from, monitor_smtp_to and both SMTP credential secrets."
+      condition     = (var.monitor_email_from == null) == (length(var.monitor_email_to) == 0) && (var.monitor_smtp_host == null || length(local.smtp_secret_ids) == 2) && length(local.smtp_secret_ids) != 1
+      error_message = "E-mail alerts need monitor_email_from and monitor_email_to together; SMTP (monitor_smtp_host) needs both SMTP credential secrets."
     }
     precondition {
       condition     = !(var.create_monitor_topic && var.monitor_topic_id != null)
@@ -153,7 +153,7 @@ resource "oci_functions_function" "monitor" {
     }
     precondition {
       condition     = local.config_bytes["certmgr-monitor"] <= local.limits.function_config_bytes
-      error_message = "certmgr-monitor's configuration takes ${local.config_bytes["certmgr-monitor"]} bytes, and OCI allows a function ${local.limits.function_config_bytes} (every key and value, in UTF-8): CERTMGR_MONITOR_LB_IDS lists ${length(local.load_balancer_ids)} load balancers (every entry's, and monitor_load_balancer_ids). Split the fleet between module calls of their own name_prefix, or set enable_monitor = false."
+      error_message = "certmgr-monitor's configuration takes ${local.config_bytes["certmgr-monitor"]} bytes, and OCI allows a function ${local.limits.function_config_bytes} (every key and value, in UTF-8): CERTMGR_MONITOR_LB_IDS lists ${length(var.monitor_load_balancer_ids)} load balancers (monitor_load_balancer_ids): the monitor finds those of the compartments it may list by itself."
     }
   }
 }

@@ -13,6 +13,7 @@ locals {
     CERTMGR_COMPARTMENT_ID = var.compartment_id
     CERTMGR_VAULT_ID       = var.vault_id
     CERTMGR_VAULT_KEY_ID   = var.vault_key_id
+    CERTMGR_METRICS        = var.enable_metrics ? "true" : null
   }
   renewer_settings = {
     for prefix, e in local.entries : prefix => {
@@ -38,18 +39,20 @@ locals {
   monitor_settings = {
     CERTMGR_MODE = "monitor"
     # Its memory is the secret "<name_prefix>-monitor-state"; it scans certmgr's own certificate of the
-    # single-certificate form ("<name_prefix>-certificate"), and every load balancer below.
+    # single-certificate form ("<name_prefix>-certificate") and every load balancer of every compartment it
+    # may list; monitor_load_balancer_ids adds load balancers outside them.
     CERTMGR_NAME_PREFIX                  = var.name_prefix
     CERTMGR_CERTIFICATE_NAME             = var.certificate_name # listed once, not also as the Vault copy
     CERTMGR_MONITOR_WARNING_DAYS         = tostring(var.monitor_warning_days)
     CERTMGR_MONITOR_CRITICAL_DAYS        = tostring(var.monitor_critical_days)
-    CERTMGR_MONITOR_LB_IDS               = join(",", local.load_balancer_ids)
+    CERTMGR_MONITOR_LB_IDS               = join(",", var.monitor_load_balancer_ids)
     CERTMGR_MONITOR_TOPIC_ID             = local.monitor_topic_id
     CERTMGR_MONITOR_LOG_ID               = local.monitor_log_id
     CERTMGR_MONITOR_LOG_GROUP_ID         = local.monitor_has_log ? local.monitor_log_group_id : null
     CERTMGR_MONITOR_SMTP_HOST            = var.monitor_smtp_host
-    CERTMGR_MONITOR_EMAIL_FROM           = var.monitor_smtp_from
-    CERTMGR_MONITOR_EMAIL_TO             = join(",", var.monitor_smtp_to)
+    CERTMGR_MONITOR_EMAIL_FROM           = var.monitor_email_from
+    CERTMGR_MONITOR_EMAIL_TO             = join(",", var.monitor_email_to)
+    CERTMGR_MONITOR_ENDPOINTS            = join(",", var.monitor_endpoints)
     CERTMGR_MONITOR_SMTP_USERNAME_SECRET = var.monitor_smtp_username_secret_id
     CERTMGR_MONITOR_SMTP_PASSWORD_SECRET = var.monitor_smtp_password_secret_id
   }
@@ -57,7 +60,6 @@ locals {
   renewer_config = { for prefix, settings in local.renewer_settings : prefix => { for k, v in settings : k => v if v != null && v != "" } }
   monitor_config = { for k, v in local.monitor_settings : k => v if v != null && v != "" }
 
-  load_balancer_ids = distinct(concat([for e in local.entries : e.load_balancer_id], var.monitor_load_balancer_ids))
   # Known at plan time, unlike the ids of resources still to be created.
   monitor_has_topic = var.create_monitor_topic || var.monitor_topic_id != null
   monitor_has_log   = var.monitor_log_id != null || var.enable_logging

@@ -100,20 +100,20 @@ variable "monitor_smtp_host" {
   default     = null
 }
 
-variable "monitor_smtp_from" {
-  description = "Approved sender address for alert e-mail."
+variable "monitor_email_from" {
+  description = "Approved sender address (Email Delivery, in the functions' region) of the alert e-mail; null for no e-mail. Sent through Email Delivery's API with the function's identity, unless the SMTP secrets below are set."
   type        = string
   default     = null
 }
 
-variable "monitor_smtp_to" {
-  description = "Recipients of alert e-mail."
+variable "monitor_email_to" {
+  description = "Recipients of the alert e-mail."
   type        = list(string)
   default     = []
 }
 
 variable "monitor_smtp_username_secret_id" {
-  description = "OCID of the Vault secret holding the SMTP user name."
+  description = "OCID of the Vault secret holding the SMTP user name: e-mail then goes through SMTP (with the password secret), not the API."
   type        = string
   default     = null
 }
@@ -156,3 +156,25 @@ variable "log_retention_days" {
   }
 }
 
+
+variable "monitor_endpoints" {
+  description = "host:port of TLS endpoints whose served certificate the monitor checks by a handshake."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for e in var.monitor_endpoints : can(regex("^[^\\s:]+:[0-9]{1,5}$|^\\[[0-9a-fA-F:]+\\]:[0-9]{1,5}$", e))])
+    error_message = "monitor_endpoints must hold host:port items (an IPv6 address in brackets)."
+  }
+}
+
+variable "enable_metrics" {
+  description = "Every run posts its figures to OCI Monitoring (namespace certmgr, in compartment_id): days_to_expiry and renewal_success, which the Alarms below watch."
+  type        = bool
+  default     = true
+}
+
+variable "create_alarms" {
+  description = "Alarms on the metrics, notifying the monitor's topic: a certificate under monitor_critical_days, a renewer whose last run failed, a renewer that has not reported for two days. Needs enable_metrics and a topic (create_monitor_topic or monitor_topic_id)."
+  type        = bool
+  default     = true
+}

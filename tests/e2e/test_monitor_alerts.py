@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import itertools
 import shutil
+import socket
 import subprocess
 import unicodedata
 
@@ -150,3 +151,15 @@ def test_the_monitor_posts_days_to_expiry_per_certificate(box, env):
     (stream,) = client.summarize_metrics_data(box.ids["compartment"], details).data
     assert stream.dimensions["name"] == "gw-cert" and stream.dimensions["region"] == "ap-seoul-1"
     assert 9.9 < stream.aggregated_datapoints[-1].value <= 10.0
+
+
+def test_what_an_endpoint_serves_is_checked_by_a_handshake(box, env):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    served = box.env["SANDBOX_LB_HTTPS"]
+    result = run(dict(env, CERTMGR_MONITOR_ENDPOINTS=f"{served},{closed}"))
+    by_name = {i.name: i for i in result.items if i.source == "endpoint"}
+    assert by_name[served].names == ("example.com",) and by_name[served].severity == "WARNING"  # the bootstrap one
+    assert by_name[served].detail == f"served at {served}"
+    assert by_name[closed].severity == "UNKNOWN" and by_name[closed].reason.startswith("no TLS handshake")

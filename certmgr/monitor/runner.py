@@ -12,7 +12,6 @@ from ..errors import CertmgrError, NotifyError
 from ..timing import DEFAULT, Policy
 from ..cloud.vault import VaultStore
 from ..cloud import metrics
-from ..cloud.metrics import Figure
 from .actions import annotate
 from .deliver import EmailApiChannel, EmailChannel, LogChannel, TopicChannel
 from .memory import AlertMemory, remember
@@ -92,8 +91,8 @@ class Monitor:
         listed = due + [i for i in items if i.severity == "INFO"]  # listed when a digest goes out, never its cause
         delivered = self.send(listed, renewed) if due or settings.always_send else self.skip()
         if self.config.metrics:
-            figures = [Figure.of("days_to_expiry", round((i.not_after - self.now) / dt.timedelta(days=1), 3),
-                                 source=i.source, region=i.region, name=i.name, deployment=i.deployment)
+            figures = [metrics.Figure.of("days_to_expiry", round((i.not_after - self.now) / dt.timedelta(days=1), 3),
+                                         source=i.source, region=i.region, name=i.name, deployment=i.deployment)
                        for i in items if i.not_after and i.severity != "INFO"]
             result.warnings += metrics.post(self.clients.monitoring(), self.config.compartment_id, figures,
                                             self.policy.now())

@@ -76,8 +76,10 @@ class Grants:
                       ["renewer"] + (["renewer-certificates-service"] if config.certificate_name else []))
         prefix, compartment, monitor = config.name_prefix, config.compartment_id, config.monitor
         smtp = [s for s in (monitor.smtp_username_secret, monitor.smtp_password_secret) if s] if monitor else []
+        # A fleet's renewers share their policies: named by the module's prefix, with the secrets as a pattern.
+        fleet = config.fleet_prefix
         self.names = {
-            "group": f"{prefix}-certmgr-{'monitor' if monitor else 'renewer'}", "compartment_id": compartment,
+            "group": f"{fleet or prefix}-certmgr-{'monitor' if monitor else 'renewer'}", "compartment_id": compartment,
             "dns_zone_compartment_id": compartment, "vault_compartment_id": compartment,
             "lb_compartment_id": compartment, "dns_zone_id": config.dns_zone_id, "vault_id": config.vault_id,
             "vault_key_id": config.vault_key_id, "monitor_scope": "tenancy",
@@ -86,7 +88,8 @@ class Grants:
             "email_from": monitor.email_from if monitor else None,
             "log_group_condition": (f" where target.loggroup.id = '{monitor.log_group_id}'"
                                     if monitor and monitor.log_group_id else "")}
-        self.secret_names = config.kept_secrets
+        self.secret_names = (f"/{fleet}-*/",) if fleet else tuple(f"'{name}'" for name in config.kept_secrets)
+        self.fleet = fleet
         # The regional resources each service's calls concern, beyond the OCIDs in a request's URL (a secret's
         # vault is in the body of its creation).
         self.regional = {"vault": (config.vault_id, config.vault_key_id), "secrets": (config.vault_id,),
@@ -101,6 +104,8 @@ class Grants:
 
     def _fill(self, entry: dict, **names) -> list[str]:
         template = Template(entry["statement"])
+        if "secret_name" in names:  # as a policy names it: quoted, or the fleet's pattern
+            names["secret_name"] = self.secret_names[0] if self.fleet else f"'{names['secret_name']}'"
         if entry.get("each") and entry["each"] not in names:
             return [template.safe_substitute(self.names, **names, **{entry["each"]: n}) for n in self.secret_names]
         return [template.safe_substitute(self.names, **names)]

@@ -58,6 +58,7 @@ class Config:
       renewal_days        int           CERTMGR_RENEWAL_DAYS (7..60, 30)
       name_prefix         str           CERTMGR_NAME_PREFIX ("tmi")
       metrics             bool          CERTMGR_METRICS (false): figures posted to OCI Monitoring
+      fleet_prefix        str | None    CERTMGR_FLEET_PREFIX: the Terraform fleet's prefix (its policies' names)
       acme_directory      str           CERTMGR_ACME_DIRECTORY, always a URL (Let's Encrypt staging)
       dry_run             bool          CERTMGR_DRY_RUN (False)
       lb_listeners        tuple[str]    CERTMGR_LB_LISTENERS (() = every listener with an SSL configuration)
@@ -122,6 +123,7 @@ class Config:
     auth: str = AUTH_CONFIG_FILE
     oci_config_file: str | None = None
     metrics: bool = False
+    fleet_prefix: str | None = None
     monitor: MonitorConfig | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

@@ -6,6 +6,8 @@ import re
 import idna
 
 MAX_NAMES = 100  # Let's Encrypt's limit per certificate
+CHALLENGE_PREFIX = "_acme-challenge."
+MAX_DNS_NAME = 253  # RFC 1035 2.3.4, in text form without the final dot
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 

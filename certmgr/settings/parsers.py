@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from .. import pki
 from ..errors import CertificateError
-from .names import normalise_name
+from .names import CHALLENGE_PREFIX, MAX_DNS_NAME, MAX_NAMES, normalise_name
 
 DNS_PORT = 53
 TRUE = ("true", "1", "yes")
@@ -188,3 +188,36 @@ def region(text: str) -> str:
     if not REGION.match(text):
         raise Invalid(f"{text!r} is not an OCI region identifier")
     return text
+
+
+def domains(text: str) -> tuple[str, ...]:
+    """The certificate's names. Refused here, before any order, what a CA refuses: a name whose DNS-01
+    record name is too long for DNS, and a name a wildcard of the same list covers (Let's Encrypt's 400
+    malformed "Domain name ... is redundant with a wildcard domain in the same request", as its users report
+    it: cert-manager/cert-manager#2128, acmesh-official/acme.sh#2216)."""
+    names, problems = [], []
+    for item in items(text):
+        try:
+            name = normalise_name(item)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        record = CHALLENGE_PREFIX + name.removeprefix("*.")
+        if name in names:
+            problems.append(f"{name} is listed twice")
+        elif len(record) > MAX_DNS_NAME:
+            problems.append(f"{name}: its DNS-01 record {record[:24]}... is {len(record)} characters, over DNS's "
+                            f"{MAX_DNS_NAME} (names of at most {MAX_DNS_NAME - len(CHALLENGE_PREFIX)} can be validated)")
+        else:
+            names.append(name)
+    covered = [n for n in names if not n.startswith("*.") and "." in n and "*." + n.split(".", 1)[1] in names]
+    problems += [f"{n} is covered by *.{n.split('.', 1)[1]} in the same list, and CAs refuse such an order: "
+                 f"remove {n}" for n in covered]
+    if problems:
+        raise Invalid("; ".join(problems))
+    if not names:
+        raise Invalid("lists no names")
+    if len(names) > MAX_NAMES:
+        raise Invalid(f"lists {len(names)} names; a certificate holds at most {MAX_NAMES}",
+                       "split the names over several certmgr deployments (different CERTMGR_NAME_PREFIX)")
+    return tuple(names)

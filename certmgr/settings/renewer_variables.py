@@ -9,12 +9,11 @@ import re
 from collections.abc import Callable, Mapping
 
 from .. import pki
-from .parsers import (Invalid, boolean, ca_bundle, email, endpoint, endpoints, hmac_key, int_in, items,
+from .parsers import (Invalid, boolean, ca_bundle, domains, email, endpoint, endpoints, hmac_key, int_in, items,
                        nameservers, ocid, ocids, region, text, url)
 from ..errors import ConfigError, Problem
 from ..timing import DEFAULT
 from .monitor_variables import MONITOR_PREFIX, read_monitor
-from .names import MAX_NAMES, normalise_name
 
 DEFAULT_RENEWAL_DAYS = 30
 RENEWAL_DAYS_RANGE = (7, 60)
@@ -41,43 +40,6 @@ AUTH_CONFIG_FILE = "config_file"
 
 _PREFIX = re.compile(rf"^[A-Za-z][A-Za-z0-9-]{{0,{NAME_PREFIX_MAX - 1}}}$")
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-CHALLENGE_PREFIX = "_acme-challenge."
-MAX_DNS_NAME = 253  # RFC 1035 2.3.4, in text form without the final dot
-
-
-def domains(text: str) -> tuple[str, ...]:
-    """The certificate's names. Refused here, before any order, what a CA refuses: a name whose DNS-01
-    record name is too long for DNS, and a name a wildcard of the same list covers (Let's Encrypt's 400
-    malformed "Domain name ... is redundant with a wildcard domain in the same request", as its users report
-    it: cert-manager/cert-manager#2128, acmesh-official/acme.sh#2216)."""
-    names, problems = [], []
-    for item in items(text):
-        try:
-            name = normalise_name(item)
-        except ValueError as exc:
-            problems.append(str(exc))
-            continue
-        record = CHALLENGE_PREFIX + name.removeprefix("*.")
-        if name in names:
-            problems.append(f"{name} is listed twice")
-        elif len(record) > MAX_DNS_NAME:
-            problems.append(f"{name}: its DNS-01 record {record[:24]}... is {len(record)} characters, over DNS's "
-                            f"{MAX_DNS_NAME} (names of at most {MAX_DNS_NAME - len(CHALLENGE_PREFIX)} can be validated)")
-        else:
-            names.append(name)
-    covered = [n for n in names if not n.startswith("*.") and "." in n and "*." + n.split(".", 1)[1] in names]
-    problems += [f"{n} is covered by *.{n.split('.', 1)[1]} in the same list, and CAs refuse such an order: "
-                 f"remove {n}" for n in covered]
-    if problems:
-        raise Invalid("; ".join(problems))
-    if not names:
-        raise Invalid("lists no names")
-    if len(names) > MAX_NAMES:
-        raise Invalid(f"lists {len(names)} names; a certificate holds at most {MAX_NAMES}",
-                       "split the names over several certmgr deployments (different CERTMGR_NAME_PREFIX)")
-    return tuple(names)
 
 
 def _prefix(text: str) -> str:
@@ -229,6 +191,8 @@ VARIABLES = (
     _Var("CERTMGR_OCI_PROFILE", "oci_profile", _oci_profile,
          f"a profile name in the OCI config file (default {DEFAULT_OCI_PROFILE})", DEFAULT_OCI_PROFILE),
     _Var("CERTMGR_REGION", "region", region, "an OCI region identifier such as us-ashburn-1"),
+    _Var("CERTMGR_FLEET_PREFIX", "fleet_prefix", _prefix, "the Terraform module's name_prefix, for an entry of "
+         "its certificates map: the fleet's shared policies are named by it (the module sets it)"),
     _Var("CERTMGR_METRICS", "metrics", boolean, "true or false: post each run's figures to OCI Monitoring, "
          "namespace certmgr, in CERTMGR_COMPARTMENT_ID (default false)", False),
 )

@@ -208,3 +208,19 @@ def test_with_email_through_the_api_certmgr_names_the_sender_grant_the_module_wr
             "ocid1.compartment.oc1..aaaacomp where target.approved-sender.emailaddress = 'certmgr@example.com'"
             in policies["monitor-api"])
     assert not any("approved-senders" in s for s in policies["monitor"])  # SMTP: the credential's user sends
+
+
+def test_a_fleet_entry_names_the_statements_of_the_fleets_shared_policy(module):
+    """In a fleet, a refused call names the shared group and the secret pattern the module writes (a single zone
+    here: with several, the module's condition lists them all, and the entry's own zone is the grant it needs)."""
+    local = planned(module, fleet_tfvars(TWO, **WITH_EVERYTHING))["local"]
+    config = config_for({**local.common_config, **local.renewer_config["tmi-api"]}, "renew")
+    assert config.fleet_prefix == "tmi"
+    named, written = Grants(config).policy(), local.policies["renewer"]
+    assert {s for s in named if "dns-zone.id" not in s} <= set(written)
+    for statement in (s for s in named if "dns-zone.id" in s):  # the module's names every zone of the fleet
+        head, zone = statement.split(" where ")
+        assert any(w.startswith(head + " where ") and zone in w for w in written), statement
+    assert Grants(config).statements("vault.update_secret", secret_name="tmi-api-lock")[0] == (
+        "Allow dynamic-group tmi-certmgr-renewer to use secret-family in compartment id ocid1.compartment.oc1..aaaacomp "
+        "where all {target.vault.id = 'ocid1.vault.oc1.iad.aaaavault', target.secret.name = /tmi-*/}")

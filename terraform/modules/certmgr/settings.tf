@@ -32,6 +32,9 @@ locals {
       CERTMGR_CERTIFICATE_NAME        = e.certificate_name
       CERTMGR_VERIFY_ENDPOINTS        = join(",", var.verify_endpoints)
       CERTMGR_PROPAGATION_TIMEOUT     = tostring(var.dns_propagation_timeout_seconds)
+      # The shared policies' prefix, so a refused call names the statement the fleet's policy has (isolated
+      # entries' secret grants are their own: there certmgr names the entry's group).
+      CERTMGR_FLEET_PREFIX = local.fleet && !local.isolated ? var.name_prefix : null
       # Every wait of a run ends 20 s before the function's timeout: time for the TXT clean-up and the result.
       CERTMGR_RUN_BUDGET = tostring(var.function_timeout_seconds - 20)
     }

@@ -3,8 +3,9 @@
 A certificate, its chain and its key live in three secrets. Every version written together carries the
 same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key by name
 and never pairs a certificate with a foreign key, whatever moment it reads at. The key and chain are
-written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
-promoted: a run that dies half-way leaves the previous CURRENT set intact and readable.
+written first as PENDING (both at once), the certificate is written CURRENT (the commit point), then the key
+and chain are promoted (at once): a run that dies half-way leaves the previous CURRENT set intact and readable,
+and `promote_key` finishes a promotion cut short.
 
 Secrets are read by name (GetSecretBundleByName: the bundle carries the secret's OCID, metadata and the
 version's stages), so the read a run makes anyway resolves each OCID. Versions are counted without listing
@@ -269,20 +270,18 @@ class CertificateVault:
                                  set_is_current)
 
     def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
-        name = version_name(serial_hex)
-        key_version = self.store.write(self.names["private_key"], key_pem, version=name, pending=True)
-        chain_version = self.store.write(self.names["chain"], chain_pem, version=name, pending=True)
+        name, key, chain = version_name(serial_hex), self.names["private_key"], self.names["chain"]
+        key_version, chain_version = together(
+            functools.partial(self.store.write, key, key_pem, version=name, pending=True),
+            functools.partial(self.store.write, chain, chain_pem, version=name, pending=True))
         self.store.write(self.names["certificate"], cert_pem, version=name)
-        self.store.promote(self.names["private_key"], key_version)
-        self.store.promote(self.names["chain"], chain_version)
+        together(functools.partial(self.store.promote, key, key_version),
+                 functools.partial(self.store.promote, chain, chain_version))
 
     def check_room(self) -> None:
         """Before an order: each secret of the set can take one more version (`make_room`), or is really missing."""
         for name in (self.names[role] for role in ("private_key", "chain", "certificate")):
-            if self.store.secret_id(name):
-                self.store.make_room(name)
-            else:
-                self.store.confirm_absent(name)
+            self.store.make_room(name) if self.store.secret_id(name) else self.store.confirm_absent(name)
 
     def promote_key(self, version: str) -> None:
         """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""
@@ -293,8 +292,7 @@ class CertificateVault:
 
     def read_account_key(self, role: str = "account_key") -> bytes | None:
         """The ACME account key of the CA whose secret role is `role` (the primary's, or the fallback's)."""
-        found = self.store.read(self.names[role])
-        return found[0] if found else None
+        return found[0] if (found := self.store.read(self.names[role])) else None
 
     def write_account_key(self, key_pem: bytes, role: str = "account_key") -> None:
         self.store.write(self.names[role], key_pem)

@@ -3,9 +3,9 @@
 A certificate, its chain and its key live in three secrets. Every version written together carries the
 same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key by name
 and never pairs a certificate with a foreign key, whatever moment it reads at. The key and chain are
-written first as PENDING (both at once), the certificate is written CURRENT (the commit point), then the key
-and chain are promoted (at once): a run that dies half-way leaves the previous CURRENT set intact and readable,
-and `promote_key` finishes a promotion cut short.
+written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
+promoted (both at once): a run that dies half-way leaves the previous CURRENT set intact and readable, and
+`promote_key` finishes a promotion cut short.
 
 Secrets are read by name (GetSecretBundleByName: the bundle carries the secret's OCID, metadata and the
 version's stages), so the read a run makes anyway resolves each OCID. Versions are counted without listing
@@ -271,9 +271,8 @@ class CertificateVault:
 
     def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
         name, key, chain = version_name(serial_hex), self.names["private_key"], self.names["chain"]
-        key_version, chain_version = together(
-            functools.partial(self.store.write, key, key_pem, version=name, pending=True),
-            functools.partial(self.store.write, chain, chain_pem, version=name, pending=True))
+        key_version = self.store.write(key, key_pem, version=name, pending=True)  # one after the other: a refused
+        chain_version = self.store.write(chain, chain_pem, version=name, pending=True)  # write adds no version
         self.store.write(self.names["certificate"], cert_pem, version=name)
         together(functools.partial(self.store.promote, key, key_version),
                  functools.partial(self.store.promote, chain, chain_version))

@@ -1,10 +1,10 @@
 """The expiry monitor: find every certificate, classify it, send one digest, log each one, remember.
 
-Scanned: the Certificates service in every subscribed region (Resource Search for ACTIVE certificates, then
-each one's CURRENT bundle), the certificates on the load balancers in CERTMGR_MONITOR_LB_IDS, and certmgr's
-own certificate in Vault. Calls run on a bounded thread pool sharing one client per service and region. A
-region or certificate that cannot be read becomes an UNKNOWN item ("could not check", with the reason) and
-the scan goes on.
+Scanned, in every subscribed region: the Certificates service, every load balancer and API Gateway
+certificate of every compartment, certmgr's own certificate in Vault and the TLS endpoints configured
+(scan.py says how). Calls run on a bounded thread pool sharing one client per service and region. A region,
+compartment or certificate that cannot be read becomes an UNKNOWN item ("could not check", with the reason)
+and the scan goes on.
 
 Re-alerting: CRITICAL, EXPIRED and UNKNOWN go out every run; an unchanged WARNING only every
 CERTMGR_MONITOR_REALERT_DAYS. What was alerted (certificate -> [severity, date]) is kept in the Vault secret
@@ -12,8 +12,9 @@ CERTMGR_MONITOR_REALERT_DAYS. What was alerted (certificate -> [severity, date])
 no disk that outlives an invocation, and Vault is where certmgr already keeps its state. Without them there
 is no memory and every WARNING is sent every run (the result says so).
 
-Files: `scan`, `model` (items, severities), `memory` (alert memory), `report` (the
-digest), `deliver` (e-mail, Notifications, Logging), `runner` (one run, in that order). Its settings are
+Files: `scan` and `sources` (finding and reading), `model` (items, severities), `actions` (what to do about
+each), `memory` (alert memory), `report` (the digest), `deliver` (e-mail, Notifications, Logging), `runner`
+(one run, in that order). Its settings are
 `Config.monitor` (the table is `certmgr/settings/monitor_variables.py`).
 """
 from ..settings.monitor_variables import MonitorConfig

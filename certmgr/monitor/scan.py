@@ -2,8 +2,7 @@
 an UNKNOWN item.
 
 - The Certificates service: Resource Search finds the compartments, one ListCertificates per compartment gives
-  each CURRENT version's validity; only a certificate inside the warning window has its bundle read, for
-  what the digest shows of it (names, issuer).
+  each CURRENT version's validity, names and serial (no bundle is read, so the issuer is not shown for them).
 - Load balancers: ListLoadBalancers in every compartment (each LoadBalancer carries its certificate bundles,
   listeners and backend sets), and CERTMGR_MONITOR_LB_IDS that no listing found.
 - API Gateway certificates: ListCertificates in every compartment (the summaries carry names and expiry).
@@ -80,9 +79,9 @@ class Scan:
         return all_items(self.clients.search(region).search_resources, details, limit=SEARCH_PAGE)
 
     def compartment(self, region: str, compartment_id: str, found: dict) -> tuple[list[Item], list]:
-        """The certificates `found` (by OCID) in one compartment, from one listing of their summaries: items
-        for those outside the warning window, and the search results of those inside it, whose bundles the
-        digest needs (names, issuer)."""
+        """The certificates `found` (by OCID) in one compartment, from one listing of their summaries, which carry
+        what the digest shows (the CURRENT version's validity, names and serial; the deployment's tag); and the
+        search results of any whose summary lacks a validity, whose bundles are read instead."""
         try:
             summaries = all_items(self.clients.certificates_management(region).list_certificates,
                                   compartment_id=compartment_id, lifecycle_state="ACTIVE", limit=SEARCH_PAGE)
@@ -95,13 +94,13 @@ class Scan:
                 continue  # created since the search: the next scan sees it
             current = summary.current_version_summary
             not_after = current and current.validity and current.validity.time_of_validity_not_after
-            if not_after is None or classify(not_after, self.now, self.settings.warning_days,
-                                             self.settings.critical_days)[0] != "OK":
+            if not_after is None:
                 to_read.append(found[summary.id])
                 continue
+            names = tuple(san.value for san in current.subject_alternative_names or () if san.value)
             item = self.item(dict(name=summary.name, region=region, source="certificates", id=summary.id,
-                                  compartment_id=compartment_id), None, not_after)
-            item.serial = _serial(current.serial_number)
+                                  compartment_id=compartment_id, names=names, serial=_serial(current.serial_number),
+                                  deployment=(summary.freeform_tags or {}).get(DEPLOYMENT_TAG)), None, not_after)
             items.append(item)
         return items, to_read
 

@@ -127,8 +127,8 @@ class Scan:
             found = all_items(self.clients.load_balancer(region).list_load_balancers, compartment_id,
                               lifecycle_state="ACTIVE", detail="full")
         except API_ERRORS as exc:
-            return [Item("UNKNOWN", f"load balancers in {compartment_id}", region, "load-balancer", None,
-                         compartment_id, reason=f"listing the compartment's load balancers failed: {why(exc)}")]
+            return [Item("UNKNOWN", "load balancers", region, "load-balancer", None, compartment_id,
+                         reason=f"listing them failed: {why(exc)}")]
         items = []
         for lb in found:
             self.lb_ids.add(lb.id)
@@ -152,9 +152,8 @@ class Scan:
             found = all_items(self.clients.apigateway(region).list_certificates, compartment_id,
                               lifecycle_state="ACTIVE")
         except API_ERRORS as exc:
-            return [Item("UNKNOWN", f"API Gateway certificates in {compartment_id}", region, "api-gateway", None,
-                         compartment_id, reason=f"listing the compartment's API Gateway certificates failed: "
-                                                f"{why(exc)}")]
+            return [Item("UNKNOWN", "API Gateway certificates", region, "api-gateway", None, compartment_id,
+                         reason=f"listing them failed: {why(exc)}")]
         return [sources.api_gateway(summary, region, self.item) for summary in found]
 
     def vault_certificate(self) -> list[Item]:
@@ -198,8 +197,8 @@ class Scan:
                                                      region_of(self.config.vault_id, home), "vault", None),
                                                 self.vault_certificate)))
             compartments = listed.result()
-            listings = [pool.submit(guard(Item("UNKNOWN", f"{what} in {compartment}", region, source, None,
-                                               compartment), read, region, compartment))
+            listings = [pool.submit(guard(Item("UNKNOWN", what, region, source, None, compartment), read, region,
+                                          compartment))
                         for region in regions for compartment in compartments
                         for what, source, read in (("load balancers", "load-balancer", self.load_balancers),
                                                    ("API Gateway certificates", "api-gateway", self.api_gateways))]
@@ -215,7 +214,9 @@ class Scan:
             item.compartment = compartments.get(item.compartment_id)
             if item.source == "certificates" and item.id in self.service_users:
                 item.detail = "; ".join(filter(None, [item.detail, *sorted(self.service_users[item.id])]))
-        return self.once(items)
+        unlisted = {id(i): i for i in items if i.severity == "UNKNOWN" and i.id is None
+                    and i.source in ("load-balancer", "api-gateway")}
+        return self.once([i for i in items if id(i) not in unlisted] + merged(list(unlisted.values())))
 
     def certificates_service(self, pool: ThreadPoolExecutor, regions: list[str]) -> list[Item]:
         """The Certificates service's certificates in `regions`: searches, then one listing per compartment,
@@ -265,6 +266,23 @@ class Scan:
         for twin in twins:
             twin.detail = f"certmgr's certificate, kept in vault {self.config.vault_id} as {stored[0].name}"
         return [i for i in items if not (twins and i is stored[0])]
+
+
+def merged(unlisted: list[Item]) -> list[Item]:
+    """Listings that failed alike, one entry each: a grant the function lacks fails every compartment of every
+    region, which must not bury the digest."""
+    alike: dict[tuple, list[Item]] = {}
+    for item in unlisted:
+        alike.setdefault((item.source, item.name, item.reason), []).append(item)
+    entries = []
+    for (source, what, reason), failed in alike.items():
+        places = {i.compartment or i.compartment_id for i in failed}
+        regions = sorted({i.region for i in failed})
+        where = f"compartment {places.pop()}" if len(places) == 1 else f"{len(places)} compartments"
+        entries.append(Item("UNKNOWN", f"{what} in {where}", ", ".join(regions), source, None,
+                            failed[0].compartment_id if len(failed) == 1 else None,
+                            failed[0].compartment if len(failed) == 1 else None, reason=reason))
+    return entries
 
 
 def guard(unknown: Item, read: Callable, *args) -> Callable[[], list[Item]]:

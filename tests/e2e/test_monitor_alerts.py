@@ -18,6 +18,7 @@ import trustme
 from certmgr import monitor
 from certmgr.app import config_for
 from sandbox.oci import apigateway, email, loadbalancer, vault
+from sandbox.oci.faults import Fault
 from sandbox.stack import Sandbox
 
 CA = trustme.CA(organization_name="Alerts Test CA")
@@ -163,3 +164,16 @@ def test_what_an_endpoint_serves_is_checked_by_a_handshake(box, env):
     assert by_name[served].names == ("example.com",) and by_name[served].severity == "WARNING"  # the bootstrap one
     assert by_name[served].detail == f"served at {served}"
     assert by_name[closed].severity == "UNKNOWN" and by_name[closed].reason.startswith("no TLS handshake")
+
+
+def test_a_listing_refused_everywhere_is_one_entry_not_one_per_compartment(box, env):
+    """A grant the function lacks (here: every ListCertificates of API Gateway refused) fails each compartment of
+    each region alike: one could-not-check entry says so, and the rest of the scan goes on."""
+    box.world.faults.add(Fault(operation="apigateway.list_certificates", status=404))
+    result = run(env)
+    (refused,) = [i for i in result.items if i.source == "api-gateway"]
+    compartments = len(box.world.compartments)  # the tenancy's root among them
+    assert refused.severity == "UNKNOWN" and refused.name == f"API Gateway certificates in {compartments} compartments"
+    assert refused.region == "ap-seoul-1, eu-frankfurt-1, us-ashburn-1"
+    assert refused.reason.startswith("listing them failed: 404 NotAuthorizedOrNotFound")
+    assert any(i.source == "load-balancer" and i.severity != "UNKNOWN" for i in result.items)

@@ -60,6 +60,8 @@ class RunRecord:
     refused_for: str = ""                  # the refused order and its CA (Config.order_key): no other is held
     issued_by: str = ""                    # the ACME directory that issued the stored certificate (its `replaces`)
     failing_since: float = 0.0             # when the first of the failed orders in a row failed (epoch seconds)
+    run_error: str = ""                    # why the last run that held the lease failed, one line ("" if it did not)
+    run_failed_at: float = 0.0             # since when runs that held the lease fail (epoch seconds)
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -71,7 +73,9 @@ class RunRecord:
                        last_error=str(metadata.get("acme_error") or ""),
                        refused_for=str(metadata.get("acme_refused_for") or ""),
                        issued_by=str(metadata.get("acme_issued_by") or ""),
-                       failing_since=float(metadata.get("acme_failing_since") or 0))
+                       failing_since=float(metadata.get("acme_failing_since") or 0),
+                       run_error=str(metadata.get("run_error") or ""),
+                       run_failed_at=float(metadata.get("run_failed_at") or 0))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
@@ -80,7 +84,8 @@ class RunRecord:
         return {"txt": json.dumps([list(pair) for pair in self.txt]), "acme_failures": str(self.failures),
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
                 "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by,
-                "acme_failing_since": str(self.failing_since)}
+                "acme_failing_since": str(self.failing_since), "run_error": self.run_error[:300],
+                "run_failed_at": str(self.run_failed_at)}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:
@@ -219,7 +224,14 @@ class RunLock:
         self.acquire()
         return self
 
-    def __exit__(self, exc_type, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        """Release the lease, leaving in the record whether the run failed and why (what the monitor reports)."""
+        if exc is None:
+            self.record = replace(self.record, run_error="", run_failed_at=0.0)
+        else:
+            why = getattr(exc, "message", None) or f"{exc_type.__name__}: {exc}"
+            self.record = replace(self.record, run_error=why.splitlines()[0],
+                                  run_failed_at=self.record.run_failed_at or self.clock())
         try:
             self.release()
         except VaultError as error:

@@ -1,6 +1,7 @@
 """What to do about each certificate of the digest, one line: for certmgr's own, how its renewer is doing
-(the run record it leaves in the metadata of its `<prefix>-lock` secret: failed orders in a row, since when,
-the last error); for the others, where to renew and redeploy them."""
+(the run record it leaves in the metadata of its `<prefix>-lock` secret: failed orders in a row, since when
+and the CA's error; or a run that failed later, e.g. at the load balancer, since when and why); for the
+others, where to renew and redeploy them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -54,6 +55,9 @@ def action(item: Item, record: RunRecord | None) -> str | None:
         return (f"{who} renews it, and its renewer is failing since {since:%Y-%m-%d %H:%M} UTC "
                 f"({record.failures} failed order{'s' if record.failures > 1 else ''} in a row): "
                 f"{record.last_error or 'no error recorded'}")
+    if record is not None and record.run_error:
+        since = dt.datetime.fromtimestamp(record.run_failed_at, dt.timezone.utc)
+        return f"{who} renews it, and its runs are failing since {since:%Y-%m-%d %H:%M} UTC: {record.run_error}"
     if item.severity in ("CRITICAL", "EXPIRED"):
         return (f"{who} should have renewed it by now and has recorded no failed order: check that its schedule "
                 f"runs (its renewal_success metric) and run `python -m certmgr check` with its settings")

@@ -108,6 +108,10 @@ def test_actions_say_what_to_do_and_how_certmgrs_renewer_is_doing():
                                     "12:00 UTC (3 failed orders in a row): acme: CAA forbids")
     assert action(own, RunRecord()).startswith("certmgr deployment tmi should have renewed it by now and has "
                                                "recorded no failed order")
+    deploying = RunRecord(run_error="lb: switching listener https failed: 409 Conflict",
+                          run_failed_at=(NOW - 2 * DAY).timestamp())
+    assert action(own, deploying) == ("certmgr deployment tmi renews it, and its runs are failing since 2025-02-27 "
+                                      "12:00 UTC: lb: switching listener https failed: 409 Conflict")
     assert action(cert("WARNING", "own", 20 * DAY, deployment="tmi"), RunRecord()) == \
         "certmgr deployment tmi renews it before it expires: nothing to do while its runs succeed"
 

@@ -1,9 +1,12 @@
 # Alarms on certmgr's metrics (CERTMGR_METRICS: namespace certmgr, in compartment_id), notifying the monitor's
 # topic. Queries are MQL (https://docs.oracle.com/iaas/Content/Monitoring/Reference/mql.htm); the renewers
-# and the monitor post once a run, so every window is a day. An absence alarm's absent() is 1 when a stream
-# sends nothing for the whole window (https://docs.oracle.com/iaas/Content/Monitoring/Tasks/create-alarm-absence.htm;
-# groupBy as that page advises, a detection period of 1 minute to 3 days). Resource arguments: the oci
-# provider's oci_monitoring_alarm (pending_duration PT1M to PT1D).
+# and the monitor post once a run, so every window is a day, the longest interval an alarm query offers
+# (Monitoring/Tasks/create-edit-alarm-query-interval.htm). An absence alarm's absent() is 1 when a stream sends
+# nothing for the whole window, and keeps being 1 for its absence detection period, 1 minute to 3 days
+# (Monitoring/Tasks/create-alarm-absence.htm, create-edit-alarm-query-absence-detection-period.htm; groupBy as
+# those pages advise). Arguments: the oci provider's oci_monitoring_alarm (website/docs/r/monitoring_alarm.html.
+# markdown), which are the Monitoring API's CreateAlarmDetails: pending_duration PT1M to PT1H, message_format
+# RAW, PRETTY_JSON or ONS_OPTIMIZED (tests/unit/test_terraform_alarms.py holds them to the oci SDK's model).
 
 locals {
   alarms = local.monitor_enabled && var.enable_metrics && var.create_alarms && local.monitor_has_topic ? {
@@ -21,9 +24,11 @@ locals {
     }
     renewer-silent = {
       severity = "ERROR"
-      query    = "renewal_success[1d].groupBy(deployment).absent(72h)"
-      pending  = "PT1D" # a day with no run, for a day more: two days without a report
-      body     = "A certmgr renewer (dimension deployment) has reported no run for two days: check its schedule and the function."
+      # A whole day without a report, for an hour more (the longest pending OCI allows): a daily renewer that
+      # missed a run, or could not even post its figures. It keeps firing for up to 3 days of silence.
+      query   = "renewal_success[1d].groupBy(deployment).absent(72h)"
+      pending = "PT1H"
+      body    = "A certmgr renewer (dimension deployment) has reported no run for a day: check its schedule, and its invocation log for a run that could not start."
     }
   } : {}
 }

@@ -101,7 +101,7 @@ variable "monitor_smtp_host" {
 }
 
 variable "monitor_email_from" {
-  description = "Approved sender address (Email Delivery, in the functions' region) of the alert e-mail; null for no e-mail. Sent through Email Delivery's API with the function's identity, unless the SMTP secrets below are set."
+  description = "Approved sender address (Email Delivery, in compartment_id, in the functions' region) of the alert e-mail; null for no e-mail. Sent through Email Delivery's API with the function's identity, unless the SMTP secrets below are set."
   type        = string
   default     = null
 }
@@ -174,7 +174,7 @@ variable "enable_metrics" {
 }
 
 variable "create_alarms" {
-  description = "Alarms on the metrics, notifying the monitor's topic: a certificate under monitor_critical_days, a renewer whose last run failed, a renewer that has not reported for two days. Needs enable_metrics and a topic (create_monitor_topic or monitor_topic_id)."
+  description = "Alarms on the metrics, notifying the monitor's topic: a certificate under monitor_critical_days, a renewer whose runs of the last day all failed, a renewer that has not reported for a day (it expects renew_recurrence to run it at least daily). Needs enable_metrics and a topic (create_monitor_topic or monitor_topic_id)."
   type        = bool
   default     = true
 }

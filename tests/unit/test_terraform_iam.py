@@ -10,9 +10,10 @@ import re
 import pytest
 
 from certmgr.app import config_for
+from certmgr.errors import ConfigError
 from certmgr.cloud.grants import TABLE, Grants
 from test_terraform import EXAMPLE, FLEET, MODULE, load, named, resources
-from test_terraform_plan import planned
+from test_terraform_plan import failed_preconditions, planned
 from test_terraform_seed import FLEET as TWO, GUIDE_TFVARS, fleet_tfvars, tfvars
 
 VERBS = ["inspect", "read", "use", "manage"]
@@ -21,7 +22,8 @@ FAMILIES = {"secret-family": {"secrets", "secret-versions", "secret-bundles"},
 WITH_EVERYTHING = {"monitor_log_id": "ocid1.log.oc1.iad.aaaalog", "monitor_log_group_id": "ocid1.loggroup.oc1.iad.aaaagroup",
                    "monitor_topic_id": "ocid1.onstopic.oc1.iad.aaaa",
                    "monitor_smtp_username_secret_id": "ocid1.vaultsecret.oc1.iad.user",
-                   "monitor_smtp_password_secret_id": "ocid1.vaultsecret.oc1.iad.pass"}
+                   "monitor_smtp_password_secret_id": "ocid1.vaultsecret.oc1.iad.pass",
+                   "monitor_email_from": "certmgr@example.com", "monitor_email_to": ["ops@example.com"]}
 # The monitor's e-mail through Email Delivery's API: no SMTP secret, a sender.
 API_EMAIL = {"monitor_smtp_username_secret_id": None, "monitor_smtp_password_secret_id": None,
              "monitor_email_from": "certmgr@example.com", "monitor_email_to": ["ops@example.com"]}
@@ -224,3 +226,32 @@ def test_a_fleet_entry_names_the_statements_of_the_fleets_shared_policy(module):
     assert Grants(config).statements("vault.update_secret", secret_name="tmi-api-lock")[0] == (
         "Allow dynamic-group tmi-certmgr-renewer to use secret-family in compartment id ocid1.compartment.oc1..aaaacomp "
         "where all {target.vault.id = 'ocid1.vault.oc1.iad.aaaavault', target.secret.name = /tmi-*/}")
+
+
+@pytest.mark.parametrize("role", ["renew", "monitor"])
+@pytest.mark.parametrize("email", [{}, API_EMAIL], ids=["smtp", "api-email"])
+def test_without_metrics_neither_the_module_nor_certmgr_grants_them(module, role, email):
+    """enable_metrics = false leaves CERTMGR_METRICS unset, and then no policy has `use metrics`: certmgr's
+    statements are still the module's, word for word, on either e-mail path."""
+    local = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, **email, "enable_metrics": False})["local"]
+    env = {**local.common_config, **(local.monitor_config if role == "monitor" else local.renewer_config["tmi"])}
+    config = config_for(env, role)
+    assert "CERTMGR_METRICS" not in env and not config.metrics
+    written = local.policies["monitor" if role == "monitor" else "renewer"]
+    assert not any(" use metrics " in s for s in written)
+    assert sorted(Grants(config).policy()) == sorted(written)
+
+
+def test_smtp_secrets_without_a_sender_are_refused_at_plan_as_certmgr_refuses_them(module):
+    """The SMTP credential secrets without monitor_email_from and _to: certmgr would refuse the monitor's
+    configuration at every run, so the module refuses it at plan; with them, both accept it."""
+    for sender, accepted in (({"monitor_email_from": None, "monitor_email_to": []}, False), ({}, True)):
+        scope = planned(module, {**tfvars(GUIDE_TFVARS), **WITH_EVERYTHING, **sender})
+        refusals = failed_preconditions(module, scope)
+        env = {**scope["local"].common_config, **scope["local"].monitor_config}
+        if accepted:
+            assert refusals == [] and config_for(env, "monitor").monitor.smtp_username_secret
+            continue
+        assert len(refusals) == 1 and refusals[0].startswith("E-mail alerts need monitor_email_from")
+        with pytest.raises(ConfigError, match="CERTMGR_MONITOR_EMAIL_FROM"):
+            config_for(env, "monitor")

@@ -126,9 +126,12 @@ locals {
     # Notifications (https://docs.oracle.com/iaas/Content/Identity/Reference/notificationpolicyreference.htm)
     # and Logging ingestion into its log's group only (https://docs.oracle.com/iaas/Content/Identity/Reference/
     # loggingpolicyreference.htm: target.loggroup.id is documented for log-content).
-    # Email Delivery (https://docs.oracle.com/iaas/Content/Identity/Reference/emailpolicyreference.htm) documents
-    # the approved-senders resource and target.approved-sender.emailaddress; its page does not name the verb the
-    # HTTPS submission (SubmitEmail) needs: "use", as for sending, chosen; `certmgr check` lists it as unproven.
+    # Email Delivery (https://docs.oracle.com/iaas/Content/Identity/Reference/emailpolicyreference.htm): sending
+    # is "use approved-senders" (APPROVED_SENDER_USE, whose operation the page lists as SmtpSend), and
+    # target.approved-sender.emailaddress applies to every operation but ListSenders. The revision read does not
+    # list the HTTPS submission (SubmitEmail, which takes the function's identity: Email/Concepts/email-submission-
+    # using-https.htm), so it is taken as the same sending permission; `certmgr check` lists it as unproven. The
+    # sender is looked up in compartment_id (Sender.compartmentId: the monitor passes CERTMGR_COMPARTMENT_ID).
     var.monitor_email_from != null && length(local.smtp_secret_ids) == 0 ? [
       "Allow dynamic-group ${local.monitor_group} to use approved-senders in compartment id ${var.compartment_id} where target.approved-sender.emailaddress = '${var.monitor_email_from}'",
     ] : [],

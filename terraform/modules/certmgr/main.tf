@@ -139,7 +139,7 @@ resource "oci_functions_function" "monitor" {
       error_message = "monitor_critical_days must be below monitor_warning_days."
     }
     precondition {
-      # certmgr refuses the same (CERTMGR_MONITOR_EMAIL_* and _SMTP_*: certmgr/settings/monitor_variables.py).
+      # What certmgr refuses of its e-mail settings (certmgr/settings/monitor_variables.py), refused here at plan.
       condition     = (var.monitor_email_from == null) == (length(var.monitor_email_to) == 0) && (var.monitor_smtp_host == null || length(local.smtp_secret_ids) == 2) && length(local.smtp_secret_ids) != 1 && (length(local.smtp_secret_ids) == 0 || var.monitor_email_from != null)
       error_message = "E-mail alerts need monitor_email_from and monitor_email_to together; SMTP (monitor_smtp_host, the SMTP credential secrets) needs both secrets, and a sender and recipients to send to."
     }

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import oci
 
+from ..errors import oci_reason
+
 NAMESPACE = "certmgr"
 STREAMS_PER_CALL = 50
 DIMENSION_VALUE_LIMIT = 512  # characters (MetricDataDetails.dimensions)
@@ -42,12 +44,12 @@ def post(client, compartment_id: str, figures: list[Figure], at: dt.datetime) ->
     for start in range(0, len(figures), STREAMS_PER_CALL):
         batch = [models.MetricDataDetails(
             namespace=NAMESPACE, compartment_id=compartment_id, name=f.name, dimensions=dict(f.dimensions),
-            datapoints=[models.Datapoint(timestamp=at, value=f.value)]) for f in figures[start:start + STREAMS_PER_CALL]]
+            datapoints=[models.Datapoint(timestamp=at, value=f.value)])
+            for f in figures[start:start + STREAMS_PER_CALL]]
         try:
             failed = client.post_metric_data(models.PostMetricDataDetails(metric_data=batch)).data
         except (oci.exceptions.ServiceError, oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as exc:
-            reason = f"{exc.status} {exc.code}: {exc.message}" if isinstance(exc, oci.exceptions.ServiceError) \
-                else f"{type(exc).__name__}: {exc}"
+            reason = oci_reason(exc) if isinstance(exc, oci.exceptions.ServiceError) else f"{type(exc).__name__}: {exc}"
             problems.append(f"metrics: {len(figures) - posted} of {len(figures)} not posted to namespace "
                             f"{NAMESPACE} ({reason}); the function needs 'use metrics' in compartment "
                             f"{compartment_id} where target.metrics.namespace = '{NAMESPACE}'")

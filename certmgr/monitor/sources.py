@@ -4,6 +4,7 @@ certmgr's own certificate in Vault. A read that fails is an UNKNOWN item; the sc
 load balancers and gateways to read and runs these on its pool."""
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 from collections.abc import Callable
@@ -50,10 +51,8 @@ def load_balancer(lb, region: str, make: MakeItem) -> list[Item]:
     items = []
     for bundle in (lb.certificates or {}).values():
         name = bundle.certificate_name
-        uses = ([f"listener{'s' if len(listeners.get(name, [])) > 1 else ''} {', '.join(sorted(listeners[name]))}"]
-                if name in listeners else []) + \
-               ([f"backend set{'s' if len(backend_sets[name]) > 1 else ''} {', '.join(sorted(backend_sets[name]))}"]
-                if name in backend_sets else [])
+        uses = [f"{kind}{'s' if len(users[name]) > 1 else ''} {', '.join(sorted(users[name]))}"
+                for kind, users in (("listener", listeners), ("backend set", backend_sets)) if name in users]
         base = dict(name=f"{lb.display_name}/{name}", region=region, source="load-balancer", id=lb.id,
                     compartment_id=lb.compartment_id, deployment=Config.lb_certificate_deployment(name),
                     detail=f"load balancer {lb.display_name}, " + (" and ".join(uses) if uses else
@@ -87,7 +86,7 @@ def endpoint(host: str, port: int, timeout: float, make: MakeItem) -> Item:
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=None if _is_address(host) else host) as tls:
+            with context.wrap_socket(raw, server_hostname=None if _is_address(host) else host) as tls:  # SNI: names
                 der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
         return Item("UNKNOWN", reason=f"no TLS handshake ({type(exc).__name__}: {exc})", **base)
@@ -96,8 +95,8 @@ def endpoint(host: str, port: int, timeout: float, make: MakeItem) -> Item:
 
 def _is_address(host: str) -> bool:
     try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
+        ipaddress.ip_address(host)
+    except ValueError:
         return False
     return True
 

@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -133,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         scan_seconds, result = time_monitor(box)
         made = box.world.calls[calls:]
         calls, posts = len(made), sum(c["operation"] == "monitoring.post_metric_data" for c in made)
+        by_operation = Counter(c["operation"] for c in made if c["operation"] != "monitoring.post_metric_data")
         checked = len(result.items)
         print(f"monitor: {checked} certificates in {calls} OCI calls ({posts} PostMetricData of at most 50 "
               f"streams), status {result.status}, "
               + ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
               + f"; timings {result.timings}")
+        print("scan calls: " + ", ".join(f"{n} {op}" for op, n in by_operation.most_common()))
         if result.status != "ok" or result.counts["UNKNOWN"]:
             print(result.render()[:3000], file=sys.stderr)
 

@@ -11,7 +11,10 @@ can be taken over. Runs with nothing to do never touch it, so a healthy daily ru
 The same metadata carries what a run must leave to the next one (`RunRecord`): the TXT values it is about
 to present (written *before* presenting them, so the next run removes them if this one is killed) and the
 CA's backoff after failed orders. Every such write is conditional on this run's etag, so it also proves
-that the lease is still ours: a run that lost it stops before its next change (`LockLost`). Forgetting TXT
+that the lease is still ours: a run that lost it stops before its next change (`LockLost`). Before a change
+that records nothing (on the load balancer, in the Certificates service) `confirm` asks Vault only when the
+lease is near its end by this run's clock: no run takes a lease before it ends, and the lease outlives the
+run's budget by a margin meant for clocks that disagree. Forgetting TXT
 values once they are removed waits for the run's next write (at the latest, the release): should the run die
 before it, the next run removes values that are gone, which changes nothing.
 
@@ -105,8 +108,8 @@ def read_record(store: VaultStore, name: str) -> RunRecord:
 
 
 class RunLock:
-    def __init__(self, store: VaultStore, name: str, *, seconds: float, clock=time.time):
-        self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
+    def __init__(self, store: VaultStore, name: str, *, seconds: float, margin: float = 0.0, clock=time.time):
+        self.store, self.name, self.seconds, self.margin, self.clock = store, name, seconds, margin, clock
         self.holder = uuid.uuid4().hex[:12]
         self.etag: str | None = None  # the lock secret's etag after this run's own last change
         self.until = 0.0
@@ -194,6 +197,13 @@ class RunLock:
                                "acting; this run stopped before its next change") from None
             raise self.store._fail("writing", self.name, exc) from None
         self.record, self.until = record, until
+
+    def confirm(self) -> None:
+        """The lease check before a change on the load balancer or in the Certificates service: a write (`note`)
+        only once less than `margin` of the lease is left by this run's clock; before that, no other run can
+        have taken it unless the clocks disagree by more than the margin."""
+        if self.clock() > self.until - self.margin:
+            self.note()
 
     def _still_ours(self) -> bool:
         """After a 412: a retried write whose first attempt landed finds its own lease there. Take up its

@@ -1,11 +1,12 @@
 """certmgr's secrets in OCI Vault: read the current version, write a new one, create when missing.
 
 A certificate, its chain and its key live in three secrets. Every version written together carries the
-same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key by name
-and never pairs a certificate with a foreign key, whatever moment it reads at. The key and chain are
-written first as PENDING, the certificate is written CURRENT (the commit point), then the key and chain are
-promoted (both at once): a run that dies half-way leaves the previous CURRENT set intact and readable, and
-`promote_key` finishes a promotion cut short.
+same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key and chain
+by name and never pairs a certificate with a foreign key, whatever moment it reads at. The key is written
+first as PENDING; then the chain, CURRENT at once (it is public, and a reader pairs by name); then the
+certificate, CURRENT (the commit point); then the key is promoted. A run that dies half-way leaves the
+previous certificate and key CURRENT and readable with their chain by name, and `promote_key` puts the
+certificate's own key and chain CURRENT again; a refused certificate write puts the previous chain back.
 
 Secrets are read by name (GetSecretBundleByName: the bundle carries the secret's OCID, metadata and the
 version's stages), so the read a run makes anyway resolves each OCID. Versions are counted without listing
@@ -58,6 +59,7 @@ class Known:
     metadata: dict            # as read, or as this run's last write left it
     newest: int | None = None  # the number of its newest version
     in_use: int | None = None  # how many of its versions are in active use, at most (fewer once some are deleted)
+    current: int | None = None  # the number of its CURRENT version
 
 
 def version_name(serial_hex: str) -> str:
@@ -74,7 +76,7 @@ def _known(bundle) -> Known:
             in_use = int(metadata[IN_USE]) if int(metadata.get(NEWEST, -1)) == newest else None
         except (KeyError, ValueError):
             in_use = None
-    return Known(bundle.secret_id, metadata, newest, in_use)
+    return Known(bundle.secret_id, metadata, newest, in_use, bundle.version_number)
 
 
 class VaultStore:
@@ -153,7 +155,7 @@ class VaultStore:
             raise self._fail("writing", name, exc) from None
         if not pending and secret.current_version_number != number:  # another writer came between: count again
             number, in_use = secret.current_version_number, None
-        self.known[name] = Known(known.id, metadata, number, in_use)
+        self.known[name] = Known(known.id, metadata, number, in_use, known.current if pending else number)
         return number
 
     def _create(self, name: str, body) -> int:
@@ -164,7 +166,7 @@ class VaultStore:
                 description="Managed by certmgr", freeform_tags={"managed-by": "certmgr"})).data
         except oci.exceptions.ServiceError as exc:
             raise self._fail("writing", name, exc) from None
-        self.known[name] = Known(secret.id, dict(secret.metadata or {}), 1, 1)
+        self.known[name] = Known(secret.id, dict(secret.metadata or {}), 1, 1, 1)
         return 1
 
     def make_room(self, name: str) -> None:
@@ -211,6 +213,7 @@ class VaultStore:
                 current_version_number=version_number))
         except oci.exceptions.ServiceError as exc:
             raise self._fail("promoting a version of", name, exc) from None
+        self.known[name].current = version_number
 
     def prune(self, name: str, versions: list | None = None) -> None:
         """Schedule the deletion of the DEPRECATED versions older than the newest KEEP_DEPRECATED.
@@ -272,10 +275,18 @@ class CertificateVault:
     def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
         name, key, chain = version_name(serial_hex), self.names["private_key"], self.names["chain"]
         key_version = self.store.write(key, key_pem, version=name, pending=True)  # one after the other: a refused
-        chain_version = self.store.write(chain, chain_pem, version=name, pending=True)  # write adds no version
-        self.store.write(self.names["certificate"], cert_pem, version=name)
-        together(functools.partial(self.store.promote, key, key_version),
-                 functools.partial(self.store.promote, chain, chain_version))
+        previous = self.store.known[chain].current if self.store.secret_id(chain) else None  # write adds no version
+        self.store.write(chain, chain_pem, version=name)
+        try:
+            self.store.write(self.names["certificate"], cert_pem, version=name)
+        except VaultError:
+            if previous is not None:  # the chain CURRENT with the certificate CURRENT, as before this write
+                try:
+                    self.store.promote(chain, previous)
+                except VaultError as exc:  # the next run makes the certificate's own chain CURRENT again
+                    log.warning("%s", exc.message)
+            raise
+        self.store.promote(key, key_version)
 
     def check_room(self) -> None:
         """Before an order: each secret of the set can take one more version (`make_room`), or is really missing."""

@@ -23,7 +23,7 @@ class Deployer(Step):
         at it the listeners the plan named; after a successor, every managed listener."""
         service, result, progress = self.services.certificates, self.result, self.progress
         target, replaced, successor = observed.service, list(observed.retired), False
-        self.lock.note()  # the lease is still ours: no other run is deploying
+        self.lock.confirm()  # the lease is still ours: no other run is deploying
         with result.timed("certificates_import"):
             if target is None:
                 progress.importing = self.config.certificate_name
@@ -46,7 +46,7 @@ class Deployer(Step):
         progress.unswitched = [name for name in named
                                if (observed.listeners[name].ssl_configuration.certificate_ids or [None])[0] != target.id]
         if progress.unswitched:
-            self.lock.note()  # and again before the listeners change
+            self.lock.confirm()  # and again before the listeners change
         with result.timed("lb_switch"):
             for name in list(progress.unswitched):
                 self.services.lb.switch(observed.listeners[name], certificate_id=target.id)
@@ -80,7 +80,7 @@ class Deployer(Step):
         result.lb_certificate = name
         with result.timed("lb_upload"):  # a bundle no listener uses yet changes nothing served
             lb.upload(name, cert_pem, chain_pem, key_pem)
-        self.lock.note()  # the lease is still ours before the listeners change: no other run is deploying
+        self.lock.confirm()  # the lease is still ours before the listeners change: no other run is deploying
         with result.timed("lb_switch"):
             for listener in listeners:
                 lb.switch(listener, name)

@@ -107,7 +107,7 @@ def run(config: Config, *, force: bool = False, dry_run: bool = False, now: dt.d
             ensure_caa_allows(config, services, ca, observed.caa_identities if ca.role == "primary" else None)
         log.info("taking the run lock %s", config.lock_name)
         with RunLock(services.vault.store, config.lock_name, seconds=config.run_budget + policy.lease_margin,
-                     clock=policy.wall_clock) as lock:
+                     margin=policy.lease_margin, clock=policy.wall_clock) as lock:
             if lock.changed:  # another run took the lease since the first look: what it did is not in that look
                 observed, planned = _decide(config, services, result, now, force, before=planned)
             if _acts(planned):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from _runs import VirtualTime, cli, fast_policy, run, virtual_policy
-from _slice import add_fault, assert_unchanged, lock_holders, secret_path, set_wrong_txt, state, write_secret
+from _slice import add_fault, assert_healthy, assert_unchanged, lock_holders, secret_path, set_wrong_txt, state, write_secret
 from certmgr.timing import DEFAULT
 from sandbox.dns_server import DnsServer
 from sandbox.oci import dns as dns_service
@@ -382,3 +382,22 @@ def test_lb_refusing_the_upload_keeps_the_old_certificate_in_service(issued_tena
     deployed = run(issued_tenant.env)
     assert (deployed.status, deployed.action, deployed.serial) == ("ok", "deploy", result.serial), deployed.render()
     assert issued_tenant.served(issued_tenant.zone).serial_number == int(result.serial, 16)
+
+
+def test_a_refused_certificate_write_leaves_the_current_set_as_it_was(issued_tenant, before, clear_faults):
+    """The key is PENDING and the chain CURRENT when the certificate's write, the commit point, is refused:
+    the chain is put back, so every secret's CURRENT version is the one it had, and the next run renews."""
+    cert = f"{issued_tenant.prefix}-certificate"
+    add_fault(issued_tenant, operation="vault.update_secret", path=secret_path(issued_tenant, cert),
+              status=500, count=DEFAULT.attempts)
+    result = run(issued_tenant.env, force=True)
+    assert_failed(result, f"vault: writing secret '{cert}' in vault {issued_tenant.vault_id} failed: 500",
+                  "Vault and the load balancer are unchanged")
+    def current(found: dict) -> dict:
+        return {name: [number for number, _, stages in versions if "CURRENT" in stages]
+                for name, versions in found["versions"].items()}
+    assert current(state(issued_tenant)) == current(before)
+    issued_tenant.sandbox.world.faults.clear()
+    again = run(issued_tenant.env, force=True)
+    assert (again.status, again.stored_in_vault, again.listeners) == ("ok", True, ["https"]), again.render()
+    assert_healthy(issued_tenant)

@@ -37,6 +37,9 @@ def _hold(tenant, point: str) -> tuple[str, str]:
     if point == "key-pending":  # the chain's write
         add_fault(tenant, operation="vault.update_secret", path=chain, latency=30.0, status=500, count=1)
         return "vault.update_secret", key
+    if point == "chain-current":  # the certificate's write
+        add_fault(tenant, operation="vault.update_secret", path=cert, latency=30.0, status=500, count=1)
+        return "vault.update_secret", chain
     if point == "certificate-current":  # the key's promotion (its PENDING write goes through)
         add_fault(tenant, operation="vault.update_secret", path=key, latency=30.0, status=500, count=1, skip=1)
         return "vault.update_secret", cert
@@ -48,7 +51,8 @@ def _hold(tenant, point: str) -> tuple[str, str]:
 
 
 # What the run after the kill does.
-REPAIRED_BY = {"txt-presented": "repair", "key-pending": "nothing", "certificate-current": "deploy",
+REPAIRED_BY = {"txt-presented": "repair", "key-pending": "nothing", "chain-current": "repair",
+               "certificate-current": "deploy",
                "uploaded": "deploy", "switched": "repair"}
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from _runs import run
 from _slice import add_fault
-from certmgr.cloud.lock import LockBusy, RunLock, RunRecord, read_record
+from certmgr.cloud.lock import LockBusy, LockLost, RunLock, RunRecord, read_record
 from certmgr.cloud.vault import VaultStore
 from sandbox.oci import dns as dns_service
 
@@ -147,6 +147,26 @@ def test_forgetting_removed_txt_values_waits_for_the_next_write(store):
         lock.note(txt=())
         assert read_record(_fresh_store(store), name).txt == (pair,)
     assert read_record(_fresh_store(store), name).txt == ()
+
+
+def test_the_lease_check_before_a_deploy_asks_vault_only_near_the_leases_end(store):
+    """`confirm` writes nothing while more than the margin is left by the run's clock (no run takes a lease
+    before it ends); past that, it writes, and so finds a run that took over (clocks that disagree)."""
+    name, now = "t-lock-confirm", [1000.0]
+    lock = RunLock(store, name, seconds=100, margin=30, clock=lambda: now[0])
+    lock.acquire()
+    vaults = store.vaults
+    etag = vaults.get_secret(store.secret_id(name)).headers["etag"]
+    now[0] += 69  # 31 s left
+    lock.confirm()
+    assert vaults.get_secret(store.secret_id(name)).headers["etag"] == etag  # nothing written
+    metadata = dict(vaults.get_secret(store.secret_id(name)).data.metadata, holder="successor")
+    vaults.update_secret(store.secret_id(name), oci.vault.models.UpdateSecretDetails(metadata=metadata))
+    now[0] += 2  # 29 s left: written, and the successor found
+    with pytest.raises(LockLost):
+        lock.confirm()
+    lock.release()  # nothing: the lease is the successor's
+    assert vaults.get_secret(store.secret_id(name)).data.metadata["holder"] == "successor"
 
 
 def test_a_run_overtaken_after_its_first_look_looks_again_and_orders_nothing(issued_tenant, clear_faults):

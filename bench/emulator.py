@@ -67,9 +67,9 @@ class Emulator:
     def options(self, **options: float) -> None:
         self.control("POST", "/options", options)
 
-    def calls(self) -> int:
-        """OCI API calls answered so far."""
-        return len(self.control("GET", "/calls"))
+    def calls(self) -> list[str]:
+        """The operations of the OCI API calls answered so far, in order."""
+        return [c["operation"] for c in self.control("GET", "/calls")]
 
     def settle(self, timeout: float = 60.0) -> None:
         """Until no load balancer has a work request queued: a run's unawaited deletion must not delay the

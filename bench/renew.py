@@ -28,7 +28,8 @@ MAX_ROUNDS = 25             # the full-work floor adds a version to each of its 
 LATENCY = 0.05              # seconds added to every OCI call, about a call to an OCI region nearby
 WORK_REQUEST = 0.3          # seconds per LB work request (the sandbox's default)
 RENEW_TARGET = 1.5          # certmgr / full-work floor
-FORCED_CALLS_TARGET = 22
+FORCED_CALLS_TARGET = 22   # besides the looks at work OCI finishes in its own time, which the floors make too
+LOOKS = ("lb.get_work_request", "certificates_management.get_certificate")
 NOOP_CALLS_TARGET = 5
 NOOP_WALL_TARGET = 1.0      # seconds
 NOOP_RSS_TARGET = 100.0     # MB
@@ -109,22 +110,27 @@ def bench_renewal(emulator: Emulator, rounds: int) -> bool:
         for _ in range(rounds):
             for name, worker in workers.items():
                 emulator.settle()
-                before = emulator.calls()
-                runs[name].append(dict(worker.run(), calls=emulator.calls() - before))
+                before = len(emulator.calls())
+                ran = worker.run()
+                made = emulator.calls()[before:]
+                looks = sum(op in LOOKS for op in made)
+                runs[name].append(dict(ran, calls=len(made) - looks, looks=looks))
     finally:
         for worker in workers.values():
             worker.close()
     seconds = {name: [r["seconds"] for r in results] for name, results in runs.items()}
     median = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"  {'':28} {'median s':>8} {'range s':^11} {'/ issue':>7} {'/ full':>6} {'OCI calls':>9}")
+    print(f"  {'':28} {'median s':>8} {'range s':^11} {'/ issue':>7} {'/ full':>6} {'OCI calls':>9} {'+ looks':>7}")
     for name, label in SERIES.items():
         full = f"{median[name] / median['floor-full']:6.2f}" if name != "floor-issue" else ""
         print(f"  {label:28} {median[name]:8.2f} {min(seconds[name]):5.2f}-{max(seconds[name]):<5.2f} "
-              f"{median[name] / median['floor-issue']:7.2f} {full:>6} {_spread([r['calls'] for r in runs[name]]):>9}")
+              f"{median[name] / median['floor-issue']:7.2f} {full:>6} {_spread([r['calls'] for r in runs[name]]):>9}"
+              f" {_spread([r['looks'] for r in runs[name]]):>7}")
     ratio = median["certmgr"] / median["floor-full"]
     calls = statistics.median(r["calls"] for r in runs["certmgr"])
     print(f"  targets: certmgr / full-work floor <= {RENEW_TARGET}: {_verdict(ratio <= RENEW_TARGET)}; "
-          f"OCI calls <= {FORCED_CALLS_TARGET}: {_verdict(calls <= FORCED_CALLS_TARGET)}")
+          f"OCI calls besides looks at work requests <= {FORCED_CALLS_TARGET}: "
+          f"{_verdict(calls <= FORCED_CALLS_TARGET)}")
     middle = sorted(runs["certmgr"], key=lambda r: r["seconds"])[len(runs["certmgr"]) // 2]
     print("  certmgr's median run, step by step (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in middle["timings"].items() if k != "total"))
@@ -142,9 +148,9 @@ def bench_noop(emulator: Emulator, rounds: int, latency: float) -> bool:
     for _ in range(rounds):  # interleaved, like the renewal series
         for label, args in BASELINES.items():
             series[label].append(measure(args, env))
-        before = emulator.calls()
+        before = len(emulator.calls())
         series[noop].append(measure(NOOP, env))
-        calls.append(emulator.calls() - before)
+        calls.append(len(emulator.calls()) - before)
     walls = {label: statistics.median(p.wall for p in runs) for label, runs in series.items()}
     rss = {label: max(p.rss for p in runs) for label, runs in series.items()}
     imports = list(BASELINES)[1]

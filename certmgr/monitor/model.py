@@ -183,3 +183,20 @@ class MonitorResult(Timed):
         if self.timings:
             lines.append("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
+
+
+def merged(unlisted: list[Item]) -> list[Item]:
+    """Listings that failed alike, one entry each: a grant the function lacks fails every compartment of every
+    region, which must not bury the digest."""
+    alike: dict[tuple, list[Item]] = {}
+    for item in unlisted:
+        alike.setdefault((item.source, item.name, item.reason), []).append(item)
+    entries = []
+    for (source, what, reason), failed in alike.items():
+        places = {i.compartment or i.compartment_id for i in failed}
+        regions = sorted({i.region for i in failed})
+        where = f"compartment {places.pop()}" if len(places) == 1 else f"{len(places)} compartments"
+        entries.append(Item("UNKNOWN", f"{what} in {where}", ", ".join(regions), source, None,
+                            failed[0].compartment_id if len(failed) == 1 else None,
+                            failed[0].compartment if len(failed) == 1 else None, reason=reason))
+    return entries

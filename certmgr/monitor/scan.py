@@ -1,10 +1,13 @@
 """Scan: every certificate in the tenancy's subscribed regions, on a bounded thread pool; a read that fails is
 an UNKNOWN item.
 
-- The Certificates service: Resource Search finds the compartments, one ListCertificates per compartment gives
-  each CURRENT version's validity, names and serial (no bundle is read, so the issuer is not shown for them).
-- Load balancers: ListLoadBalancers in every compartment (each LoadBalancer carries its certificate bundles,
-  listeners and backend sets), and CERTMGR_MONITOR_LB_IDS that no listing found.
+- One Resource Search per region finds the compartments holding Certificates-service certificates and load
+  balancers (a query names one or more resource types: OCI's "Search Language Syntax"; its results are
+  eventually consistent, "Querying Resources": what was created minutes ago is seen by the next scan).
+- The Certificates service: one ListCertificates per such compartment gives each CURRENT version's validity,
+  names and serial (no bundle is read, so the issuer is not shown for them).
+- Load balancers: ListLoadBalancers per such compartment, or every compartment of a region whose search failed
+  (each LoadBalancer carries its bundles, listeners and backend sets); CERTMGR_MONITOR_LB_IDS no listing found.
 - API Gateway certificates: ListCertificates in every compartment (the summaries carry names and expiry).
 - certmgr's own certificate in Vault, and what CERTMGR_MONITOR_ENDPOINTS serve (sources.py).
 """
@@ -25,10 +28,10 @@ from ..cloud.vault import VaultStore
 from ..errors import CertmgrError, LoadBalancerError
 from ..settings.config import Config
 from . import sources
-from .model import API_ERRORS, Item, MonitorResult, classify, region_of, why
+from .model import API_ERRORS, Item, MonitorResult, classify, merged, region_of, why
 
 log = logging.getLogger("certmgr.monitor")
-SEARCH_QUERY = "query certificate resources where lifecycleState = 'ACTIVE'"
+SEARCH_QUERY = "query certificate, loadbalancer resources where lifecycleState = 'ACTIVE'"
 SEARCH_PAGE = 1000
 ENDPOINT_TIMEOUT = 10.0  # seconds for one TLS handshake
 
@@ -163,19 +166,24 @@ class Scan:
         return sources.vault_certificate(self.config, store, region, self.item, self.warnings)
 
     def compartments(self) -> dict[str, str]:
-        """Every ACTIVE compartment of the tenancy (the root included) by OCID, with its name."""
+        """Every ACTIVE compartment of the tenancy by OCID, with its name; the root's name is read (`root_name`)
+        only when something lives there."""
         identity, tenancy = self.clients.identity(), self.clients.tenancy_id
+        names = {tenancy: None}
         try:
-            names = {tenancy: identity.get_tenancy(tenancy).data.name}
-            for c in all_items(identity.list_compartments, tenancy, compartment_id_in_subtree=True,
-                               access_level="ANY", lifecycle_state="ACTIVE"):
-                names[c.id] = c.name
+            names.update((c.id, c.name) for c in all_items(identity.list_compartments, tenancy, access_level="ANY",
+                                                           compartment_id_in_subtree=True, lifecycle_state="ACTIVE"))
         except API_ERRORS as exc:
             self.warnings.append(f"identity: the compartments cannot be listed ({why(exc)}): load balancers and "
                                  f"API Gateway certificates were looked for in the tenancy's root compartment "
                                  f"only, and OCIDs are shown")
-            return {tenancy: None}
         return names
+
+    def root_name(self) -> str | None:
+        try:
+            return self.clients.identity().get_tenancy(self.clients.tenancy_id).data.name
+        except API_ERRORS:
+            return None  # the OCID is shown
 
     def run(self, result: MonitorResult) -> list[Item]:
         items: list[Item] = []
@@ -197,12 +205,9 @@ class Scan:
                                                      region_of(self.config.vault_id, home), "vault", None),
                                                 self.vault_certificate)))
             compartments = listed.result()
-            listings = [pool.submit(guard(Item("UNKNOWN", what, region, source, None, compartment), read, region,
-                                          compartment))
-                        for region in regions for compartment in compartments
-                        for what, source, read in (("load balancers", "load-balancer", self.load_balancers),
-                                                   ("API Gateway certificates", "api-gateway", self.api_gateways))]
-            items += self.certificates_service(pool, regions)
+            listings = [self.listing(pool, "API Gateway certificates", region, compartment)
+                        for region in regions for compartment in compartments]
+            items += self.searched(pool, regions, list(compartments))
             for listing in listings:
                 items += listing.result()
             tasks += [pool.submit(guard(Item("UNKNOWN", f"load balancer {lb_id}", region_of(lb_id, home),
@@ -210,6 +215,8 @@ class Scan:
                       for lb_id in self.settings.lb_ids if lb_id not in self.lb_ids]
             for task in tasks:
                 items.extend(task.result())
+        if any(i.compartment_id == self.clients.tenancy_id for i in items):
+            compartments[self.clients.tenancy_id] = self.root_name()
         for item in items:
             item.compartment = compartments.get(item.compartment_id)
             if item.source == "certificates" and item.id in self.service_users:
@@ -218,10 +225,16 @@ class Scan:
                     and i.source in ("load-balancer", "api-gateway")}
         return self.once([i for i in items if id(i) not in unlisted] + merged(list(unlisted.values())))
 
-    def certificates_service(self, pool: ThreadPoolExecutor, regions: list[str]) -> list[Item]:
-        """The Certificates service's certificates in `regions`: searches, then one listing per compartment,
-        then the bundles of those in the warning window."""
-        items, reads = [], []
+    def listing(self, pool: ThreadPoolExecutor, what: str, region: str, compartment: str):
+        read, source = (self.load_balancers, "load-balancer") if what == "load balancers" else \
+            (self.api_gateways, "api-gateway")
+        return pool.submit(guard(Item("UNKNOWN", what, region, source, None, compartment), read, region, compartment))
+
+    def searched(self, pool: ThreadPoolExecutor, regions: list[str], compartments: list[str]) -> list[Item]:
+        """What the searches of `regions` find: the Certificates service's certificates (one listing per
+        compartment, then the bundles of any whose summary lacks a validity) and the load balancers (one listing
+        per compartment; in every compartment where a search failed)."""
+        items, reads, lb_listings = [], [], []
         searches = {pool.submit(self.search, region): region for region in regions}
         listings = {}
         for done in as_completed(searches):
@@ -231,13 +244,17 @@ class Scan:
             except API_ERRORS as exc:
                 items.append(Item("UNKNOWN", f"certificates in {region}", region, "certificates", None,
                                   reason=f"searching the region failed: {why(exc)}"))
+                lb_listings += [self.listing(pool, "load balancers", region, c) for c in compartments]
                 continue
-            log.info("%s: %d active certificates", region, len(found))
             by_compartment: dict[str, dict] = {}
             for s in found:
-                by_compartment.setdefault(s.compartment_id, {})[s.identifier] = s
+                if s.resource_type == "Certificate":
+                    by_compartment.setdefault(s.compartment_id, {})[s.identifier] = s
+            log.info("%s: %d active certificates", region, sum(map(len, by_compartment.values())))
             listings.update({pool.submit(self.compartment, region, compartment, these): region
                              for compartment, these in by_compartment.items()})
+            lb_listings += [self.listing(pool, "load balancers", region, c)
+                            for c in sorted({s.compartment_id for s in found if s.resource_type == "LoadBalancer"})]
         for done in as_completed(listings):
             region = listings[done]
             try:
@@ -250,7 +267,7 @@ class Scan:
             items += listed
             reads += [pool.submit(guard(Item("UNKNOWN", s.display_name, region, "certificates", s.identifier,
                                              s.compartment_id), self.certificate, region, s)) for s in to_read]
-        for read in reads:
+        for read in reads + lb_listings:
             items += read.result()
         return items
 
@@ -266,23 +283,6 @@ class Scan:
         for twin in twins:
             twin.detail = f"certmgr's certificate, kept in vault {self.config.vault_id} as {stored[0].name}"
         return [i for i in items if not (twins and i is stored[0])]
-
-
-def merged(unlisted: list[Item]) -> list[Item]:
-    """Listings that failed alike, one entry each: a grant the function lacks fails every compartment of every
-    region, which must not bury the digest."""
-    alike: dict[tuple, list[Item]] = {}
-    for item in unlisted:
-        alike.setdefault((item.source, item.name, item.reason), []).append(item)
-    entries = []
-    for (source, what, reason), failed in alike.items():
-        places = {i.compartment or i.compartment_id for i in failed}
-        regions = sorted({i.region for i in failed})
-        where = f"compartment {places.pop()}" if len(places) == 1 else f"{len(places)} compartments"
-        entries.append(Item("UNKNOWN", f"{what} in {where}", ", ".join(regions), source, None,
-                            failed[0].compartment_id if len(failed) == 1 else None,
-                            failed[0].compartment if len(failed) == 1 else None, reason=reason))
-    return entries
 
 
 def guard(unknown: Item, read: Callable, *args) -> Callable[[], list[Item]]:

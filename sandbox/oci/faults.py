@@ -13,6 +13,7 @@ from . import errors
 class Fault:
     operation: str                 # glob over operation names: "dns.patch_zone_records", "lb.*", "*"
     path: str = "*"                # glob over the request path, to fault one resource: "*/secrets/<id>"
+    region: str = "*"              # glob over the region the call is made in
     status: int | None = None      # error status to answer with; None = latency only
     rate: float = 1.0              # share of matching calls that fail
     count: int | None = None       # fail at most this many times (None: until cleared)
@@ -24,13 +25,15 @@ class Fault:
 
     @classmethod
     def from_json(cls, data: dict) -> "Fault":
-        return cls(operation=data.get("operation", "*"), path=data.get("path", "*"), status=data.get("status"),
+        return cls(operation=data.get("operation", "*"), path=data.get("path", "*"),
+                   region=data.get("region", "*"), status=data.get("status"),
                    rate=float(data.get("rate", 1.0)), count=data.get("count"), skip=int(data.get("skip", 0)),
                    retry_after=data.get("retryAfter"), latency=float(data.get("latency", 0.0)),
                    message=data.get("message", "Injected fault"))
 
     def to_json(self) -> dict:
-        return {"operation": self.operation, "path": self.path, "status": self.status, "rate": self.rate, "count": self.count, "skip": self.skip,
+        return {"operation": self.operation, "path": self.path, "region": self.region, "status": self.status,
+                "rate": self.rate, "count": self.count, "skip": self.skip,
                 "retryAfter": self.retry_after, "latency": self.latency, "hits": self.hits}
 
 
@@ -48,12 +51,14 @@ class Faults:
         with self._lock:
             self.items.clear()
 
-    def check(self, operation: str, path: str = "/") -> tuple[float, errors.OciError | None]:
-        """Latency to add and the error to answer with (if any) for one call of `operation` on `path`."""
+    def check(self, operation: str, path: str = "/", region: str = "") -> tuple[float, errors.OciError | None]:
+        """Latency to add and the error to answer with (if any) for one call of `operation` on `path` in
+        `region`."""
         latency, error = 0.0, None
         with self._lock:
             for fault in self.items:
-                if not (fnmatch.fnmatchcase(operation, fault.operation) and fnmatch.fnmatchcase(path, fault.path)):
+                if not (fnmatch.fnmatchcase(operation, fault.operation) and fnmatch.fnmatchcase(path, fault.path)
+                        and fnmatch.fnmatchcase(region, fault.region)):
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1

@@ -3,7 +3,7 @@
 - Notifications data plane (`/20181201`): publish to a topic; messages are recorded per topic.
 - Logging ingestion (`/20200831`): push log entries to a custom log; entries are recorded per log.
 - Identity (`/20160918`): region subscriptions, the tenancy and compartments, from the `World`.
-- Resource Search (`/20180409`): structured queries over the certificates of the same region.
+- Resource Search (`/20180409`): structured queries over the certificates and load balancers of the same region.
 
 Topics and logs are regional resources and live in this module's Backend for their region; Identity is
 global and reads the `World`. Tests seed topics and logs with `add_topic` / `add_log` and read back what
@@ -19,7 +19,7 @@ import uuid
 
 import oci
 
-from . import certificates
+from . import certificates, loadbalancer
 from .errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, shown
 from .http import Reply, Request, Route, now, page, wire
 from .world import Resettable, ocid
@@ -215,17 +215,24 @@ QUERY_RX = re.compile(
     r"(?:\s+where\s+(?P<where>.+?))?"
     r"(?:\s+sorted\s+by\s+(?P<sort>\w+)(?:\s+(?P<order>asc|desc))?)?\s*$", re.IGNORECASE | re.DOTALL)
 CONDITION_RX = re.compile(r"^\s*(?P<field>\w+)\s*(?P<op>!=|=)\s*'(?P<value>[^']*)'\s*$")
-SEARCHABLE = {"certificate": "Certificate"}
+SEARCHABLE = {"certificate": "Certificate", "loadbalancer": "LoadBalancer"}
 FIELDS = {"lifecyclestate": "lifecycle_state", "displayname": "display_name",
           "compartmentid": "compartment_id", "identifier": "identifier"}
 
 
-def _certificate_resources(req: Request) -> list:
+def _resources(req: Request, types=frozenset(SEARCHABLE)) -> list:
+    """The region's resources of the searchable `types`, as ResourceSummary."""
+    found = []
+    if "certificate" in types:
+        found += [(c, "Certificate", c.name, c.lifecycle_state(), c.freeform_tags, c.defined_tags)
+                  for c in req.world.backend(certificates, req.region).all()]
+    if "loadbalancer" in types:
+        found += [(lb, "LoadBalancer", lb.display_name, "ACTIVE", {}, {})
+                  for lb in req.world.backend(loadbalancer, req.region).load_balancers.values()]
     return [oci.resource_search.models.ResourceSummary(
-        resource_type="Certificate", identifier=c.id, compartment_id=c.compartment_id, time_created=c.time_created,
-        display_name=c.name, lifecycle_state=c.lifecycle_state(), freeform_tags=c.freeform_tags,
-        defined_tags=c.defined_tags, system_tags={}, identity_context={}, additional_details={})
-        for c in req.world.backend(certificates, req.region).all()]
+        resource_type=kind, identifier=r.id, compartment_id=r.compartment_id, time_created=r.time_created,
+        display_name=name, lifecycle_state=state, freeform_tags=freeform, defined_tags=defined, system_tags={},
+        identity_context={}, additional_details={}) for r, kind, name, state, freeform, defined in found]
 
 
 def _structured(req: Request, query: str) -> list:
@@ -237,7 +244,7 @@ def _structured(req: Request, query: str) -> list:
     types = {t.strip().lower() for t in match["types"].split(",")}
     if not (types == {"all"} or types <= set(SEARCHABLE)):
         raise unsupported
-    items = _certificate_resources(req)
+    items = _resources(req, set(SEARCHABLE) if types == {"all"} else types)
     for clause in re.split(r"\s*&&\s*", match["where"]) if match["where"] else []:
         cond = CONDITION_RX.match(clause)
         if not cond or cond["field"].lower() not in FIELDS:
@@ -259,7 +266,7 @@ def search_resources(req: Request) -> Reply:
         items = _structured(req, body.get("query"))
     elif kind == "FreeText":
         text = (body.get("text") or "").lower()
-        items = [r for r in _certificate_resources(req) if text in r.display_name.lower() or text == r.identifier]
+        items = [r for r in _resources(req) if text in r.display_name.lower() or text == r.identifier]
     else:
         raise InvalidParameter(f"type must be Structured or FreeText, got {shown(kind)}")
     if body.get("matchingContextType", "NONE") not in ("NONE", "HIGHLIGHTS"):

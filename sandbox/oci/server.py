@@ -120,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             req = Request(self.command, path, parse_qs(split.query, keep_blank_values=True), headers, body,
                           world, region, params, principal)
             if not control:
-                latency, fault = world.faults.check(operation, path)
+                latency, fault = world.faults.check(operation, path, region)
                 if latency:
                     time.sleep(latency)
                 if fault:
@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(500, {"code": "InternalServerError", "message": f"sandbox bug: {exc!r}"})
         status = reply.status
         if not path.startswith("/_control/"):
-            world.record(operation, region, status, principal, path)
+            world.record(operation, region, status, principal, path, split.query)
         self._send(reply, request_id)
 
     def _send(self, reply: Reply, request_id: str):

@@ -88,7 +88,8 @@ class World:
         with self.lock:
             return list(self._backends.items())
 
-    def record(self, operation: str, region: str, status: int, principal: str, path: str = "") -> None:
+    def record(self, operation: str, region: str, status: int, principal: str, path: str = "",
+               query: str = "") -> None:
         with self.lock:
             self.calls.append({"operation": operation, "region": region, "status": status,
-                               "principal": principal, "path": path, "time": time.time()})
+                               "principal": principal, "path": path, "query": query, "time": time.time()})

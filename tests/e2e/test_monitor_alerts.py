@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import unicodedata
+from urllib.parse import parse_qs
 
 import oci
 import pytest
@@ -177,3 +178,24 @@ def test_a_listing_refused_everywhere_is_one_entry_not_one_per_compartment(box, 
     assert refused.region == "ap-seoul-1, eu-frankfurt-1, us-ashburn-1"
     assert refused.reason.startswith("listing them failed: 404 NotAuthorizedOrNotFound")
     assert any(i.source == "load-balancer" and i.severity != "UNKNOWN" for i in result.items)
+
+
+def test_load_balancers_are_listed_where_the_search_finds_them_and_everywhere_when_it_fails(box, env):
+    """The search of each region says which compartments hold load balancers: only those are listed. A region
+    whose search fails has every compartment listed instead, so its load balancers are still checked."""
+    since = len(box.world.calls)
+    assert run(env).status == "ok"
+    listed = {(c["region"], parse_qs(c["query"])["compartmentId"][0]) for c in box.world.calls[since:]
+              if c["operation"] == "lb.list_load_balancers"}
+    holding = {(region, lb.compartment_id) for region in box.world.regions
+               for lb in box.backend(loadbalancer, region).load_balancers.values()}
+    assert listed == holding and len(holding) < len(box.world.regions) * len(box.world.compartments)
+
+    box.world.faults.add(Fault(operation="resource_search.search_resources", status=500, region="eu-frankfurt-1"))
+    since = len(box.world.calls)
+    result = run(env)
+    frankfurt = {parse_qs(c["query"])["compartmentId"][0] for c in box.world.calls[since:]
+                 if c["operation"] == "lb.list_load_balancers" and c["region"] == "eu-frankfurt-1"}
+    assert frankfurt == set(box.world.compartments)
+    assert {i.name for i in result.items if i.source == "load-balancer"} >= {"alerts-lb/web", f"alerts-lb/{BUNDLE}"}
+    assert any(i.name == "certificates in eu-frankfurt-1" and i.severity == "UNKNOWN" for i in result.items)

@@ -1,7 +1,9 @@
 """A renewal at cloud speed: the sandbox made as slow as OCI (TXT records visible only after 5 s, 20 s per LB
-work request), certmgr's forced renewal against the seed's design on the same sandbox and settings.
+work request), certmgr's forced renewal against the seed's design on the same sandbox and settings. Each
+target renews twice at that speed: the first run's waits expect what the sandbox-speed run before it waited
+for, the next run's what the first did (the run record keeps it), as a daily run finds it.
 
-A third run renews through the Certificates-service target (CERTMGR_CERTIFICATE_NAME): a new version of the
+Then certmgr renews through the Certificates-service target (CERTMGR_CERTIFICATE_NAME): a new version of the
 certificate the listener already references, no LB work request; the service is assumed to take as long as
 an LB work request to be ACTIVE again after the update (OCI does not document it).
 
@@ -120,55 +122,60 @@ class Seed:
         return time.monotonic() - start
 
 
+def forced(box: Sandbox, env: dict[str, str], twice: bool) -> list[tuple[object, list[str]]]:
+    """A forced renewal at cloud speed, and with `twice` the next one, which expects OCI's work to take what
+    the first waited for (the run record keeps it): (result, how its waits followed the service) of each."""
+    runs = []
+    for _ in range(2 if twice else 1):
+        since = len(box.world.calls)
+        result = certmgr_run(Config.from_env(env), force=True)
+        if result.status != "ok":
+            raise RuntimeError(f"certmgr did not renew: {result.render()}")
+        runs.append((result, waits(box, since)))
+    return runs
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench simulated", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every latency and the seed's wait")
     args = parser.parse_args(argv)
     scale = args.scale
+    cloud = dict(dns_propagation_delay=DNS_VISIBLE_AFTER * scale, work_request_delay=WORK_REQUEST * scale,
+                 certificate_delay=WORK_REQUEST * scale)
+    sandbox_speed = dict(dns_propagation_delay=0.0, work_request_delay=0.3, certificate_delay=0.0)
     with Sandbox() as box:
         env = bench_env(box)
         first = certmgr_run(Config.from_env(env))  # account and first certificate, at sandbox speed
         if first.status != "ok":
             raise RuntimeError(first.render())
-        box.world.options.update(dns_propagation_delay=DNS_VISIBLE_AFTER * scale,
-                                 work_request_delay=WORK_REQUEST * scale)
-        since = len(box.world.calls)
-        result = certmgr_run(Config.from_env(env), force=True)
-        lb_waits = waits(box, since)
-        if (result.status, result.action) != ("ok", "issue"):
-            raise RuntimeError(f"certmgr did not renew: {result.render()}")
-        ours = result.timings["total"]
+        box.world.options.update(cloud)
+        bundles = forced(box, env, twice=True)
         seed = Seed(box, env, SEED_DNS_WAIT * scale).renew(1)
-        box.world.options.update(dns_propagation_delay=0.0, work_request_delay=0.3)
+        box.world.options.update(sandbox_speed)
         service_env = dict(env, CERTMGR_CERTIFICATE_NAME="bench-tls")
         moved = certmgr_run(Config.from_env(service_env))  # onto the Certificates service, at sandbox speed
         if moved.status != "ok":
             raise RuntimeError(moved.render())
-        box.world.options.update(dns_propagation_delay=DNS_VISIBLE_AFTER * scale,
-                                 work_request_delay=WORK_REQUEST * scale, certificate_delay=WORK_REQUEST * scale)
-        since = len(box.world.calls)
-        service = certmgr_run(Config.from_env(service_env), force=True)
-        service_waits = waits(box, since)
-        if service.status != "ok" or service.listeners:
-            raise RuntimeError(f"the Certificates-service renewal did not go as planned: {service.render()}")
-        box.world.options.update(dns_propagation_delay=0.0, work_request_delay=0.3, certificate_delay=0.0)
+        box.world.options.update(cloud)
+        service = forced(box, service_env, twice=True)
+        if any(result.listeners for result, _ in service):
+            raise RuntimeError("the Certificates-service renewal switched listeners: it should not need to")
+        box.world.options.update(sandbox_speed)
     print(f"renewal at cloud speed x{scale:g}: TXT visible after {DNS_VISIBLE_AFTER * scale:g} s, "
-          f"{WORK_REQUEST * scale:g} s per LB work request")
-    print(f"  {'certmgr (forced renewal)':40} {ours:7.1f} s   steps: "
-          + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items() if k != "total"))
-    print("".join(f"    {line}\n" for line in lb_waits), end="")
+          f"{WORK_REQUEST * scale:g} s per LB work request and per Certificates-service update")
     print(f"  {'seed design (60 s wait, in sequence)':40} {seed:7.1f} s")
-    print(f"  {'certmgr, Certificates-service target':40} {service.timings['total']:7.1f} s   steps: "
-          + ", ".join(f"{k} {v:.1f}" for k, v in service.timings.items() if k != "total"))
-    print("".join(f"    {line}\n" for line in service_waits), end="")
-    for what, total, floor in (
-            ("certmgr", ours, (DNS_VISIBLE_AFTER + 2 * WORK_REQUEST) * scale),
-            ("Certificates-service target", service.timings["total"], (DNS_VISIBLE_AFTER + WORK_REQUEST) * scale)):
-        ok = total - floor <= OVER_FLOOR * scale
-        print(f"  {what} / seed: {total / seed:.2f}; over its floor (TXT visible + the work requests it waits "
-              f"for, {floor:.0f} s): {total - floor:+.1f} s; target <= +{OVER_FLOOR * scale:g} s: "
-              f"{'met' if ok else 'MISSED'}")
-    return 0
+    for target, runs, floor in (("LB bundles", bundles, (DNS_VISIBLE_AFTER + 2 * WORK_REQUEST) * scale),
+                                ("Certificates service", service, (DNS_VISIBLE_AFTER + WORK_REQUEST) * scale)):
+        for label, (result, followed) in zip(("first at cloud speed", "the next run"), runs):
+            total = result.timings["total"]
+            ok = total - floor <= OVER_FLOOR * scale
+            print(f"  certmgr, {target}, {label}: {total:.1f} s ({total / seed:.2f} of the seed's); over its floor "
+                  f"(TXT visible + the work it waits for, {floor:.0f} s): {total - floor:+.1f} s; target <= "
+                  f"+{OVER_FLOOR * scale:g} s: {'met' if ok else 'MISSED'}")
+            print("    steps: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items() if k != "total"))
+            print("".join(f"    {line}\n" for line in followed), end="")
+    print("  (a first run expects the sandbox-speed run before it; the next expects what the first waited for)")
+    return 0  # a missed target prints MISSED
 
 
 if __name__ == "__main__":

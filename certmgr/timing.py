@@ -122,10 +122,11 @@ class Polls:
     service asked for (set `asked` before the next look, e.g. a Retry-After), and ends without another look
     when the deadline cannot afford the wait: the caller then says what was still pending.
 
-    `expect`: how long such work took last time, by the service's own account. No wait then runs past that
-    moment, and the waits after it start short again, so work that takes about as long as last time is seen
-    right after it ends, at about the looks of a poll that knew nothing. Without it, a look a second is the
-    best there is: work ending at an unknown moment is seen half a second late on the median.
+    `expect`: how long such work took last time (this run's previous work request, or the last run's, from its
+    record). The looks then come a second apart from the start, none at once, and one comes at that moment;
+    after it they start short again. Work that takes about as long as last time is seen right after it ends,
+    at a look a second at most. Without it, a look a second is the best there is once the first short looks
+    are spent: work ending at an unknown moment is seen half a second late on the median.
 
     `waiting`: what the wait is for, as of the last look (`TXT at 2 names: 1 of 3 nameservers answer`); a wait
     that lasts logs it with the seconds spent, every `Policy.progress_every` seconds, so a person watching a
@@ -147,12 +148,15 @@ class Polls:
         if self.expect is None:
             return self.policy.poll_interval(elapsed)
         if elapsed < self.expect:
-            return min(self.policy.poll_interval(elapsed), self.expect - elapsed)
+            return min(self.policy.max_poll, self.expect - elapsed)
         return self.policy.poll_interval(elapsed - self.expect)
 
     def __iter__(self) -> Iterator[float]:
         clock, started, every = self.policy.clock, self.policy.clock(), self.policy.progress_every
         said = 0.0  # when the wait last said what it waits for
+        first = min(self.policy.max_poll, self.expect or 0.0)
+        if first and self.deadline.allows(first):  # expected to take a while: not done at once
+            self.policy.sleep(first)
         while True:
             self.elapsed = clock() - started
             yield self.elapsed

@@ -67,6 +67,9 @@ class CertificatesService:
         self.policy = policy
         self.deadline = deadline  # every wait ends by it: a run that changes the service passes its own
         self.waited = 0.0  # seconds spent waiting for another actor's change to a certificate before ours
+        # Seconds the last change took to be ACTIVE, from the change to half-way between the last look that found
+        # it busy and the first that found it ACTIVE (the service tells no end time); the next wait expects it.
+        self.took: float | None = None
 
     def _fail(self, what: str, exc) -> ServiceCertificateError:
         return oci_failure(ServiceCertificateError, f"certificates: {what}", exc,
@@ -195,11 +198,14 @@ class CertificatesService:
 
     def wait_active(self, certificate_id: str, what: str) -> None:
         """Poll until the certificate is ACTIVE again after a change, within the run's deadline."""
-        state = None
-        for spent in self.policy.polls(self.deadline, waiting=lambda: f"certificate {certificate_id} ({what}) {state}"):
+        state, busy = None, 0.0
+        for spent in self.policy.polls(self.deadline, expect=self.took,
+                                       waiting=lambda: f"certificate {certificate_id} ({what}) {state}"):
             state = self._state(certificate_id, what)
             if state == "ACTIVE":
+                self.took = (busy + spent) / 2 if spent else self.took
                 return
+            busy = spent
             if state not in LIVE:
                 raise ServiceCertificateError(f"certificates: {what} left certificate {certificate_id} {state}")
         raise ServiceCertificateError(f"certificates: {what}: still {state} after {spent:.0f}s, when the run's time "

@@ -65,6 +65,7 @@ class RunRecord:
     failing_since: float = 0.0             # when the first of the failed orders in a row failed (epoch seconds)
     run_error: str = ""                    # why the last run that held the lease failed, one line ("" if it did not)
     run_failed_at: float = 0.0             # since when runs that held the lease fail (epoch seconds)
+    work_seconds: float = 0.0              # how long OCI took for the last change a run waited for (its polls expect it)
 
     @classmethod
     def from_metadata(cls, metadata: dict | None) -> "RunRecord":
@@ -78,7 +79,8 @@ class RunRecord:
                        issued_by=str(metadata.get("acme_issued_by") or ""),
                        failing_since=float(metadata.get("acme_failing_since") or 0),
                        run_error=str(metadata.get("run_error") or ""),
-                       run_failed_at=float(metadata.get("run_failed_at") or 0))
+                       run_failed_at=float(metadata.get("run_failed_at") or 0),
+                       work_seconds=float(metadata.get("oci_work_seconds") or 0))
         except (TypeError, ValueError):  # edited by hand: start afresh rather than refuse to run
             log.warning("lock: the run record in the lock secret's metadata is unreadable and is ignored")
             return cls()
@@ -88,7 +90,7 @@ class RunRecord:
                 "acme_retry_at": str(self.retry_at), "acme_error": self.last_error[:300],
                 "acme_refused_for": self.refused_for, "acme_issued_by": self.issued_by,
                 "acme_failing_since": str(self.failing_since), "run_error": self.run_error[:300],
-                "run_failed_at": str(self.run_failed_at)}
+                "run_failed_at": str(self.run_failed_at), "oci_work_seconds": f"{self.work_seconds:.3f}"}
 
 
 def _txt_pairs(value) -> tuple[tuple[str, str], ...]:
@@ -197,6 +199,11 @@ class RunLock:
                                "acting; this run stopped before its next change") from None
             raise self.store._fail("writing", self.name, exc) from None
         self.record, self.until = record, until
+
+    def remember(self, **changes) -> None:
+        """Changes to the run record that need no write of their own: the next write carries them (at the
+        latest, the release)."""
+        self.record = replace(self.record, **changes)
 
     def confirm(self) -> None:
         """The lease check before a change on the load balancer or in the Certificates service: a write (`note`)

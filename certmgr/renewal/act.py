@@ -22,11 +22,17 @@ class Act:
         self.issuer, self.deployer = Issuer(job), Deployer(job)
 
     def act(self, observed: Observed, planned: Plan, now: dt.datetime) -> None:
+        """The waits for OCI's work expect it to take as long as the last time a run waited, which the record
+        keeps for the next run."""
+        job = self.job
+        job.services.expect(job.lock.record.work_seconds)
         try:
             self._act(observed, planned, now)
         except WorkRequestPending as exc:
-            self.job.progress.in_flight = exc
+            job.progress.in_flight = exc
             raise
+        finally:
+            job.lock.remember(work_seconds=job.services.expected())
 
     def left_behind(self, planned: Plan) -> str:
         return self.job.progress.left_behind(planned, self.job.result)

@@ -30,6 +30,17 @@ class Services:
             own("certificates_management"), config.compartment_id, config.certificate_name, config.name_prefix,
             policy=policy, deadline=deadline) if config.certificate_name else None
 
+    def expect(self, seconds: float) -> None:
+        """How long OCI's work took the last time a run waited for it: what the first wait expects."""
+        self.lb.took = seconds or None
+        if self.certificates:
+            self.certificates.took = seconds or None
+
+    def expected(self) -> float:
+        """How long OCI's work took the last time this run (or the last one) waited for it."""
+        took = self.certificates.took if self.certificates and self.certificates.took else self.lb.took
+        return round(took or 0.0, 3)
+
     def waits(self) -> dict[str, float]:
         """Seconds this run waited for other actors' changes to finish before its own were accepted."""
         waited = {"lb_wait_for_others": self.lb.waited,

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from _runs import run
+from _runs import Sleeps, fast_policy, run
 
 LABEL = "calls"
 BY_NAME = "secrets.get_secret_bundle_by_name"
@@ -68,3 +68,25 @@ def test_a_no_op_run_and_a_forced_renewal_make_only_the_calls_they_need(make_ten
         forced = calls(tenant, force=True)
         assert Counter(c for c in forced if c != look) == Counter(FORCED[target]), forced
         assert 1 <= forced.count(look) <= looks and len(forced) <= forced_bound, forced
+
+
+def test_the_first_wait_of_a_run_expects_what_the_last_run_waited_for(make_tenant):
+    """The record keeps how long the last LB work request took (the service's own timestamps): the next run's
+    first wait looks when that time has passed, not at once and a second apart before it."""
+    tenant = make_tenant(f"{LABEL}expect")
+    assert run(tenant.env).action == "issue"
+    tenant.control("POST", "/options", {"work_request_delay": 1.5})
+    try:
+        tenant.settle()
+        assert run(tenant.env, force=True).status == "ok"
+        metadata = tenant.secrets.get_secret_bundle_by_name(f"{tenant.prefix}-lock", tenant.vault_id).data.metadata
+        assert 1.4 <= float(metadata["oci_work_seconds"]) <= 2.0, metadata
+        tenant.settle()
+        before = tenant.footprint()
+        assert run(tenant.env, force=True, policy=fast_policy(sleep=Sleeps(cap=5.0))).status == "ok"  # waits in full
+        made = tenant.calls_since(before)
+        upload = next(c["time"] for c in made if c["operation"] == "lb.create_certificate")
+        looks = [c["time"] - upload for c in made if c["operation"] == "lb.get_work_request"]
+        assert 1.0 <= looks[0] and len([t for t in looks if t < 3.0]) <= 3, looks  # at 1 s, at 1.5 s, maybe once more
+    finally:
+        tenant.control("POST", "/options", {"work_request_delay": tenant.sandbox.work_request_delay})

@@ -122,11 +122,19 @@ class Seed:
         return time.monotonic() - start
 
 
+def settle(box: Sandbox) -> None:
+    """Until every LB work request has ended: a run's deletion of the old bundle (not waited for) must not
+    queue before the next run's upload."""
+    while any(wr.time_finished is None for wr in box.backend(loadbalancer).work_requests.values()):
+        time.sleep(0.05)
+
+
 def forced(box: Sandbox, env: dict[str, str], twice: bool) -> list[tuple[object, list[str]]]:
     """A forced renewal at cloud speed, and with `twice` the next one, which expects OCI's work to take what
     the first waited for (the run record keeps it): (result, how its waits followed the service) of each."""
     runs = []
     for _ in range(2 if twice else 1):
+        settle(box)
         since = len(box.world.calls)
         result = certmgr_run(Config.from_env(env), force=True)
         if result.status != "ok":
@@ -150,6 +158,7 @@ def main(argv=None) -> int:
             raise RuntimeError(first.render())
         box.world.options.update(cloud)
         bundles = forced(box, env, twice=True)
+        settle(box)
         seed = Seed(box, env, SEED_DNS_WAIT * scale).renew(1)
         box.world.options.update(sandbox_speed)
         service_env = dict(env, CERTMGR_CERTIFICATE_NAME="bench-tls")

@@ -1,13 +1,5 @@
 """certmgr's secrets in OCI Vault: read the current version, write a new one, create when missing.
 
-A certificate, its chain and its key live in three secrets. Every version written together carries the
-same version name (`serial-<hex>`), so a reader that starts from the certificate finds *its* key and chain
-by name and never pairs a certificate with a foreign key, whatever moment it reads at. The key is written
-first as PENDING; then the chain, CURRENT at once (it is public, and a reader pairs by name); then the
-certificate, CURRENT (the commit point); then the key is promoted. A run that dies half-way leaves the
-previous certificate and key CURRENT and readable with their chain by name, and `promote_key` puts the
-certificate's own key and chain CURRENT again; a refused certificate write puts the previous chain back.
-
 Secrets are read by name (GetSecretBundleByName: the bundle carries the secret's OCID, metadata and the
 version's stages), so the read a run makes anyway resolves each OCID. Versions are counted without listing
 them: a write leaves in the secret's metadata (UpdateSecret takes metadata with new content; only content, the
@@ -20,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass
 
 import oci.secrets
 import oci.vault
 
-from .clients import all_items, together
+from .clients import all_items
 from ..errors import VaultError, oci_failure, oci_reason
 from ..timing import DEFAULT, Policy
 
@@ -43,15 +34,6 @@ NEWEST, IN_USE = "certmgr_newest_version", "certmgr_versions_in_use"  # the coun
 
 
 @dataclass
-class StoredCertificate:
-    cert_pem: bytes
-    chain_pem: bytes | None
-    key_pem: bytes | None
-    version_name: str | None
-    set_is_current: bool      # the key and chain secrets' CURRENT versions are this certificate's own
-
-
-@dataclass
 class Known:
     """What this run knows of one secret without listing its versions."""
 
@@ -60,10 +42,6 @@ class Known:
     newest: int | None = None  # the number of its newest version
     in_use: int | None = None  # how many of its versions are in active use, at most (fewer once some are deleted)
     current: int | None = None  # the number of its CURRENT version
-
-
-def version_name(serial_hex: str) -> str:
-    return f"serial-{serial_hex}"
 
 
 def _known(bundle) -> Known:
@@ -247,62 +225,3 @@ class VaultStore:
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
-
-
-class CertificateVault:
-    """The certificate set (certificate, chain, key) and the ACME account key, by role."""
-
-    def __init__(self, store: VaultStore, names: dict[str, str]):
-        self.store, self.names = store, names
-
-    def _read(self, *roles: str, version: str | None = None) -> list:
-        return together(*(functools.partial(self.store.read, self.names[r], version=version) for r in roles))
-    def read_certificate(self) -> StoredCertificate | None:
-        """The certificate, its chain and its key, read at once; the key and chain are the CURRENT ones when
-        they carry the certificate's version name, else the versions of that name (a write cut short)."""
-        found, key, chain = self._read("certificate", "private_key", "chain")
-        if found is None:
-            return None
-        cert_pem, name = found
-        # the CURRENT key and chain are this certificate's own (not a write cut short, nor one by hand); a
-        # certificate stored by hand has no version name: the CURRENT versions are all there is
-        set_is_current = not name or bool(key and chain and key[1] == name and chain[1] == name)
-        if not set_is_current:  # the versions of this certificate's name, if they exist (version names are unique)
-            key, chain = self._read("private_key", "chain", version=name)
-        return StoredCertificate(cert_pem, chain[0] if chain else None, key[0] if key else None, name,
-                                 set_is_current)
-
-    def write_certificate(self, cert_pem: bytes, chain_pem: bytes, key_pem: bytes, serial_hex: str) -> None:
-        name, key, chain = version_name(serial_hex), self.names["private_key"], self.names["chain"]
-        key_version = self.store.write(key, key_pem, version=name, pending=True)  # one after the other: a refused
-        previous = self.store.known[chain].current if self.store.secret_id(chain) else None  # write adds no version
-        self.store.write(chain, chain_pem, version=name)
-        try:
-            self.store.write(self.names["certificate"], cert_pem, version=name)
-        except VaultError:
-            if previous is not None:  # the chain CURRENT with the certificate CURRENT, as before this write
-                try:
-                    self.store.promote(chain, previous)
-                except VaultError as exc:  # the next run makes the certificate's own chain CURRENT again
-                    log.warning("%s", exc.message)
-            raise
-        self.store.promote(key, key_version)
-
-    def check_room(self) -> None:
-        """Before an order: each secret of the set can take one more version (`make_room`), or is really missing."""
-        for name in (self.names[role] for role in ("private_key", "chain", "certificate")):
-            self.store.make_room(name) if self.store.secret_id(name) else self.store.confirm_absent(name)
-
-    def promote_key(self, version: str) -> None:
-        """Repair after an interrupted write: make the certificate's own key and chain CURRENT."""
-        for role in ("private_key", "chain"):
-            match = [v.version_number for v in self.store.versions(self.names[role]) if v.name == version]
-            if match:
-                self.store.promote(self.names[role], match[0])
-
-    def read_account_key(self, role: str = "account_key") -> bytes | None:
-        """The ACME account key of the CA whose secret role is `role` (the primary's, or the fallback's)."""
-        return found[0] if (found := self.store.read(self.names[role])) else None
-
-    def write_account_key(self, key_pem: bytes, role: str = "account_key") -> None:
-        self.store.write(self.names[role], key_pem)

@@ -10,7 +10,8 @@ from ..settings.config import Config
 from ..cloud.dns import Zones
 from ..cloud.load_balancer import LoadBalancer
 from ..timing import DEFAULT, Deadline, Policy
-from ..cloud.vault import CertificateVault, VaultStore
+from ..cloud.certificate_set import CertificateVault
+from ..cloud.vault import VaultStore
 from .target import target_for
 
 

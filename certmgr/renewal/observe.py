@@ -18,7 +18,7 @@ from ..errors import AcmeError, CertificateError, ConfigError, Problem
 from ..cloud.load_balancer import LoadBalancer, select_listeners, unused
 from ..cloud.lock import RunRecord, read_record
 from .plan import ListenerState, State
-from ..cloud.vault import CertificateVault, StoredCertificate
+from ..cloud.certificate_set import CertificateVault, StoredCertificate
 from ..timing import Policy
 
 

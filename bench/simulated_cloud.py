@@ -129,11 +129,11 @@ def settle(box: Sandbox) -> None:
         time.sleep(0.05)
 
 
-def forced(box: Sandbox, env: dict[str, str], twice: bool) -> list[tuple[object, list[str]]]:
-    """A forced renewal at cloud speed, and with `twice` the next one, which expects OCI's work to take what
-    the first waited for (the run record keeps it): (result, how its waits followed the service) of each."""
+def forced(box: Sandbox, env: dict[str, str]) -> list[tuple[object, list[str]]]:
+    """A forced renewal at cloud speed and the next one, which expects OCI's work to take what the first
+    waited for (the run record keeps it): (result, how its waits followed the service) of each."""
     runs = []
-    for _ in range(2 if twice else 1):
+    for _ in range(2):
         settle(box)
         since = len(box.world.calls)
         result = certmgr_run(Config.from_env(env), force=True)
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
         if first.status != "ok":
             raise RuntimeError(first.render())
         box.world.options.update(cloud)
-        bundles = forced(box, env, twice=True)
+        bundles = forced(box, env)
         settle(box)
         seed = Seed(box, env, SEED_DNS_WAIT * scale).renew(1)
         box.world.options.update(sandbox_speed)
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
         if moved.status != "ok":
             raise RuntimeError(moved.render())
         box.world.options.update(cloud)
-        service = forced(box, service_env, twice=True)
+        service = forced(box, service_env)
         if any(result.listeners for result, _ in service):
             raise RuntimeError("the Certificates-service renewal switched listeners: it should not need to")
         box.world.options.update(sandbox_speed)
